@@ -1,0 +1,24 @@
+"""optimlab: the update rules, loss surfaces, runs and figures behind the optimizer book.
+
+``import optimlab`` needs only numpy; ``optimlab.torch`` (PyTorch optimizers built on the same
+rules), ``optimlab.figures``, ``optimlab.explorers`` and ``optimlab.widgets`` are imported on
+first use.
+"""
+from importlib import import_module
+
+from . import surfaces
+from .averages import ewma, ewma_weights
+from .rules import (SGD, Adagrad, Adam, AdamW, Momentum, NAdam, Optimizer, RMSprop)
+from .runs import Trajectory, run
+
+__version__ = "0.1.0"
+__all__ = ["SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam", "Optimizer",
+           "run", "Trajectory", "ewma", "ewma_weights", "surfaces"]
+
+_LAZY = {"torch", "figures", "explorers", "widgets", "theory", "style"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'optimlab' has no attribute {name!r}")

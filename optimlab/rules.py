@@ -1,0 +1,455 @@
+"""Update rules: one small, pure class per optimizer, written next to its equation.
+
+Conventions used everywhere in the book
+---------------------------------------
+* ``θ`` parameters, ``g`` gradient, ``η`` (``lr``) learning rate, ``t`` step count (1 on the
+  first step).
+* **ε sits outside the square root**: ``θ ← θ − η m̂ / (√v̂ + ε)``, as in PyTorch and in the
+  Adam paper.  (Putting it inside, ``√(v̂ + ε)``, is a different, usually weaker, guard.)
+* **Momentum**: ``SGD(momentum=μ)`` is PyTorch's form ``b ← μb + (1−τ)g, θ ← θ − ηb``
+  (τ = dampening, and ``b₁ = g₁``).  ``Momentum(beta=β)`` is the EMA form of the source texts
+  ``v ← βv + (1−β)g, θ ← θ − ηv`` (``v₀ = 0``).  See :class:`Momentum` for the mapping.
+
+The contract, the same for every rule::
+
+    opt = Adam(lr=0.1)
+    state = opt.init(x)              # a NamedTuple you can print
+    x, state = opt.step(x, g, state) # pure: x, g and state are never mutated
+
+Hyperparameters may be numpy arrays that broadcast against ``x`` (``lr=lrs[:, None]`` with
+``x`` of shape ``(N, 2)`` runs N learning rates at once).  The same code runs on torch tensors:
+:mod:`optimlab.torch` wraps these classes as ``torch.optim.Optimizer`` subclasses.
+
+Names, hyperparameters and defaults follow ``torch.optim`` (torch 2.13) exactly.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "Optimizer", "SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam",
+    "SGDState", "MomentumState", "RMSpropState", "AdagradState", "AdamState", "NAdamState",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+def _xp(x):
+    """The array module of ``x``: numpy, or torch for a tensor (torch is never imported here)."""
+    if type(x).__module__.split(".")[0] == "torch":
+        return sys.modules["torch"]
+    return np
+
+
+def _sqrt(x):
+    return _xp(x).sqrt(x)
+
+
+def _interval(lo, hi, lo_open, hi_open):
+    return f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+
+
+def _check(name: str, value, lo=0.0, hi=math.inf, *, lo_open=False, hi_open=False):
+    """Raise ``ValueError`` unless every element of ``value`` lies in the interval."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    bad = np.isnan(arr) | (arr <= lo if lo_open else arr < lo) | (arr >= hi if hi_open else arr > hi)
+    if bad.any():
+        shown = value if arr.ndim == 0 else arr[bad].ravel()[0]
+        raise ValueError(
+            f"{name} must be in {_interval(lo, hi, lo_open, hi_open)}, got {shown}")
+
+
+# --------------------------------------------------------------------------- base class
+@dataclasses.dataclass(frozen=True, eq=False)
+class Optimizer:
+    """Base class: holds validated hyperparameters; subclasses define ``init`` and ``step``."""
+
+    def __post_init__(self):
+        self._validate()
+
+    def _validate(self):  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    # -- the contract -------------------------------------------------------------------
+    def init(self, x) -> NamedTuple:
+        raise NotImplementedError
+
+    def step(self, x, g, state):
+        raise NotImplementedError
+
+    # -- shared pieces ------------------------------------------------------------------
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        """The hyperparameters as a dict (the keyword arguments that rebuild this optimizer)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Broadcast shape of the array-valued hyperparameters (``()`` when all are scalars)."""
+        shapes = []
+        for value in self.hyperparameters.values():
+            for v in value if isinstance(value, tuple) else (value,):
+                shapes.append(np.shape(v))
+        return np.broadcast_shapes(*shapes)
+
+    def _grad(self, x, g):
+        """The gradient the rule sees: sign-flipped for ``maximize``, plus L2 weight decay."""
+        if tuple(np.shape(g)) != tuple(np.shape(x)):
+            raise ValueError(
+                f"gradient shape {tuple(np.shape(g))} does not match parameter shape "
+                f"{tuple(np.shape(x))}")
+        if self.maximize:
+            g = -g
+        if np.any(np.asarray(self.weight_decay) != 0) and not getattr(self, "decoupled_weight_decay", False):
+            g = g + self.weight_decay * x
+        return g
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
+        return f"{type(self).__name__}({args})"
+
+
+def _zeros(x):
+    return _xp(x).zeros_like(x)
+
+
+# --------------------------------------------------------------------------- SGD
+class SGDState(NamedTuple):
+    step: int
+    momentum_buffer: Any  # b
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, optionally with (Nesterov) momentum — PyTorch's form.
+
+    .. math::
+        b_1 = g_1,\qquad b_t = \mu\, b_{t-1} + (1-\tau)\, g_t,\qquad
+        \theta_t = \theta_{t-1} - \eta\, d_t
+
+    with :math:`d_t = b_t` (heavy ball) or :math:`d_t = g_t + \mu b_t` (Nesterov), where
+    :math:`\mu` is ``momentum`` and :math:`\tau` is ``dampening``.  With ``momentum=0`` this
+    is plain gradient descent :math:`\theta_t = \theta_{t-1} - \eta g_t`.
+    """
+
+    lr: Any = 1e-3
+    momentum: Any = 0.0
+    dampening: Any = 0.0
+    weight_decay: Any = 0.0
+    nesterov: bool = False
+    maximize: bool = False
+
+    def _validate(self):
+        _check("lr", self.lr)
+        _check("momentum", self.momentum, 0.0, 1.0)
+        _check("dampening", self.dampening, 0.0, 1.0)
+        _check("weight_decay", self.weight_decay)
+        if self.nesterov and (np.any(np.asarray(self.momentum) <= 0) or np.any(np.asarray(self.dampening) != 0)):
+            raise ValueError("nesterov=True requires momentum in (0, 1] and dampening == 0")
+
+    def init(self, x):
+        return SGDState(0, _zeros(x))
+
+    def step(self, x, g, state):
+        g = self._grad(x, g)
+        t = state.step + 1
+        b = state.momentum_buffer
+        if np.any(np.asarray(self.momentum) != 0):
+            b = g * 1.0 if t == 1 else self.momentum * b + (1 - self.dampening) * g
+            d = g + self.momentum * b if self.nesterov else b
+        else:
+            d = g
+        return x - self.lr * d, SGDState(t, b)
+
+
+# --------------------------------------------------------------------------- Momentum (EMA form)
+class MomentumState(NamedTuple):
+    step: int
+    velocity: Any  # v
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Momentum(Optimizer):
+    r"""Momentum in the exponential-moving-average form used by many textbooks.
+
+    .. math::
+        v_0 = 0,\qquad v_t = \beta v_{t-1} + (1-\beta) g_t,\qquad \theta_t = \theta_{t-1} - \eta v_t
+
+    **Three ways to write momentum, one trajectory.**  Starting from rest (``v₀ = 0``):
+
+    ==========================  ===========================================  ===============
+    form                        update                                       same path when
+    ==========================  ===========================================  ===============
+    EMA (this class)            v ← βv + (1−β)g,  θ ← θ − ηv                 —
+    PyTorch ``SGD(momentum=μ)``  b ← μb + g,      θ ← θ − η' b                μ = β, η' = (1−β)η
+    classical (Polyak)          u ← γu + η''g,   θ ← θ − u                   γ = β, η'' = (1−β)η
+    ==========================  ===========================================  ===============
+
+    (Induction: ``b_t = v_t / (1−β)`` and ``u_t = η v_t``.)  PyTorch's buffer starts at
+    ``b₁ = g₁`` rather than ``b₀ = 0``, which is the same as ``b₀ = 0`` followed by
+    ``b₁ = μ·0 + g₁``, so the mapping holds from the first step.  The EMA form keeps the size of
+    a step independent of β; the other two take steps up to ``1/(1−β)`` times larger.
+    """
+
+    lr: Any = 1e-3
+    beta: Any = 0.9
+    weight_decay: Any = 0.0
+    maximize: bool = False
+
+    def _validate(self):
+        _check("lr", self.lr)
+        _check("beta", self.beta, 0.0, 1.0, hi_open=True)
+        _check("weight_decay", self.weight_decay)
+
+    def init(self, x):
+        return MomentumState(0, _zeros(x))
+
+    def step(self, x, g, state):
+        g = self._grad(x, g)
+        v = self.beta * state.velocity + (1 - self.beta) * g
+        return x - self.lr * v, MomentumState(state.step + 1, v)
+
+
+# --------------------------------------------------------------------------- RMSprop
+class RMSpropState(NamedTuple):
+    step: int
+    square_avg: Any       # v, running mean of g²
+    grad_avg: Any         # ḡ, running mean of g (centered only, else None)
+    momentum_buffer: Any  # b (momentum > 0 only, else None)
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class RMSprop(Optimizer):
+    r"""RMSprop: divide each coordinate's step by the root of a running mean of its squared gradient.
+
+    .. math::
+        v_t = \alpha v_{t-1} + (1-\alpha) g_t^2,\qquad
+        \theta_t = \theta_{t-1} - \eta\, \frac{g_t}{\sqrt{v_t} + \varepsilon}
+
+    ``centered=True`` subtracts the squared running mean of the gradient,
+    :math:`\sqrt{v_t - \bar g_t^2}` with :math:`\bar g_t = \alpha \bar g_{t-1} + (1-\alpha) g_t`;
+    ``momentum=μ>0`` accumulates :math:`b_t = \mu b_{t-1} + g_t/(\sqrt{v_t}+\varepsilon)` and
+    steps :math:`\theta_t = \theta_{t-1} - \eta b_t`.  ε is outside the root (PyTorch).
+    ``v₀ = 0`` and there is no bias correction, so the first steps are larger than ``η``.
+    """
+
+    lr: Any = 1e-2
+    alpha: Any = 0.99
+    eps: Any = 1e-8
+    weight_decay: Any = 0.0
+    momentum: Any = 0.0
+    centered: bool = False
+    maximize: bool = False
+
+    def _validate(self):
+        _check("lr", self.lr)
+        _check("alpha", self.alpha, 0.0, 1.0)
+        _check("eps", self.eps)
+        _check("weight_decay", self.weight_decay)
+        _check("momentum", self.momentum, 0.0, 1.0)
+
+    def init(self, x):
+        has_momentum = np.any(np.asarray(self.momentum) != 0)
+        return RMSpropState(0, _zeros(x), _zeros(x) if self.centered else None,
+                            _zeros(x) if has_momentum else None)
+
+    def step(self, x, g, state):
+        g = self._grad(x, g)
+        v = self.alpha * state.square_avg + (1 - self.alpha) * g * g
+        g_avg = state.grad_avg
+        if self.centered:
+            g_avg = g_avg + (1 - self.alpha) * (g - g_avg)
+            denom = _sqrt(v - g_avg * g_avg) + self.eps
+        else:
+            denom = _sqrt(v) + self.eps
+        b = state.momentum_buffer
+        if b is not None:
+            b = self.momentum * b + g / denom
+            x = x - self.lr * b
+        else:
+            x = x - self.lr * g / denom
+        return x, RMSpropState(state.step + 1, v, g_avg, b)
+
+
+# --------------------------------------------------------------------------- Adagrad
+class AdagradState(NamedTuple):
+    step: int
+    sum: Any  # G, running *sum* of g²
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Adagrad(Optimizer):
+    r"""Adagrad: divide by the root of the *sum* of all squared gradients so far.
+
+    .. math::
+        G_t = G_{t-1} + g_t^2,\qquad
+        \theta_t = \theta_{t-1} - \frac{\eta}{1 + (t-1)\,\delta}\, \frac{g_t}{\sqrt{G_t} + \varepsilon}
+
+    with :math:`G_0` = ``initial_accumulator_value`` and δ = ``lr_decay``.  G only grows, so
+    the effective step shrinks like :math:`1/\sqrt t` even when the gradient does not.
+    """
+
+    lr: Any = 1e-2
+    lr_decay: Any = 0.0
+    weight_decay: Any = 0.0
+    initial_accumulator_value: Any = 0.0
+    eps: Any = 1e-10
+    maximize: bool = False
+
+    def _validate(self):
+        _check("lr", self.lr)
+        _check("lr_decay", self.lr_decay)
+        _check("weight_decay", self.weight_decay)
+        _check("initial_accumulator_value", self.initial_accumulator_value)
+        _check("eps", self.eps)
+
+    def init(self, x):
+        return AdagradState(0, _zeros(x) + self.initial_accumulator_value)
+
+    def step(self, x, g, state):
+        g = self._grad(x, g)
+        t = state.step + 1
+        G = state.sum + g * g
+        lr_t = self.lr / (1 + (t - 1) * self.lr_decay)
+        return x - lr_t * g / (_sqrt(G) + self.eps), AdagradState(t, G)
+
+
+# --------------------------------------------------------------------------- Adam / AdamW
+class AdamState(NamedTuple):
+    step: int
+    m: Any      # first moment, EMA of g
+    v: Any      # second moment, EMA of g²
+    v_max: Any  # running max of v (amsgrad only, else None)
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Adam(Optimizer):
+    r"""Adam: momentum on the gradient, RMSprop scaling, both bias-corrected.
+
+    .. math::
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\qquad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2,
+
+        \hat m_t = \frac{m_t}{1-\beta_1^t},\qquad \hat v_t = \frac{v_t}{1-\beta_2^t},\qquad
+        \theta_t = \theta_{t-1} - \eta\, \frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon}
+
+    ``amsgrad=True`` divides by the running maximum of :math:`v_t` instead (Reddi et al. 2018).
+    ``weight_decay`` adds :math:`\lambda\theta` to the gradient (L2); with
+    ``decoupled_weight_decay=True`` it shrinks :math:`\theta \leftarrow (1-\eta\lambda)\theta`
+    before the step instead (AdamW).
+    """
+
+    lr: Any = 1e-3
+    betas: tuple = (0.9, 0.999)
+    eps: Any = 1e-8
+    weight_decay: Any = 0.0
+    amsgrad: bool = False
+    maximize: bool = False
+    decoupled_weight_decay: bool = False
+
+    def _validate(self):
+        _check("lr", self.lr)
+        if not (isinstance(self.betas, tuple) and len(self.betas) == 2):
+            raise ValueError(f"betas must be a tuple (beta1, beta2), got {self.betas!r}")
+        _check("betas[0]", self.betas[0], 0.0, 1.0, hi_open=True)
+        _check("betas[1]", self.betas[1], 0.0, 1.0, hi_open=True)
+        _check("eps", self.eps)
+        _check("weight_decay", self.weight_decay)
+
+    def init(self, x):
+        return AdamState(0, _zeros(x), _zeros(x), _zeros(x) if self.amsgrad else None)
+
+    def step(self, x, g, state):
+        beta1, beta2 = self.betas
+        g = self._grad(x, g)
+        if self.decoupled_weight_decay:
+            x = x * (1 - self.lr * self.weight_decay)
+        t = state.step + 1
+        m = beta1 * state.m + (1 - beta1) * g
+        v = beta2 * state.v + (1 - beta2) * g * g
+        v_max = state.v_max
+        if self.amsgrad:
+            v_max = _xp(v).maximum(v_max, v)
+        m_hat = m / (1 - beta1 ** t)
+        v_hat = (v_max if self.amsgrad else v) / (1 - beta2 ** t)
+        return x - self.lr * m_hat / (_sqrt(v_hat) + self.eps), AdamState(t, m, v, v_max)
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class AdamW(Adam):
+    r"""AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019).
+
+    .. math::
+        \theta \leftarrow (1-\eta\lambda)\,\theta,\quad\text{then the Adam step on } g
+        \text{ (without } \lambda\theta\text{)}
+
+    Same as ``Adam(..., decoupled_weight_decay=True)``; the default ``weight_decay`` is 0.01.
+    """
+
+    weight_decay: Any = 1e-2
+    decoupled_weight_decay: bool = True
+
+    def _validate(self):
+        super()._validate()
+        if not self.decoupled_weight_decay:
+            raise ValueError("AdamW always decouples weight decay: decoupled_weight_decay must be True")
+
+
+# --------------------------------------------------------------------------- NAdam
+class NAdamState(NamedTuple):
+    step: int
+    mu_product: Any  # ∏ μ_i
+    m: Any
+    v: Any
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class NAdam(Optimizer):
+    r"""NAdam: Adam with a Nesterov-style look-ahead on the first moment (Dozat 2016).
+
+    .. math::
+        \mu_t = \beta_1\bigl(1 - \tfrac12\, 0.96^{t\psi}\bigr),\qquad
+        \theta_t = \theta_{t-1} - \eta\Bigl(\frac{(1-\mu_t)\, g_t}{1-\prod_{i\le t}\mu_i}
+        + \frac{\mu_{t+1}\, m_t}{1-\prod_{i\le t+1}\mu_i}\Bigr)\Big/\bigl(\sqrt{\hat v_t}+\varepsilon\bigr)
+
+    with :math:`m_t, v_t` as in Adam, :math:`\hat v_t = v_t/(1-\beta_2^t)` and ψ =
+    ``momentum_decay``.
+    """
+
+    lr: Any = 2e-3
+    betas: tuple = (0.9, 0.999)
+    eps: Any = 1e-8
+    weight_decay: Any = 0.0
+    momentum_decay: Any = 4e-3
+    decoupled_weight_decay: bool = False
+    maximize: bool = False
+
+    def _validate(self):
+        Adam._validate(self)
+        _check("momentum_decay", self.momentum_decay)
+
+    def init(self, x):
+        return NAdamState(0, 1.0, _zeros(x), _zeros(x))
+
+    def step(self, x, g, state):
+        beta1, beta2 = self.betas
+        g = self._grad(x, g)
+        if self.decoupled_weight_decay:
+            x = x * (1 - self.lr * self.weight_decay)
+        t = state.step + 1
+        mu = beta1 * (1 - 0.5 * 0.96 ** (t * self.momentum_decay))
+        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
+        mu_product = state.mu_product * mu
+        m = beta1 * state.m + (1 - beta1) * g
+        v = beta2 * state.v + (1 - beta2) * g * g
+        denom = _sqrt(v / (1 - beta2 ** t)) + self.eps
+        x = x - self.lr * (1 - mu) / (1 - mu_product) * g / denom
+        x = x - self.lr * mu_next / (1 - mu_product * mu_next) * m / denom
+        return x, NAdamState(t, mu_product, m, v)

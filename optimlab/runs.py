@@ -1,0 +1,150 @@
+"""Running optimizers on surfaces: many trajectories at once, divergence recorded, never raised."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Trajectory", "run"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Trajectory:
+    """The result of :func:`run`.
+
+    Attributes
+    ----------
+    xs : array (steps+1, *batch, 2)
+        The points; ``xs[0]`` is the start.  After a run diverges its last finite point repeats.
+    losses : array (steps+1, *batch)
+        ``f`` at each point (frozen likewise after a divergence).
+    diverged_at : int array (*batch)
+        The step at which a run blew up (left the ``bound`` or produced a non-finite value),
+        or -1 for runs that did not.
+    states : NamedTuple or None
+        With ``record_states=True``: the optimizer state after every step, each array field
+        stacked along a new first axis (``states.m[k]`` is Adam's m after step k; index 0 is
+        the initial state).
+    """
+
+    xs: np.ndarray
+    losses: np.ndarray
+    diverged_at: np.ndarray
+    states: Any = None
+
+    @property
+    def diverged(self) -> np.ndarray:
+        """Boolean array (*batch): whether each run diverged."""
+        return self.diverged_at >= 0
+
+    @property
+    def steps(self) -> int:
+        return self.xs.shape[0] - 1
+
+    @property
+    def final(self) -> np.ndarray:
+        """Last point of each run, shape (*batch, 2)."""
+        return self.xs[-1]
+
+    def __getitem__(self, index) -> "Trajectory":
+        """Select runs from the batch: ``traj[3]``, ``traj[:, 0]``…  (time axis kept)."""
+        index = index if isinstance(index, tuple) else (index,)
+        states = None
+        if self.states is not None:
+            states = type(self.states)(*(
+                f[(slice(None),) + index] if np.ndim(f) > 1 else f for f in self.states))
+        return Trajectory(self.xs[(slice(None),) + index], self.losses[(slice(None),) + index],
+                          self.diverged_at[index], states)
+
+
+def _select(keep, new, old):
+    """Field-wise ``where(keep, new, old)`` for optimizer states (scalars and None pass through)."""
+    fields = []
+    for n, o in zip(new, old):
+        if n is None or np.ndim(n) == 0:
+            fields.append(n)
+        else:
+            mask = keep.reshape(keep.shape + (1,) * (np.ndim(n) - keep.ndim)) if np.ndim(n) > keep.ndim else keep
+            fields.append(np.where(mask, n, o))
+    return type(new)(*fields)
+
+
+def run(opt, surface, x0, steps: int, *, bound: float = 1e6, noise: float = 0.0,
+        batch_size: int | None = None, seed: int | None = 0,
+        record_states: bool = False) -> Trajectory:
+    """Run ``opt`` on ``surface`` from ``x0`` for ``steps`` steps, for a whole batch at once.
+
+    Parameters
+    ----------
+    opt : an :mod:`optimlab.rules` optimizer.  Array hyperparameters broadcast against the
+        points, so ``Adam(lr=lrs[:, None])`` with ``x0`` of shape ``(2,)`` runs ``len(lrs)``
+        trajectories.
+    surface : anything with ``f(xy)`` and ``grad(xy)`` over arrays of shape ``(..., 2)``.
+    x0 : array (..., 2), one start or a batch of starts.
+    steps : number of updates.
+    bound : a run whose coordinates exceed this in absolute value (or become non-finite)
+        has diverged: it stops updating, keeps its last finite point, and the step is
+        recorded in ``diverged_at``.  No exception and no numpy warning is raised.
+    noise : standard deviation of Gaussian noise added to every gradient (a stand-in for
+        stochastic gradients); ``seed`` seeds it.
+    batch_size : for surfaces built from data (:class:`~optimlab.surfaces.LinearRegression`):
+        use the gradient of a random mini-batch of this many samples at every step.
+    record_states : keep the optimizer state after every step in ``Trajectory.states``.
+    """
+    if not (isinstance(steps, (int, np.integer)) and steps >= 0):
+        raise ValueError(f"steps must be an integer in [0, inf), got {steps!r}")
+    if not bound > 0:
+        raise ValueError(f"bound must be in (0, inf), got {bound}")
+    if not noise >= 0:
+        raise ValueError(f"noise must be in [0, inf), got {noise}")
+    if batch_size is not None and not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise ValueError(f"batch_size must be an integer in [1, inf), got {batch_size!r}")
+    x0 = np.asarray(x0, dtype=float)
+    if x0.ndim == 0 or x0.shape[-1] != 2:
+        raise ValueError(f"x0 must have shape (..., 2), got {x0.shape}")
+    try:
+        shape = np.broadcast_shapes(x0.shape, opt.shape)
+    except ValueError:
+        raise ValueError(f"hyperparameter shape {opt.shape} does not broadcast against x0 of "
+                         f"shape {x0.shape} (give arrays a trailing axis of length 1)") from None
+    x = np.array(np.broadcast_to(x0, shape))
+    rng = np.random.default_rng(seed)
+
+    def gradient(x):
+        g = surface.grad(x, rng=rng, batch_size=batch_size) if batch_size else surface.grad(x)
+        if noise:
+            g = g + noise * rng.standard_normal(g.shape)
+        return g
+
+    state = opt.init(x)
+    xs = np.empty((steps + 1,) + shape)
+    losses = np.empty((steps + 1,) + shape[:-1])
+    diverged_at = np.full(shape[:-1], -1)
+    alive = np.ones(shape[:-1], dtype=bool)
+    history = [state] if record_states else None
+    with np.errstate(all="ignore"):
+        xs[0], losses[0] = x, surface.f(x)
+        for t in range(1, steps + 1):
+            x_new, state_new = opt.step(x, gradient(x), state)
+            f_new = surface.f(x_new)
+            ok = np.isfinite(f_new) & np.all(np.isfinite(x_new) & (np.abs(x_new) <= bound), axis=-1)
+            if ok.all() and alive.all():
+                x, state = x_new, state_new
+                losses[t] = f_new
+            else:
+                diverged_at[alive & ~ok] = t
+                alive &= ok
+                x = np.where(alive[..., None], x_new, x)
+                state = _select(alive, state_new, state)
+                losses[t] = np.where(alive, f_new, losses[t - 1])
+            xs[t] = x
+            if record_states:
+                history.append(state)
+    states = None
+    if record_states:
+        states = type(state)(*(
+            None if fields[0] is None else np.stack([np.broadcast_to(f, np.shape(fields[-1])) for f in fields])
+            for fields in zip(*history)))
+    return Trajectory(xs, losses, diverged_at, states)
+
