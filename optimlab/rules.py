@@ -184,13 +184,11 @@ class Momentum(Optimizer):
 
     **Three ways to write momentum, one trajectory.**  Starting from rest (``v₀ = 0``):
 
-    ==========================  ===========================================  ===============
-    form                        update                                       same path when
-    ==========================  ===========================================  ===============
-    EMA (this class)            v ← βv + (1−β)g,  θ ← θ − ηv                 —
-    PyTorch ``SGD(momentum=μ)``  b ← μb + g,      θ ← θ − η' b                μ = β, η' = (1−β)η
-    classical (Polyak)          u ← γu + η''g,   θ ← θ − u                   γ = β, η'' = (1−β)η
-    ==========================  ===========================================  ===============
+    * EMA form (this class): ``v ← βv + (1−β)g,  θ ← θ − ηv``;
+    * PyTorch, ``SGD(momentum=μ)``: ``b ← μb + g,  θ ← θ − η′b`` — the same path when
+      ``μ = β`` and ``η′ = (1−β)η``;
+    * classical (Polyak): ``u ← γu + η″g,  θ ← θ − u`` — the same path when ``γ = β`` and
+      ``η″ = (1−β)η``.
 
     (Induction: ``b_t = v_t / (1−β)`` and ``u_t = η v_t``.)  PyTorch's buffer starts at
     ``b₁ = g₁`` rather than ``b₀ = 0``, which is the same as ``b₀ = 0`` followed by

@@ -11,17 +11,18 @@ __all__ = ["Trajectory", "run"]
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Trajectory:
-    """The result of :func:`run`.
+    """The result of :func:`run`.  ``B`` below is the batch shape (``()`` for a single run).
 
     Attributes
     ----------
-    xs : array (steps+1, *batch, 2)
-        The points; ``xs[0]`` is the start.  After a run diverges its last finite point repeats.
-    losses : array (steps+1, *batch)
-        ``f`` at each point (frozen likewise after a divergence).
-    diverged_at : int array (*batch)
-        The step at which a run blew up (left the ``bound`` or produced a non-finite value),
-        or -1 for runs that did not.
+    xs : numpy.ndarray
+        The points, shape ``(steps + 1, *B, 2)``; ``xs[0]`` is the start.  After a run diverges
+        its last in-bound point repeats.
+    losses : numpy.ndarray
+        ``f`` at each point, shape ``(steps + 1, *B)`` (frozen likewise after a divergence).
+    diverged_at : numpy.ndarray
+        Integers, shape ``B``: the step at which a run blew up (left the ``bound`` or produced
+        a non-finite value), or -1 for runs that did not.
     states : NamedTuple or None
         With ``record_states=True``: the optimizer state after every step, each array field
         stacked along a new first axis (``states.m[k]`` is Adam's m after step k; index 0 is
@@ -35,7 +36,7 @@ class Trajectory:
 
     @property
     def diverged(self) -> np.ndarray:
-        """Boolean array (*batch): whether each run diverged."""
+        """Boolean array of the batch shape: whether each run diverged."""
         return self.diverged_at >= 0
 
     @property
@@ -44,7 +45,7 @@ class Trajectory:
 
     @property
     def final(self) -> np.ndarray:
-        """Last point of each run, shape (*batch, 2)."""
+        """Last point of each run, shape ``(*B, 2)``."""
         return self.xs[-1]
 
     def __getitem__(self, index) -> "Trajectory":
@@ -77,20 +78,34 @@ def run(opt, surface, x0, steps: int, *, bound: float = 1e6, noise: float = 0.0,
 
     Parameters
     ----------
-    opt : an :mod:`optimlab.rules` optimizer.  Array hyperparameters broadcast against the
+    opt : optimlab.Optimizer
+        Any rule from :mod:`optimlab.rules`.  Array hyperparameters broadcast against the
         points, so ``Adam(lr=lrs[:, None])`` with ``x0`` of shape ``(2,)`` runs ``len(lrs)``
         trajectories.
-    surface : anything with ``f(xy)`` and ``grad(xy)`` over arrays of shape ``(..., 2)``.
-    x0 : array (..., 2), one start or a batch of starts.
-    steps : number of updates.
-    bound : a run whose coordinates exceed this in absolute value (or become non-finite)
-        has diverged: it stops updating, keeps its last finite point, and the step is
-        recorded in ``diverged_at``.  No exception and no numpy warning is raised.
-    noise : standard deviation of Gaussian noise added to every gradient (a stand-in for
+    surface : object
+        Anything with ``f(xy)`` and ``grad(xy)`` over arrays of shape ``(..., 2)``.
+    x0 : array_like
+        One start, shape ``(2,)``, or a batch of starts, shape ``(..., 2)``.
+    steps : int
+        Number of updates.
+    bound : float
+        A run whose coordinates exceed this in absolute value (or become non-finite) has
+        diverged: it stops updating, keeps its last in-bound point, and the step is recorded in
+        ``diverged_at``.  No exception and no numpy warning is raised.
+    noise : float
+        Standard deviation of Gaussian noise added to every gradient (a stand-in for
         stochastic gradients); ``seed`` seeds it.
-    batch_size : for surfaces built from data (:class:`~optimlab.surfaces.LinearRegression`):
-        use the gradient of a random mini-batch of this many samples at every step.
-    record_states : keep the optimizer state after every step in ``Trajectory.states``.
+    batch_size : int, optional
+        For surfaces built from data (:class:`~optimlab.surfaces.LinearRegression`): use the
+        gradient of a random mini-batch of this many samples at every step.
+    seed : int, optional
+        Seed of the random generator used for ``noise`` and ``batch_size``.
+    record_states : bool
+        Keep the optimizer state after every step in ``Trajectory.states``.
+
+    Returns
+    -------
+    Trajectory
     """
     if not (isinstance(steps, (int, np.integer)) and steps >= 0):
         raise ValueError(f"steps must be an integer in [0, inf), got {steps!r}")

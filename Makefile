@@ -1,0 +1,47 @@
+# The two commands of this project:  make book  ·  make test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HTML   := _build/html
+# The static build: live panels render as a note; matplotlib draws off-screen.
+BUILD_ENV := OPTIMLAB_BOOK=1 MPLBACKEND=agg PYDEVD_DISABLE_FILE_VALIDATION=1
+
+.PHONY: book test unit build-strict browser bench clean
+
+# (Re)create the virtual environment whenever requirements.txt or pyproject.toml change.
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+## make book: execute every chapter (cached) and build the HTML book.
+book: $(STAMP)
+	$(BUILD_ENV) $(BIN)/jupyter-book build . 
+	@echo
+	@echo "The book is built. Open it with:  xdg-open $(CURDIR)/$(HTML)/index.html"
+	@echo "(or serve it: $(BIN)/python -m http.server -d $(HTML) 8000  →  http://127.0.0.1:8000)"
+
+## make test: unit tests, every chapter re-executed in a warnings-as-errors build, browser tests.
+test: unit build-strict browser
+
+unit: $(STAMP)
+	$(BIN)/pytest tests --ignore=tests/browser -q
+
+build-strict: $(STAMP)
+	rm -rf _build/.jupyter_cache
+	$(BUILD_ENV) $(BIN)/jupyter-book build . -W -n --keep-going
+
+browser: $(STAMP)
+	$(BIN)/pytest tests/browser -q
+
+## make bench: the speed and size figures (not part of the tests).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_grid.py
+	$(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python benchmarks/bench_book.py
+
+clean:
+	rm -rf _build
