@@ -14,7 +14,6 @@ BUILD_ENV := OPTIMLAB_BOOK=1 MPLBACKEND=agg PYDEVD_DISABLE_FILE_VALIDATION=1
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
-	$(BIN)/pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 ## make book: execute every chapter (cached) and build the HTML book.
