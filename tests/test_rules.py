@@ -1,0 +1,470 @@
+"""Tests of the pure update rules in ``optimlab.rules``.
+
+* parity with ``torch.optim`` for every optimizer and option (hypothesis: random hyperparameters
+  and parameter shapes, float64, 100 steps); the numpy rule *and* the ``optimlab.torch`` adapter
+  are fed the gradients torch.optim saw and must reproduce its parameters and state;
+* the three ways of writing momentum give one trajectory;
+* purity, state layout, validation, gradient-shape checks, array hyperparameters.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import optimlab as ol
+import optimlab.torch as olt
+
+STEPS = 100
+MAX_EXAMPLES = 20
+RTOL = 1e-10
+
+NAMES = ["SGD", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam"]  # those with a torch.optim twin
+RULES = [ol.SGD, ol.Momentum, ol.RMSprop, ol.Adagrad, ol.Adam, ol.AdamW, ol.NAdam]
+
+
+def assert_close(actual, expected, rtol=RTOL, what="", floor=1e-300):
+    """Max-norm relative comparison: ``max|a − e| <= rtol · max(max|e|, floor)``.
+
+    ``floor`` is the natural size of the quantity (e.g. the largest gradient for a momentum
+    buffer), for quantities that legitimately shrink towards 0 during a run.
+    """
+    actual = np.asarray(actual, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    scale = max(float(np.max(np.abs(expected), initial=0.0)), floor)
+    err = float(np.max(np.abs(actual - expected), initial=0.0))
+    assert err <= rtol * scale, f"{what}: max |diff| = {err:.3e} > {rtol:g} * {scale:.3e}"
+
+
+# --------------------------------------------------------------------------- strategies
+def log_uniform(lo, hi):
+    return st.floats(math.log10(lo), math.log10(hi)).map(lambda e: 10.0 ** e)
+
+
+def maybe_zero(strategy):
+    return st.one_of(st.just(0.0), strategy)
+
+
+shapes = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
+weight_decays = maybe_zero(st.floats(0.0, 0.1))
+epsilons = log_uniform(1e-10, 1e-3)
+betas = st.tuples(st.floats(0.0, 0.99), st.floats(0.5, 0.9999))
+
+
+@st.composite
+def sgd_kwargs(draw):
+    momentum = draw(maybe_zero(st.floats(0.0, 0.99)))
+    nesterov = momentum > 0 and draw(st.booleans())
+    return dict(lr=draw(log_uniform(1e-3, 0.3)), momentum=momentum,
+                dampening=0.0 if nesterov else draw(maybe_zero(st.floats(0.0, 0.9))),
+                weight_decay=draw(weight_decays), nesterov=nesterov, maximize=draw(st.booleans()))
+
+
+rmsprop_kwargs = st.fixed_dictionaries(dict(
+    lr=log_uniform(1e-4, 3e-2), alpha=st.floats(0.5, 0.999), eps=epsilons,
+    weight_decay=weight_decays, momentum=maybe_zero(st.floats(0.0, 0.9)),
+    centered=st.booleans(), maximize=st.booleans()))
+adagrad_kwargs = st.fixed_dictionaries(dict(
+    lr=log_uniform(1e-3, 0.5), lr_decay=maybe_zero(st.floats(0.0, 0.1)),
+    weight_decay=weight_decays, initial_accumulator_value=maybe_zero(st.floats(0.0, 1.0)),
+    eps=epsilons, maximize=st.booleans()))
+_adam_common = dict(lr=log_uniform(1e-4, 0.1), betas=betas, eps=epsilons,
+                    weight_decay=weight_decays, amsgrad=st.booleans(), maximize=st.booleans())
+adam_kwargs = st.fixed_dictionaries(dict(_adam_common, decoupled_weight_decay=st.booleans()))
+adamw_kwargs = st.fixed_dictionaries(_adam_common)
+nadam_kwargs = st.fixed_dictionaries(dict(
+    lr=log_uniform(1e-4, 0.1), betas=betas, eps=epsilons, weight_decay=weight_decays,
+    momentum_decay=maybe_zero(st.floats(0.0, 0.01)), decoupled_weight_decay=st.booleans(),
+    maximize=st.booleans()))
+
+STRATEGIES = {"SGD": sgd_kwargs(), "RMSprop": rmsprop_kwargs, "Adagrad": adagrad_kwargs,
+              "Adam": adam_kwargs, "AdamW": adamw_kwargs, "NAdam": nadam_kwargs}
+
+# optimlab state field -> torch.optim state key
+STATE_KEYS = {
+    "SGD": {"momentum_buffer": "momentum_buffer"},
+    "Momentum": {},
+    "RMSprop": {"square_avg": "square_avg", "grad_avg": "grad_avg",
+                "momentum_buffer": "momentum_buffer"},
+    "Adagrad": {"sum": "sum"},
+    "Adam": {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"},
+    "AdamW": {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"},
+    "NAdam": {"mu_product": "mu_product", "m": "exp_avg", "v": "exp_avg_sq"},
+}
+
+
+def _feed(rule, x0, grads):
+    """Run a numpy rule on a fixed sequence of gradients; return the points and final state."""
+    x, state = np.array(x0), rule.init(np.array(x0))
+    xs = [x]
+    for g in grads:
+        x, state = rule.step(x, g, state)
+        xs.append(x)
+    return xs, state
+
+
+def _feed_adapter(opt_cls, kwargs, x0, grads):
+    p = torch.nn.Parameter(torch.tensor(x0, dtype=torch.float64))
+    opt = opt_cls([p], **kwargs)
+    xs = [x0]
+    for g in grads:
+        p.grad = torch.tensor(g)
+        opt.step()
+        xs.append(p.detach().numpy().copy())
+    return xs, opt.state[p]
+
+
+SQUARED = {"square_avg", "sum", "v", "v_max"}  # averages of g², the others scale like g
+
+
+def _compare_runs(name, xs, state, ref_xs, ref_state, grads, what):
+    g_max = max(float(np.max(np.abs(g))) for g in grads)
+    for k, (a, e) in enumerate(zip(xs, ref_xs)):
+        assert_close(a, e, what=f"{what}: θ after step {k}")
+    assert int(state["step"] if isinstance(state, dict) else state.step) == len(ref_xs) - 1
+    for field, key in STATE_KEYS[name].items():
+        ref = ref_state.get(key)
+        if ref is None:  # e.g. torch keeps no momentum buffer when momentum == 0
+            continue
+        ours = state[field] if isinstance(state, dict) else getattr(state, field)
+        assert ours is not None, f"{what}: state.{field} missing"
+        floor = g_max ** 2 if field in SQUARED else g_max if np.ndim(ref) else 0.0
+        assert_close(ours, ref, what=f"{what}: state.{field} vs torch {key}", floor=floor)
+
+
+# --------------------------------------------------------------------------- parity with torch.optim
+@pytest.mark.parametrize("name", NAMES)
+@settings(deadline=None, max_examples=MAX_EXAMPLES)
+@given(data=st.data())
+def test_rule_and_adapter_match_torch_optim(name, data, problem, torch_reference):
+    """optimlab.<name> and optimlab.torch.<name> reproduce torch.optim.<name> for 100 steps.
+
+    The gradients come from a non-quadratic loss through torch autograd, evaluated along the
+    torch.optim trajectory; both optimlab versions are fed exactly those gradients, so any
+    difference in the update rule (not in the loss) shows up.
+    """
+    kwargs = data.draw(STRATEGIES[name], label="hyperparameters")
+    prob = problem(data.draw(st.integers(0, 2 ** 16), label="seed"), data.draw(shapes, label="shape"))
+    ref_xs, grads, ref_opt, ref_p = torch_reference(getattr(torch.optim, name), kwargs, prob, STEPS)
+    ref_state = {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in ref_opt.state[ref_p].items()}
+    assert np.all(np.isfinite(ref_xs[-1]))
+
+    xs, state = _feed(getattr(ol, name)(**kwargs), prob.theta0, grads)
+    _compare_runs(name, xs, state, ref_xs, ref_state, grads, f"optimlab.{name}")
+
+    xs, state = _feed_adapter(getattr(olt, name), kwargs, prob.theta0, grads)
+    _compare_runs(name, xs, state, ref_xs, ref_state, grads, f"optimlab.torch.{name}")
+
+
+@settings(deadline=None, max_examples=MAX_EXAMPLES)
+@given(beta=st.floats(0.0, 0.99), lr=log_uniform(1e-3, 0.3), weight_decay=weight_decays,
+       maximize=st.booleans(), seed=st.integers(0, 2 ** 16), shape=shapes)
+def test_momentum_matches_torch_sgd_through_mapping(beta, lr, weight_decay, maximize, seed, shape,
+                                                    problem, torch_reference):
+    """Momentum(lr=η, beta=β) (EMA form) == torch.optim.SGD(lr=(1−β)η, momentum=β)."""
+    prob = problem(seed, shape)
+    ref_xs, grads, _, _ = torch_reference(
+        torch.optim.SGD, dict(lr=(1 - beta) * lr, momentum=beta, weight_decay=weight_decay,
+                              maximize=maximize), prob, STEPS)
+    kwargs = dict(lr=lr, beta=beta, weight_decay=weight_decay, maximize=maximize)
+    xs, _ = _feed(ol.Momentum(**kwargs), prob.theta0, grads)
+    for k, (a, e) in enumerate(zip(xs, ref_xs)):
+        assert_close(a, e, what=f"Momentum step {k}")
+    xs, _ = _feed_adapter(olt.Momentum, kwargs, prob.theta0, grads)
+    for k, (a, e) in enumerate(zip(xs, ref_xs)):
+        assert_close(a, e, what=f"optimlab.torch.Momentum step {k}")
+
+
+@settings(deadline=None, max_examples=MAX_EXAMPLES)
+@given(beta=st.floats(0.0, 0.99), lr=log_uniform(1e-3, 0.3), seed=st.integers(0, 2 ** 16),
+       shape=shapes)
+def test_three_ways_to_write_momentum(beta, lr, seed, shape, problem):
+    """Three ways to write momentum, one trajectory (each run computes its own gradients).
+
+    With v₀ = b₀ = u₀ = 0 and the same start:
+
+    * EMA form ``v ← βv + (1−β)g, θ ← θ − ηv``           (optimlab.Momentum(lr=η, beta=β));
+    * PyTorch form ``b ← μb + g, θ ← θ − η'b``             with μ = β, η' = (1−β)η
+      (optimlab.SGD and torch.optim.SGD(lr=η', momentum=μ));
+    * classical (Polyak) ``u ← γu + η''g, θ ← θ − u``     with γ = β, η'' = (1−β)η.
+
+    By induction b_t = v_t/(1−β) and u_t = η v_t, so all three produce the same θ_t.
+    """
+    prob = problem(seed, shape)
+    x0 = prob.theta0
+
+    ema = [x0]
+    rule = ol.Momentum(lr=lr, beta=beta)
+    x, s = x0, rule.init(x0)
+    for _ in range(STEPS):
+        x, s = rule.step(x, prob.grad(x), s)
+        ema.append(x)
+
+    pytorch_form = [x0]
+    rule = ol.SGD(lr=(1 - beta) * lr, momentum=beta)
+    x, s = x0, rule.init(x0)
+    for _ in range(STEPS):
+        x, s = rule.step(x, prob.grad(x), s)
+        pytorch_form.append(x)
+
+    torch_sgd = [x0]
+    p = torch.nn.Parameter(torch.tensor(x0))
+    opt = torch.optim.SGD([p], lr=(1 - beta) * lr, momentum=beta)
+    for _ in range(STEPS):
+        opt.zero_grad()
+        prob.loss(p).backward()
+        opt.step()
+        torch_sgd.append(p.detach().numpy().copy())
+
+    classical = [x0]
+    theta, u = x0.copy(), np.zeros_like(x0)
+    for _ in range(STEPS):                         # the independent reference implementation
+        u = beta * u + (1 - beta) * lr * prob.grad(theta)
+        theta = theta - u
+        classical.append(theta)
+
+    for k in range(STEPS + 1):
+        for other, label in [(pytorch_form, "optimlab.SGD"), (torch_sgd, "torch.optim.SGD"),
+                             (classical, "classical loop")]:
+            assert_close(ema[k], other[k], rtol=1e-9, what=f"EMA vs {label}, step {k}")
+    assert np.max(np.abs(ema[-1] - x0)) > 1e-3  # the runs actually moved
+
+
+# --------------------------------------------------------------------------- state layout and purity
+STATE_FIELDS = {
+    ol.SGD: ("SGDState", ("step", "momentum_buffer")),
+    ol.Momentum: ("MomentumState", ("step", "velocity")),
+    ol.RMSprop: ("RMSpropState", ("step", "square_avg", "grad_avg", "momentum_buffer")),
+    ol.Adagrad: ("AdagradState", ("step", "sum")),
+    ol.Adam: ("AdamState", ("step", "m", "v", "v_max")),
+    ol.AdamW: ("AdamState", ("step", "m", "v", "v_max")),
+    ol.NAdam: ("NAdamState", ("step", "mu_product", "m", "v")),
+}
+
+PURITY_CASES = [
+    ol.SGD(lr=0.1),
+    ol.SGD(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+    ol.SGD(lr=0.1, momentum=0.9, dampening=0.3, maximize=True),
+    ol.Momentum(lr=0.1, beta=0.8, weight_decay=0.1),
+    ol.RMSprop(),
+    ol.RMSprop(centered=True, momentum=0.5, weight_decay=0.1),
+    ol.Adagrad(lr_decay=0.1, initial_accumulator_value=0.5, weight_decay=0.1),
+    ol.Adam(amsgrad=True, weight_decay=0.1),
+    ol.Adam(decoupled_weight_decay=True, weight_decay=0.1, maximize=True),
+    ol.AdamW(amsgrad=True),
+    ol.NAdam(weight_decay=0.1),
+    ol.NAdam(weight_decay=0.1, decoupled_weight_decay=True),
+]
+
+
+def _arrays(state):
+    return [f for f in state if isinstance(f, np.ndarray)]
+
+
+@pytest.mark.parametrize("opt", PURITY_CASES, ids=repr)
+def test_step_is_pure_and_init_does_not_alias(opt):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 2))
+    state = opt.init(x)
+    name, fields = STATE_FIELDS[type(opt)]
+    assert type(state).__name__ == name and state._fields == fields
+    assert state.step == 0
+    assert not any(np.shares_memory(f, x) for f in _arrays(state))
+    before = [f.copy() for f in _arrays(state)]
+    x += 1.0                                      # mutating x must not reach the state
+    for b, f in zip(before, _arrays(state)):
+        np.testing.assert_array_equal(b, f)
+
+    for k in range(1, 5):
+        g = rng.normal(size=x.shape)
+        x_copy, g_copy = x.copy(), g.copy()
+        state_copy = [f.copy() for f in _arrays(state)]
+        new_x, new_state = opt.step(x, g, state)
+        np.testing.assert_array_equal(x, x_copy)
+        np.testing.assert_array_equal(g, g_copy)
+        for b, f in zip(state_copy, _arrays(state)):
+            np.testing.assert_array_equal(b, f)
+        assert new_state.step == k and type(new_state) is type(state)
+        assert not np.shares_memory(new_x, x) and not np.shares_memory(new_x, g)
+        for f in _arrays(new_state):
+            assert not any(np.shares_memory(f, a) for a in (x, g, new_x))
+        assert not np.allclose(new_x, x)
+        x, state = new_x, new_state
+
+
+def test_rules_are_frozen_and_rebuildable():
+    opt = ol.Adam(lr=0.1, betas=(0.8, 0.99))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opt.lr = 1.0
+    assert type(opt)(**opt.hyperparameters).hyperparameters == opt.hyperparameters
+    assert opt.shape == ()
+
+
+def test_defaults_match_torch_optim():
+    """Every optimlab rule has torch.optim's hyperparameter names and default values."""
+    import inspect
+    for name in NAMES:
+        params = inspect.signature(getattr(torch.optim, name).__init__).parameters
+        for f in dataclasses.fields(getattr(ol, name)):
+            if (name, f.name) == ("AdamW", "decoupled_weight_decay"):
+                continue  # torch.optim.AdamW is Adam with this fixed to True
+            assert f.name in params, f"{name}.{f.name} is not a torch.optim argument"
+            assert f.default == params[f.name].default, f"{name}.{f.name} default"
+
+
+# --------------------------------------------------------------------------- validation
+RANGES = {
+    "lr": "[0, inf)", "weight_decay": "[0, inf)", "eps": "[0, inf)", "lr_decay": "[0, inf)",
+    "initial_accumulator_value": "[0, inf)", "momentum_decay": "[0, inf)",
+    "momentum": "[0, 1]", "dampening": "[0, 1]", "alpha": "[0, 1]", "beta": "[0, 1)",
+}
+ABOVE = {"momentum": 1.5, "dampening": 1.5, "alpha": 1.01, "beta": 1.0}
+
+
+def _invalid_cases():
+    """(class, kwargs, name, range) for every numeric hyperparameter of every rule."""
+    cases = []
+    for cls in RULES:
+        for f in dataclasses.fields(cls):
+            if f.name == "betas":
+                for i in (0, 1):
+                    for bad in (-0.1, 1.0, 1.5, math.nan, np.array([0.5, 1.0, 0.7])):
+                        b = [0.9, 0.999]
+                        b[i] = bad
+                        cases.append((cls, dict(betas=tuple(b)), f"betas[{i}]", "[0, 1)"))
+                continue
+            if f.name not in RANGES:  # booleans
+                continue
+            bads = [-0.1, -1e-12, math.nan, np.array([0.5, -0.1, 0.3])[:, None]]
+            if f.name in ABOVE:
+                bads.append(ABOVE[f.name])
+            for bad in bads:
+                cases.append((cls, {f.name: bad}, f.name, RANGES[f.name]))
+    return cases
+
+
+INVALID = _invalid_cases()
+
+
+@pytest.mark.parametrize("cls, kwargs, name, interval", INVALID,
+                         ids=[f"{c.__name__}-{k}" for c, k, *_ in INVALID])
+def test_invalid_hyperparameters_raise(cls, kwargs, name, interval):
+    """Rule and torch adapter both raise ValueError naming the parameter and its range."""
+    with pytest.raises(ValueError) as info:
+        cls(**kwargs)
+    message = str(info.value)
+    assert name in message and interval in message, message
+    p = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    with pytest.raises(ValueError) as info_torch:
+        getattr(olt, cls.__name__)([p], **kwargs)
+    assert str(info_torch.value) == message
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(nesterov=True), ("nesterov", "momentum")),
+    (dict(nesterov=True, momentum=0.0), ("nesterov", "momentum")),
+    (dict(nesterov=True, momentum=0.9, dampening=0.1), ("nesterov", "dampening")),
+    (dict(nesterov=True, momentum=np.array([[0.9], [0.0]])), ("nesterov", "momentum")),
+])
+def test_nesterov_needs_momentum_without_dampening(kwargs, words):
+    with pytest.raises(ValueError, match=".*".join(map(re.escape, words))):
+        ol.SGD(lr=0.1, **kwargs)
+    p = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    with pytest.raises(ValueError):
+        olt.SGD([p], lr=0.1, **kwargs)
+
+
+def test_adamw_cannot_be_coupled():
+    with pytest.raises(ValueError, match="decoupled_weight_decay"):
+        ol.AdamW(decoupled_weight_decay=False)
+
+
+@pytest.mark.parametrize("cls", RULES, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("x_shape, g_shape", [((2,), (3,)), ((4, 2), (2,)), ((2,), (1, 2)),
+                                              ((3, 2), (2, 3))])
+def test_gradient_shape_mismatch_raises(cls, x_shape, g_shape):
+    opt = cls()
+    x = np.ones(x_shape)
+    with pytest.raises(ValueError, match="shape"):
+        opt.step(x, np.ones(g_shape), opt.init(x))
+
+
+# --------------------------------------------------------------------------- array hyperparameters
+def _bumpy_grad(xy):
+    """Gradient of log(1+x²) + log cosh(x+2y) + 0.1 y², row by row (bounded, non-quadratic)."""
+    x, y = xy[..., 0], xy[..., 1]
+    t = np.tanh(x + 2 * y)
+    return np.stack([2 * x / (1 + x * x) + t, 2 * t + 0.2 * y], axis=-1)
+
+
+ARRAY_CASES = [
+    (ol.SGD, dict(lr=[0.01, 0.1, 0.3]), dict()),
+    (ol.SGD, dict(momentum=[0.1, 0.5, 0.9], dampening=[0.0, 0.3, 0.6]), dict(lr=0.05)),
+    (ol.SGD, dict(momentum=[0.2, 0.5, 0.9], weight_decay=[0.0, 0.1, 0.2]),
+     dict(lr=0.05, nesterov=True)),
+    (ol.Momentum, dict(lr=[0.01, 0.1, 0.5], beta=[0.0, 0.5, 0.95]), dict(weight_decay=0.05)),
+    (ol.RMSprop, dict(lr=[1e-3, 1e-2, 3e-2], alpha=[0.5, 0.9, 0.99]), dict(centered=True)),
+    (ol.RMSprop, dict(momentum=[0.0, 0.5, 0.9], eps=[1e-8, 1e-4, 1e-2]), dict(lr=0.01)),
+    (ol.Adagrad, dict(lr=[0.01, 0.1, 0.5], lr_decay=[0.0, 0.01, 0.1],
+                      initial_accumulator_value=[0.0, 0.1, 1.0]), dict()),
+    (ol.Adam, dict(lr=[1e-3, 1e-2, 1e-1]), dict()),
+    (ol.Adam, dict(betas=([0.0, 0.5, 0.9], [0.9, 0.99, 0.999]), weight_decay=[0.0, 0.1, 0.3]),
+     dict(lr=0.05, amsgrad=True)),
+    (ol.AdamW, dict(lr=[1e-3, 1e-2, 1e-1], weight_decay=[0.0, 0.01, 0.5]), dict()),
+    (ol.NAdam, dict(betas=([0.0, 0.5, 0.9], [0.9, 0.99, 0.999]), momentum_decay=[0.0, 4e-3, 0.1]),
+     dict(lr=0.05)),
+    pytest.param(ol.SGD, dict(momentum=[0.0, 0.5, 0.9]), dict(lr=0.05, dampening=0.5),
+                 marks=pytest.mark.xfail(strict=True, reason=(
+                     "optimlab bug: with an array momentum containing 0 and dampening > 0, "
+                     "SGD.step uses b = (1-dampening) g for the momentum-0 entries instead of "
+                     "g (torch.optim skips the buffer when momentum == 0)")),
+                 id="SGD-momentum-with-zero-and-dampening"),
+]
+
+
+def _column(values):
+    return np.asarray(values, dtype=float)[:, None]
+
+
+@pytest.mark.parametrize("cls, varying, fixed", ARRAY_CASES)
+def test_array_hyperparameters_equal_separate_runs(cls, varying, fixed):
+    """cls(h=values[:, None]) on x of shape (N, 2) equals N runs with the scalar values."""
+    n = 3
+    batched = {k: (tuple(_column(b) for b in v) if k == "betas" else _column(v))
+               for k, v in varying.items()}
+    opt = cls(**fixed, **batched)
+    assert opt.shape == (n, 1)
+    rng = np.random.default_rng(2)
+    x0 = rng.normal(size=(n, 2))
+    xs, _ = _feed_closed(opt, x0, 50)
+    for i in range(n):
+        scalar = {k: (tuple(b[i] for b in v) if k == "betas" else v[i]) for k, v in varying.items()}
+        xs_i, _ = _feed_closed(cls(**fixed, **scalar), x0[i], 50)
+        for k in range(51):
+            assert_close(xs[k][i], xs_i[k], rtol=1e-13, what=f"run {i}, step {k}")
+
+
+def _feed_closed(opt, x0, steps):
+    x, state = x0, opt.init(x0)
+    xs = [x]
+    for _ in range(steps):
+        x, state = opt.step(x, _bumpy_grad(x), state)
+        xs.append(x)
+    return xs, state
+
+
+def test_array_lr_broadcasts_one_start_to_many_runs():
+    """Adam(lr=lrs[:, None]) on x0 broadcast to (N, 2) == N scalar Adam runs (the book's idiom)."""
+    lrs = np.logspace(-3, 0, 7)
+    x0 = np.array([-1.5, 1.0])
+    xs, _ = _feed_closed(ol.Adam(lr=lrs[:, None]), np.broadcast_to(x0, (7, 2)), 40)
+    for i, lr in enumerate(lrs):
+        xs_i, _ = _feed_closed(ol.Adam(lr=float(lr)), x0, 40)
+        assert_close(xs[-1][i], xs_i[-1], rtol=1e-13, what=f"lr={lr:g}")
