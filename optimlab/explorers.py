@@ -351,6 +351,27 @@ def _axis(**kw):
 
 
 # --------------------------------------------------------------------------- race
+def _contour_lines(X, Y, Z, levels, budget: int = 6000):
+    """Contour lines of Z at ``levels`` as x, y arrays with NaN between lines.
+
+    When the lines would hold more than ``budget`` points, only every k-th level is kept.
+    """
+    import contourpy
+
+    gen = contourpy.contour_generator(X, Y, Z, line_type="Separate")
+    per = [gen.lines(float(lv)) for lv in levels]
+    total = sum(sum(len(a) + 1 for a in ls) for ls in per)
+    k = max(1, math.ceil(total / budget))
+    xs, ys = [], []
+    for ls in per[::k]:
+        for a in ls:
+            xs.extend([a[:, 0], [np.nan]])
+            ys.extend([a[:, 1], [np.nan]])
+    if not xs:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
 def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial=None,
          loss_panel: bool = True, title=None, labels=None, noise: float = 0.0,
          batch_size=None, seed: int = 0, grid: int = 70, height=None) -> Explorer:
@@ -424,11 +445,22 @@ def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial
         "contours": {"start": float(lv[0]), "end": float(lv[-1]),
                      "size": float((lv[-1] - lv[0]) / (len(lv) - 1)), "coloring": "fill",
                      "showlines": True},
-        "line": {"color": "rgba(143,155,176,0.55)", "width": 0.6, "smoothing": 0.8},
+        "line": {"width": 0, "smoothing": 0},
         "colorscale": [[0, c0], [0.5, c1], [1, c2]], "showscale": False,
         "hoverinfo": "skip", "showlegend": False, "name": "contour"}]
     grids = [{"trace": 0, "nx": int(X.shape[1]), "ny": int(X.shape[0]),
               "z": encode(np.clip(Z, lv[0], lv[-1]))}]
+    # Contour lines as one precomputed polyline trace: plotly redraws every trace on each
+    # update, and its own contour lines cost more than everything else together.
+    sx, sy = (wx1 - wx0) / 16000, (wy1 - wy0) / 16000
+    ox, oy = 0.5 * (wx0 + wx1), 0.5 * (wy0 + wy1)
+    cx, cy = _contour_lines(X, Y, Z, lv)
+    data[0]["contours"]["showlines"] = False
+    data.append({"type": "scatter", "mode": "lines", "x": [], "y": [], "name": "contour lines",
+                 "line": {"color": "rgba(120,133,156,0.5)", "width": 0.7},
+                 "hoverinfo": "skip", "showlegend": False})
+    polylines = [{"trace": 1, "x": encode(cx, offset=ox, scale=sx),
+                  "y": encode(cy, offset=oy, scale=sy)}]
     minima = np.asarray(getattr(surface, "minima", np.zeros((0, 2))), dtype=float).reshape(-1, 2)
     data.append({"type": "scatter", "mode": "markers", "name": "minimum",
                  "x": [round(float(v), 6) for v in minima[:, 0]],
@@ -453,8 +485,6 @@ def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial
         all_div.append(traj.diverged_at)
     lo, hi = style.loss_limits(np.concatenate(all_gaps, axis=1), np.concatenate(all_div))
     series = []
-    sx, sy = (wx1 - wx0) / 16000, (wy1 - wy0) / 16000
-    ox, oy = 0.5 * (wx0 + wx1), 0.5 * (wy0 + wy1)
     for label, traj in runs.items():
         c = cols[label]
         pts = np.empty((C, steps + 1, 2))
@@ -527,7 +557,8 @@ def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial
                                  gridcolor="#ececec", exponentformat="power")
     spec = {"v": 1, "kind": "race", "fps": FPS, "T": int(steps), "step": int(steps),
             "animate": True, "stepword": "step", "word": word, "floor": style.LOSS_FLOOR,
-            "yhi": hi, "height": height, "sliders": specs, "grids": grids, "series": series,
+            "yhi": hi, "height": height, "sliders": specs, "grids": grids, "polylines": polylines,
+            "series": series,
             "figure": {"data": data, "layout": layout, "config": _CONFIG}}
     combo_dicts = [{sp["name"]: float(v) for sp, v in zip(specs, row)} for row in combos]
     return Explorer(spec, combos=combo_dicts, runs=runs, title=title_text)

@@ -325,6 +325,16 @@ RANGES = {
     "initial_accumulator_value": "[0, inf)", "momentum_decay": "[0, inf)",
     "momentum": "[0, 1]", "dampening": "[0, 1]", "alpha": "[0, 1]", "beta": "[0, 1)",
 }
+
+
+def _interval_re(interval):
+    """'[0, 1)' -> a pattern that also accepts '[0.0, 1.0)'; for inf either bracket will do."""
+    lo, hi = interval[1:-1].split(", ")
+    num = lambda v: re.escape(v) + r"(?:\.0+)?"
+    end = r"[\]\)]" if hi == "inf" else re.escape(interval[-1])
+    return re.compile(r"\[" + num(lo) + ", " + num(hi) + end)
+
+
 ABOVE = {"momentum": 1.5, "dampening": 1.5, "alpha": 1.01, "beta": 1.0}
 
 
@@ -360,7 +370,7 @@ def test_invalid_hyperparameters_raise(cls, kwargs, name, interval):
     with pytest.raises(ValueError) as info:
         cls(**kwargs)
     message = str(info.value)
-    assert name in message and interval in message, message
+    assert name in message and _interval_re(interval).search(message), message
     p = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
     with pytest.raises(ValueError) as info_torch:
         getattr(olt, cls.__name__)([p], **kwargs)

@@ -124,6 +124,10 @@
       for (var j = 0; j < g.ny; j++) rows.push(Array.prototype.slice.call(z, j * g.nx, (j + 1) * g.nx));
       data[g.trace].z = rows;
     });
+    (spec.polylines || []).forEach(function (l) {
+      data[l.trace].x = Array.from(decode(l.x));
+      data[l.trace].y = Array.from(decode(l.y));
+    });
     var self = this;
     if (spec.kind === "lines") {
       this.series.forEach(function (d) {
@@ -194,16 +198,11 @@
     this.el.setAttribute("data-combo", String(c));
   };
 
-  // Plotly.animate without redraw updates only the changed traces (about twice as fast as
-  // restyle, which recomputes every trace, the contour included); restyle is the fallback.
+  // One restyle per change.  (Plotly.animate with redraw:false would be faster but drops
+  // the contour and the legend.)  Plotly redraws every trace on a restyle, which is why the
+  // contour lines are a single precomputed polyline and the contour fill is unsmoothed.
   Explorer.prototype.draw = function (sl) {
-    var P = window.Plotly;
-    if (P.animate && !this.noAnimate) {
-      var data = sl.idx.map(function (t, j) { return { x: sl.upd.x[j], y: sl.upd.y[j] }; });
-      return P.animate(this.gd, { data: data, traces: sl.idx },
-        { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" });
-    }
-    return P.restyle(this.gd, sl.upd, sl.idx);
+    return window.Plotly.restyle(this.gd, sl.upd, sl.idx);
   };
 
   // Redraw; calls arriving while a redraw is in flight are merged into one.
