@@ -182,17 +182,22 @@ def _slider_specs(sliders, initial, labels):
     return specs, combos
 
 
-def _call(factory, kwargs):
+def _call(label, factory, kwargs):
     """Call ``factory`` with the slider arrays it accepts (all of them if it takes ``**kw``)."""
     if not callable(factory):
         return factory
     try:
-        params = inspect.signature(factory).parameters.values()
+        params = list(inspect.signature(factory).parameters.values())
     except (TypeError, ValueError):
         return factory(**kwargs)
+    named = [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    missing = [p.name for p in named if p.default is p.empty and p.name not in kwargs]
+    if missing:
+        raise ValueError(f"the factory of {label!r} needs {missing}, which are not sliders "
+                         f"(sliders: {sorted(kwargs)}); give it defaults or add the sliders")
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return factory(**kwargs)
-    names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    names = {p.name for p in named}
     return factory(**{k: v for k, v in kwargs.items() if k in names})
 
 
@@ -412,7 +417,7 @@ def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial
     kwargs = {sp["name"]: combos[:, i:i + 1] for i, sp in enumerate(specs)}
     runs = {}
     for label, factory in optimizers.items():
-        opt = _call(factory, kwargs)
+        opt = _call(label, factory, kwargs)
         traj = _run(opt, surface, x0, int(steps), noise=noise, batch_size=batch_size, seed=seed)
         xs = np.asarray(traj.xs)
         try:

@@ -57,7 +57,8 @@ class Quadratic(Surface):
     r"""Ill-conditioned quadratic :math:`f(\theta) = \tfrac12 \theta^\top A \theta`.
 
     ``A`` has eigenvalues μ and L = κμ; its eigenvectors are the axes rotated by ``angle``
-    (degrees).  The long, flat direction is the first (rotated) axis.
+    (degrees).  The long, flat direction is the first (rotated) axis.  The suggested start is
+    rotated with it, so every angle poses the same problem in turned coordinates.
     """
 
     def __init__(self, kappa: float = 10.0, angle: float = 0.0, mu: float = 1.0):
@@ -75,7 +76,7 @@ class Quadratic(Surface):
                       rf"\operatorname{{eig}}(A)=\{{{self.mu:g},\ {self.L:g}\}}")
         self.window = ((-2.0, 2.0), (-1.5, 1.5))
         self.minima = np.zeros((1, 2))
-        self.start = (-1.8, 0.9)
+        self.start = tuple(float(v) for v in R @ np.array([-1.8, 0.9]))
 
     def f(self, xy):
         xy = np.asarray(xy, dtype=float)

@@ -19,6 +19,8 @@ The optimizers of the panel, as functions of the panel's three sliders (η, β�
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import rules, style, surfaces
@@ -131,7 +133,12 @@ class Lab:
         with style.rc():
             self.ax = figure.add_subplot(1, 2, 1)
             self.ax_loss = figure.add_subplot(1, 2, 2)
-        self._cid = figure.canvas.mpl_connect("button_press_event", self.on_click)
+        self._bg = None          # pixels of everything that does not move (for blitting)
+        self._bg_renderer = None
+        self._static_key = None  # what the cached background shows
+        self._legend = None
+        figure.canvas.mpl_connect("button_press_event", self.on_click)
+        figure.canvas.mpl_connect("draw_event", self._on_draw)
         self._draw_surface()
         self._recompute()
         self._redraw()
@@ -181,18 +188,17 @@ class Lab:
         self.runs = {name: _run(self.optimizer(name), self.surface, np.array(self.x0), self.steps,
                                 noise=self.noise)
                      for name in self.active}
+        # Loss axis: fixed by the start alone (ten decades below the start, two above), so the
+        # axes — and the cached background — survive every change but the start or surface.
         shift = self.surface.f_min if np.isfinite(self.surface.f_min) else 0.0
-        if self.runs:
-            gaps = np.stack([np.clip(r.losses - shift, style.LOSS_FLOOR, None)
-                             for r in self.runs.values()], axis=1)
-            div = np.array([r.diverged_at for r in self.runs.values()])
-            self._ylim = style.loss_limits(gaps, div)
-        else:
-            self._ylim = (1e-3, 10.0)
+        g0 = float(self.surface.f(np.array(self.x0))) - shift
+        g0 = g0 if np.isfinite(g0) and g0 > style.LOSS_FLOOR else 1.0
+        e0 = np.log10(g0)
+        self._ylim = (10.0 ** max(np.floor(e0 - 10), -16), 10.0 ** np.ceil(e0 + 2))
 
     # -- drawing -------------------------------------------------------------------------
     def _draw_surface(self):
-        from matplotlib.ticker import LogLocator, NullLocator
+        from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
         from .figures import contour
 
@@ -203,24 +209,28 @@ class Lab:
             contour(self.surface, ax, n=100, levels=16)
             ax.set_title(f"{self.surface.name} — click to set the start", fontsize=11)
             self._start, = ax.plot([], [], ls="none", marker="o", ms=9, mfc="white", mec="black",
-                                   mew=1.4, zorder=10)
+                                   mew=1.4, zorder=10, animated=True)
             cols = style.colors(self.factories)
             self.artists = {}
             for name in self.factories:
                 c = cols[name]
-                path, = ax.plot([], [], color=c, lw=2.0, marker="o", ms=2.5, zorder=4,
-                                visible=False)
+                kw = {"visible": False, "animated": True}
+                path, = ax.plot([], [], color=c, lw=2.0, marker="o", ms=2.5, zorder=4, **kw)
                 head, = ax.plot([], [], ls="none", marker="o", ms=8, mfc=c, mec="white",
-                                mew=1.2, zorder=7, visible=False)
+                                mew=1.2, zorder=7, **kw)
                 cross, = ax.plot([], [], ls="none", marker="x", ms=11, mew=2.8, color=c,
-                                 zorder=9, visible=False, clip_on=False)
-                loss, = self.ax_loss.plot([], [], color=c, lw=2.0, visible=False)
+                                 zorder=9, clip_on=False, **kw)
+                loss, = self.ax_loss.plot([], [], color=c, lw=2.0, **kw)
                 lcross, = self.ax_loss.plot([], [], ls="none", marker="x", ms=10, mew=2.6,
-                                            color=c, visible=False, clip_on=False)
+                                            color=c, clip_on=False, **kw)
                 self.artists[name] = (path, head, cross, loss, lcross)
+            # Few ticks: tick labels are most of the cost of a redraw.
+            ax.xaxis.set_major_locator(MaxNLocator(5))
+            ax.yaxis.set_major_locator(MaxNLocator(5))
             self.ax_loss.set_yscale("log")
-            self.ax_loss.yaxis.set_major_locator(LogLocator(numticks=6))
+            self.ax_loss.yaxis.set_major_locator(LogLocator(numticks=5))
             self.ax_loss.yaxis.set_minor_locator(NullLocator())
+            self.ax_loss.xaxis.set_major_locator(MaxNLocator(5, integer=True))
             self.ax_loss.set_xlabel("step")
             f_min = self.surface.f_min
             self.ax_loss.set_ylabel("loss" if not np.isfinite(f_min) or f_min == 0 else "f − f*")
@@ -257,14 +267,49 @@ class Lab:
             note = f" (diverged at step {div})" if div >= 0 else ""
             loss.set_label(name + note)
             handles.append(loss)
-        self.ax_loss.set_xlim(0, self.steps)
-        self.ax_loss.set_ylim(*self._ylim)
-        old = self.ax_loss.get_legend()
-        if old is not None:
-            old.remove()
+        if self._legend is not None:
+            self._legend.remove()
+            self._legend = None
         if handles:
-            self.ax_loss.legend(handles=handles, loc="upper right", fontsize=9)
-        self.fig.canvas.draw_idle()
+            self._legend = self.ax_loss.legend(handles=handles, loc="upper right", fontsize=9)
+            self._legend.set_animated(True)
+        key = (id(self.surface), self.steps, self._ylim, tuple(self.fig.bbox.bounds))
+        canvas = self.fig.canvas
+        fresh = (canvas.supports_blit and self._bg is not None
+                 and canvas.get_renderer() is self._bg_renderer)
+        if key != self._static_key or not fresh:
+            # The axes change: draw everything (the draw_event caches the new background).
+            self.ax_loss.set_xlim(0, self.steps)
+            self.ax_loss.set_ylim(*self._ylim)
+            self._static_key = key
+            self._bg = None
+            canvas.draw_idle()
+        else:
+            # Only the paths, markers and legend change: paint them over the cached background.
+            canvas.restore_region(self._bg)
+            self._draw_dynamic(canvas.get_renderer())
+            canvas.blit(self.fig.bbox)
+
+    def _dynamic(self):
+        out = [self._start]
+        for group in self.artists.values():
+            out.extend(group)
+        if self._legend is not None:
+            out.append(self._legend)
+        return [a for a in out if a.get_visible()]
+
+    def _draw_dynamic(self, renderer):
+        for a in self._dynamic():
+            a.draw(renderer)
+
+    def _on_draw(self, event):
+        """After a full draw: remember the background, then paint the moving artists on it
+        (they are ``animated``, so the figure's own draw — and savefig — skip them)."""
+        canvas = self.fig.canvas
+        if canvas.supports_blit and event.renderer is getattr(canvas, "renderer", None):
+            self._bg = canvas.copy_from_bbox(self.fig.bbox)
+            self._bg_renderer = event.renderer
+        self._draw_dynamic(event.renderer)
 
     def on_click(self, event):
         """Mouse handler: a left click inside the contour sets the start point."""
@@ -325,8 +370,12 @@ def panel(surface=None, optimizers=("SGD", "Momentum", "Adam"), **defaults):
 
     with style.rc():
         fig = BookFigure(figsize=(9.6, 4.0))
-    canvas = Canvas(fig)
-    canvas.manager = FigureManager(canvas, 0)  # not registered with pyplot
+    with warnings.catch_warnings():
+        # ipympl 0.10's toolbar passes its canvas on to traitlets, which warns (harmless).
+        warnings.filterwarnings("ignore", message="Passing unrecognized arguments",
+                                category=DeprecationWarning)
+        canvas = Canvas(fig)
+        canvas.manager = FigureManager(canvas, 0)  # not registered with pyplot
     canvas.header_visible = False
     canvas.footer_visible = False
     canvas.resizable = False
