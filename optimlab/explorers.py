@@ -25,8 +25,9 @@ The factories are called once, with every slider value as a numpy array of shape
 (``C`` = number of combinations, the cartesian product with the first slider slowest), and each
 optimizer is run once, batched, by :func:`optimlab.run`.  Arrays are stored as 16-bit integers
 in base64 (positions: the plot window spans ±8000 steps of 1/16000 of its width, so about four
-significant digits; losses: log10, adaptive step ≤ 0.001 decade for typical ranges).
-:func:`decode` reads them back.  A typical race (3 optimizers, 36 combinations, 60 steps) is
+significant digits; losses: log10, adaptive step ≤ 0.001 decade for typical ranges);
+combinations that give the very same run (a factory ignoring a slider) share one stored row.
+:func:`decode` reads arrays back and :meth:`Explorer.series_data` a whole series.  A typical race (3 optimizers, 36 combinations, 60 steps) is
 about 80 KB of HTML.
 
 Output modes (:meth:`Explorer.to_html`, used by ``_repr_mimebundle_``)
@@ -55,8 +56,10 @@ Test hooks (stable; browser tests rely on them)
   each slider is in ``output.ol-value``; per-optimizer status lines are ``.ol-status > span``
   with ``data-label``;
 * the plot div ``.ol-plot`` is plotly's ``.js-plotly-plot`` after mounting, so
-  ``gd.data[i].x.length`` can be read; a race's traces are, in order: contour, minima, start,
-  then per optimizer path, head, ✗, and (with the loss panel) loss, loss head, loss ✗.
+  ``gd.data[i].x.length`` can be read; a race's traces are, in order: contour fill, contour
+  lines, minima, start, then per optimizer: path, head, ✗, and (with the loss panel) loss,
+  loss head, loss ✗ (``spec["series"][j]["t"]`` maps these names to trace indices).  At step
+  k a path trace holds k + 1 points (fewer once a diverged run has been cut).
 """
 from __future__ import annotations
 
@@ -302,6 +305,32 @@ class Explorer:
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/html": self._html(), "text/plain": repr(self)}
 
+    def series_data(self, label) -> dict:
+        """The data of one series as the browser sees it (decoded), one row per combination.
+
+        Races: ``xs`` (C, T+1, 2) path points (cut as drawn), ``f`` (C, T+1) clipped
+        ``f − f*``, ``end`` and ``div`` (C,) last drawn point and divergence step (−1: none);
+        values after ``end`` (points) or after the divergence (losses) repeat the last one.
+        Lines: ``y`` (C, T) (or (T,) for a fixed curve).
+        """
+        s = next(e for e in self.spec["series"] if e["label"] == str(label))
+        C = len(self.combos)
+        m = np.asarray(s.get("m", np.arange(C)))
+        if self.spec["kind"] == "lines":
+            y = decode(s["y"])
+            return {"y": y if s["fixed"] else y.reshape(-1, self.spec["T"] + 1)[m]}
+        n = self.spec["T"] + 1
+        X, Y, F = decode(s["x"]), decode(s["y"]), decode(s["f"])
+        xs, fs = [], []
+        for r, (e, d) in enumerate(zip(s["end"], s["div"])):
+            p = np.stack([X[s["px"][r]:s["px"][r] + e + 1], Y[s["px"][r]:s["px"][r] + e + 1]], -1)
+            xs.append(np.concatenate([p, np.repeat(p[-1:], n - e - 1, axis=0)]))
+            lf = max(d - 1 if d >= 0 else n - 1, 0)
+            f = F[s["pf"][r]:s["pf"][r] + lf + 1]
+            fs.append(np.concatenate([f, np.repeat(f[-1:], n - lf - 1)]))
+        return {"xs": np.array(xs)[m], "f": np.array(fs)[m],
+                "end": np.asarray(s["end"])[m], "div": np.asarray(s["div"])[m]}
+
     def save(self, path) -> Path:
         """Write a self-contained HTML page (plotly.js and the controller inline); returns it."""
         path = Path(path)
@@ -356,6 +385,20 @@ def _axis(**kw):
 
 
 # --------------------------------------------------------------------------- race
+def _dedupe(table):
+    """Rows of ``table`` (C, n) to store: ``(rows, m)`` with ``rows`` the first index of each
+    distinct row, in order, and ``m[c]`` the position in ``rows`` of row c — or ``m = None``
+    when all rows differ."""
+    table = np.ascontiguousarray(table)
+    _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
+    if len(first) == table.shape[0]:
+        return np.arange(table.shape[0]), None
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], [int(v) for v in rank[np.ravel(inverse)]]
+
+
 def _contour_lines(X, Y, Z, levels, budget: int = 6000):
     """Contour lines of Z at ``levels`` as x, y arrays with NaN between lines.
 
@@ -492,13 +535,24 @@ def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial
     series = []
     for label, traj in runs.items():
         c = cols[label]
-        pts = np.empty((C, steps + 1, 2))
-        ends = []
-        for k in range(C):
-            p, e = style.display_path(traj.xs[:, k], traj.diverged_at[k], window)
-            pts[k] = p
+        # Combinations that give the very same run (a factory ignoring a slider) share a row.
+        rows, m = _dedupe(np.concatenate(
+            [traj.xs.transpose(1, 0, 2).reshape(C, -1), traj.losses.T], axis=1))
+        # Rows are stored up to where they stop changing: a path to its last drawn point, a
+        # loss curve to the step before the divergence (offsets px, pf locate each row).
+        xs_rows, f_rows, ends, px, pf = [], [], [], [], []
+        gaps = np.clip(traj.losses - shift, style.LOSS_FLOOR, None)
+        for k in rows:
+            d = int(traj.diverged_at[k])
+            p, e = style.display_path(traj.xs[:, k], d, window)
+            lf = d - 1 if d >= 0 else steps
+            px.append(sum(len(r) for r in xs_rows))
+            pf.append(sum(len(r) for r in f_rows))
+            xs_rows.append(p[:e + 1])
+            f_rows.append(gaps[:max(lf, 0) + 1, k])
             ends.append(int(e))
-        gaps = np.clip(traj.losses - shift, style.LOSS_FLOOR, None).T  # (C, steps+1)
+        pts = np.concatenate(xs_rows)
+        fs = np.concatenate(f_rows)
         t = {}
         esc_label = html.escape(str(label))
         t["path"] = len(data)
@@ -538,12 +592,14 @@ def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial
                          "marker": {"color": c, "size": 13, "symbol": "x",
                                     "line": {"color": "white", "width": 1}},
                          "hovertemplate": f"<b>{esc_label}</b>: diverged<extra></extra>"})
-        series.append({
-            "label": str(label), "color": c, "t": t,
-            "x": encode(pts[..., 0], offset=ox, scale=sx),
-            "y": encode(pts[..., 1], offset=oy, scale=sy),
-            "f": encode(gaps, log=True),
-            "end": ends, "div": [int(d) for d in traj.diverged_at]})
+        entry = {"label": str(label), "color": c, "t": t,
+                 "x": encode(pts[:, 0], offset=ox, scale=sx),
+                 "y": encode(pts[:, 1], offset=oy, scale=sy),
+                 "f": encode(fs, log=True), "px": px, "pf": pf,
+                 "end": ends, "div": [int(traj.diverged_at[k]) for k in rows]}
+        if m is not None:
+            entry["m"] = m
+        series.append(entry)
 
     title_text = surface.name if title is None else title
     height = height or (440 if loss_panel else 480)
@@ -624,8 +680,15 @@ def lines(x, ys, sliders=None, *, xlabel: str = "", ylabel: str = "", logy: bool
                               "dash": dash.get(label, "dash" if fixed else "solid")},
                      "hovertemplate": (f"<b>{esc_label}</b><br>{html.escape(xlab)} = %{{x:.4g}}"
                                        f"<br>%{{y:.4g}}<extra></extra>")})
-        series.append({"label": str(label), "color": cols[label], "fixed": fixed, "t": t,
-                       "y": encode(y, log=logy)})
+        entry = {"label": str(label), "color": cols[label], "fixed": fixed, "t": t}
+        if fixed:
+            entry["y"] = encode(y, log=logy)
+        else:
+            rows, m = _dedupe(np.nan_to_num(y, nan=np.inf))
+            entry["y"] = encode(y[rows], log=logy)
+            if m is not None:
+                entry["m"] = m
+        series.append(entry)
     v = np.concatenate(allv)
     v = v[np.isfinite(v) & ((v > 0) if logy else True)]
     if yrange is not None:

@@ -225,8 +225,8 @@ class Lab:
                                             color=c, clip_on=False, **kw)
                 self.artists[name] = (path, head, cross, loss, lcross)
             # Few ticks: tick labels are most of the cost of a redraw.
-            ax.xaxis.set_major_locator(MaxNLocator(5))
-            ax.yaxis.set_major_locator(MaxNLocator(5))
+            ax.xaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
+            ax.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
             self.ax_loss.set_yscale("log")
             self.ax_loss.yaxis.set_major_locator(LogLocator(numticks=5))
             self.ax_loss.yaxis.set_minor_locator(NullLocator())

@@ -46,12 +46,24 @@ def test_race_data_shapes_and_order(typical):
     assert len(typical.combos) == C
     assert typical.combos[1] == {"lr": 0.01, "beta": 0.5}  # first slider slowest
     assert typical.combos[len(BETAS)] == {"lr": 0.03, "beta": 0.0}
-    for s in typical.spec["series"]:
-        for key in ("x", "y", "f"):
-            assert explorers.decode(s[key]).shape == (C * (T + 1),)
-        assert len(s["end"]) == len(s["div"]) == C
-    for traj in typical.runs.values():
+    for label, traj in typical.runs.items():
         assert traj.xs.shape == (T + 1, C, 2)
+        d = typical.series_data(label)
+        assert d["xs"].shape == (C, T + 1, 2) and d["f"].shape == (C, T + 1)
+        assert d["end"].shape == d["div"].shape == (C,)
+    # Each stored row holds a path up to its last drawn point and losses up to divergence.
+    for s in typical.spec["series"]:
+        assert explorers.decode(s["x"]).size == sum(e + 1 for e in s["end"])
+        assert explorers.decode(s["f"]).size == sum(d if d >= 0 else T + 1 for d in s["div"])
+        assert s["px"][0] == s["pf"][0] == 0
+    # Momentum and Adam depend on both sliders: one stored row per combination.
+    for s in typical.spec["series"][1:]:
+        assert "m" not in s and len(s["end"]) == C
+    # SGD ignores beta: its runs are stored once per learning rate and shared.
+    sgd = typical.spec["series"][0]
+    assert len(sgd["end"]) == len(LRS) and len(sgd["m"]) == C
+    assert sgd["m"][:2 * len(BETAS)] == [0] * len(BETAS) + [1] * len(BETAS)
+    assert sum(e < T for e in sgd["end"]) >= 1  # the diverging rate is stored short
 
 
 def test_race_runs_equal_optimlab_run(typical):
@@ -61,18 +73,17 @@ def test_race_runs_equal_optimlab_run(typical):
     assert np.allclose(got.xs[:, k], ref.xs, rtol=1e-12, atol=1e-12)
     assert np.allclose(got.losses[:, k], ref.losses, rtol=1e-12)
     # what the browser gets: the same path, to the quantization step
-    s = typical.spec["series"][2]
-    xs = explorers.decode(s["x"]).reshape(-1, 61)[k]
-    ys = explorers.decode(s["y"]).reshape(-1, 61)[k]
+    d = typical.series_data("Adam")
     (x0, x1), (y0, y1) = Q.window
-    assert np.allclose(xs, ref.xs[:, 0], atol=(x1 - x0) / 16000)
-    assert np.allclose(ys, ref.xs[:, 1], atol=(y1 - y0) / 16000)
-    f = explorers.decode(s["f"]).reshape(-1, 61)[k]
-    assert np.allclose(f, np.clip(ref.losses, style.LOSS_FLOOR, None), rtol=3e-3)
-    # SGD ignores beta: every beta gives the same run
+    assert np.allclose(d["xs"][k, :, 0], ref.xs[:, 0], atol=(x1 - x0) / 16000)
+    assert np.allclose(d["xs"][k, :, 1], ref.xs[:, 1], atol=(y1 - y0) / 16000)
+    assert np.allclose(d["f"][k], np.clip(ref.losses, style.LOSS_FLOOR, None), rtol=3e-3)
+    # SGD ignores beta: every beta gives the same run, stored once
     sgd = typical.runs["SGD"]
     j = typical.combos.index({"lr": 0.05, "beta": 0.0})
     assert np.array_equal(sgd.xs[:, j], sgd.xs[:, k])
+    ref_sgd = ol.run(ol.SGD(lr=0.05), Q, Q.start, 60)
+    assert np.allclose(typical.series_data("SGD")["xs"][k], ref_sgd.xs, atol=(x1 - x0) / 16000)
 
 
 def test_race_factories_called_once_with_column_arrays():
@@ -90,17 +101,18 @@ def test_race_factories_called_once_with_column_arrays():
 
 def test_race_marks_divergence(typical):
     s = typical.spec["series"][0]  # SGD
+    d = typical.series_data("SGD")
     k = typical.combos.index({"lr": 0.3, "beta": 0.0})
     ref = ol.run(ol.SGD(lr=0.3), Q, Q.start, 60)
     assert ref.diverged_at > 0
-    assert s["div"][k] == int(ref.diverged_at)
-    e = s["end"][k]
-    assert e < s["div"][k]
-    x = explorers.decode(s["x"]).reshape(-1, 61)[k]
-    y = explorers.decode(s["y"]).reshape(-1, 61)[k]
+    assert d["div"][k] == int(ref.diverged_at)
+    e = d["end"][k]
+    assert e < d["div"][k]
+    x, y = d["xs"][k, e]
     (x0, x1), (y0, y1) = Q.window
     tol = 1e-3
-    assert x0 - tol <= x[e] <= x1 + tol and y0 - tol <= y[e] <= y1 + tol
+    assert x0 - tol <= x <= x1 + tol and y0 - tol <= y <= y1 + tol
+    assert np.all(d["div"][typical.combos.index({"lr": 0.05, "beta": 0.0})] == -1)
     fig = typical.spec["figure"]
     assert fig["layout"]["xaxis"]["range"] == [x0, x1]
     assert fig["layout"]["yaxis"]["range"] == [y0, y1]
@@ -209,8 +221,10 @@ def test_lines_shapes_values_and_fixed_curves(monkeypatch):
     assert len(ex.combos) == 3 and ex.spec["T"] == 49 and ex.spec["animate"]
     s = ex.spec["series"]
     assert not s[0]["fixed"] and s[1]["fixed"]
-    back = explorers.decode(s[0]["y"]).reshape(3, 50)
+    back = ex.series_data("EWMA")["y"]
+    assert back.shape == (3, 50)
     assert np.allclose(back, ys["EWMA"], atol=2 * np.ptp(ys["EWMA"]) / 64000)
+    assert np.allclose(ex.series_data("signal")["y"], sig, atol=2 * np.ptp(sig) / 64000)
     html = ex._repr_html_()
     assert 'class="ol-play"' in html and 'data-name="beta"' in html
     assert "http" not in html.lower()

@@ -143,9 +143,10 @@
     var self = this;
     function put(i, x, y) { ids.push(i); xs.push(x); ys.push(y); }
     if (spec.kind === "race") {
-      var n = spec.T + 1;
       this.series.forEach(function (d) {
-        var s = d.s, t = s.t, base = c * n, end = s.end[c], div = s.div[c];
+        // Row r of this series; its path starts at X[px[r]], its losses at F[pf[r]].
+        var s = d.s, t = s.t, r = s.m ? s.m[c] : c, end = s.end[r], div = s.div[r];
+        var base = s.px[r], fb = s.pf[r];
         var e = Math.min(k, end), gone = div >= 0 && k >= div;
         put(t.path, d.X.subarray(base, base + e + 1), d.Y.subarray(base, base + e + 1));
         put(t.head, gone ? [] : [d.X[base + e]], gone ? [] : [d.Y[base + e]]);
@@ -153,8 +154,8 @@
         if (t.loss !== undefined) {
           var le = Math.min(k, div >= 0 ? div - 1 : spec.T);
           if (le < 0) le = 0;
-          var fy = d.F[base + le];
-          put(t.loss, self.steps.subarray(0, le + 1), d.F.subarray(base, base + le + 1));
+          var fy = d.F[fb + le];
+          put(t.loss, self.steps.subarray(0, le + 1), d.F.subarray(fb, fb + le + 1));
           put(t.lhead, gone ? [] : [le], gone ? [] : [fy]);
           put(t.lcross, gone ? [le] : [], gone ? [Math.min(fy, spec.yhi / 1.5)] : []);
         }
@@ -163,7 +164,7 @@
       var T = spec.T + 1, e2 = spec.animate ? k : spec.T;
       this.series.forEach(function (d) {
         if (d.s.fixed) return;
-        var base = c * T;
+        var base = (d.s.m ? d.s.m[c] : c) * T;
         put(d.s.t, self.X.subarray(0, e2 + 1), d.Y.subarray(base, base + e2 + 1));
       });
     }
@@ -181,13 +182,12 @@
       o.textContent = spec.sliders[i].text[self.idx[i]];
     });
     if (spec.kind === "race" && this.statusEls) {
-      var n = spec.T + 1;
       this.series.forEach(function (d, j) {
-        var s = d.s, div = s.div[c], msg;
+        var s = d.s, r = s.m ? s.m[c] : c, div = s.div[r], msg;
         if (div >= 0 && k >= div) {
           msg = ": diverged at step " + div;
         } else {
-          var f = d.F[c * n + k];
+          var f = d.F[s.pf[r] + Math.min(k, div >= 0 ? div - 1 : spec.T)];
           var txt = f <= spec.floor * 1.0001 ? "< " + fmt(spec.floor) : fmt(f);
           msg = ": " + spec.word + " " + txt + " at step " + k;
         }

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -11,8 +12,10 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-HTML = ROOT / "_build" / "html"
-SHOTS = ROOT / "_build" / "screenshots"
+# Overridable for debugging a build made elsewhere (jupyter-book build --path-output / --toc).
+HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
+TOC = Path(os.environ.get("BOOK_TOC", ROOT / "_toc.yml"))
+SHOTS = HTML.parent / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -20,9 +23,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 def toc_pages() -> list[str]:
     """Every page in _toc.yml, as a path relative to the HTML root (e.g. 'book/02_ewma.html')."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    toc = yaml.safe_load(TOC.read_text())
     pages = [toc["root"]]
-    for part in toc.get("parts", []):
+    for part in toc.get("parts", [toc]):
         pages += [entry["file"] for entry in part["chapters"]]
     return [p + ".html" for p in pages]
 
@@ -45,6 +48,7 @@ def site():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -94,15 +98,16 @@ class PageVisit:
         self.context.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def visit(browser, site):
-    visits = []
+    """Open a page once per session; the tests of one page share the visit (loading is the slow part)."""
+    visits: dict[str, PageVisit] = {}
 
     def _open(path):
-        v = PageVisit(browser, site, path)
-        visits.append(v)
-        return v
+        if path not in visits:
+            visits[path] = PageVisit(browser, site, path)
+        return visits[path]
 
     yield _open
-    for v in visits:
+    for v in visits.values():
         v.close()

@@ -12,6 +12,9 @@ import pytest
 
 from conftest import HTML, SHOTS, chapter_pages, toc_pages
 
+# Chromium keeps connections alive; the test server's sockets close when the session ends.
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+
 PAGE_BUDGET = 1.5e6          # bytes of HTML + the page's own images/data (shared scripts excluded)
 SHARED = ("_static/",)       # theme, MathJax, plotly.js, explorer.js: loaded once, cached by the browser
 
