@@ -27,8 +27,10 @@ optimizer is run once, batched, by :func:`optimlab.run`.  Arrays are stored as 1
 in base64 (positions: the plot window spans ±8000 steps of 1/16000 of its width, so about four
 significant digits; losses: log10, adaptive step ≤ 0.001 decade for typical ranges);
 combinations that give the very same run (a factory ignoring a slider) share one stored row.
-:func:`decode` reads arrays back and :meth:`Explorer.series_data` a whole series.  A typical race (3 optimizers, 36 combinations, 60 steps) is
-about 80 KB of HTML.
+Each stored row stops where it stops changing (a diverged run at its cut).  :func:`decode`
+reads arrays back and :meth:`Explorer.series_data` a whole series.  A typical race
+(3 optimizers, 36 combinations, 60 steps) is about 80 KB of HTML; keep a page's explorer under
+~150 KB (:attr:`Explorer.size`) by trimming slider values or steps.
 
 Output modes (:meth:`Explorer.to_html`, used by ``_repr_mimebundle_``)
 -----------------------------------------------------------------------
@@ -39,7 +41,8 @@ Output modes (:meth:`Explorer.to_html`, used by ``_repr_mimebundle_``)
   package: :func:`plotly_js_path`) and ``explorer.js`` (:data:`CONTROLLER_PATH`) once, on pages
   containing ``optimlab-explorer``; the controller mounts every explorer on DOMContentLoaded
   (or at once if the page is already loaded) and waits for ``window.Plotly`` if needed.
-* **Live** (Jupyter, variable unset): the same markup plus the controller inline, and the
+* **Live** (Jupyter, variable unset): the same markup plus the controller inline (it mounts
+  its own container, waiting until the output is attached to the page), and the
   whole plotly.min.js inline the first time in a kernel session (every time under Colab,
   whose outputs are separate frames).  Works offline.  :func:`reset_session` makes the next
   explorer include plotly.js again (e.g. after reloading the browser page).

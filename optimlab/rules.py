@@ -123,7 +123,7 @@ def _zeros(x):
 # --------------------------------------------------------------------------- SGD
 class SGDState(NamedTuple):
     step: int
-    momentum_buffer: Any  # b
+    momentum_buffer: Any  # b (momentum > 0 only, else None)
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -155,7 +155,8 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True requires momentum in (0, 1] and dampening == 0")
 
     def init(self, x):
-        return SGDState(0, _zeros(x))
+        has_momentum = np.any(np.asarray(self.momentum) != 0)
+        return SGDState(0, _zeros(x) if has_momentum else None)  # plain SGD keeps no state
 
     def step(self, x, g, state):
         g = self._grad(x, g)

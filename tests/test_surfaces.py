@@ -122,9 +122,20 @@ WINDOW_BUG = pytest.mark.xfail(strict=True, reason=(
     "a=2 the minimum (2, 4) lies outside the plot window"))
 
 
-@pytest.mark.parametrize("surface", [
-    pytest.param(s, marks=WINDOW_BUG) if isinstance(s, S.Rosenbrock) and s.a != 1 else s
-    for s in SURFACES], ids=IDS)
+START_BUG = pytest.mark.xfail(strict=True, reason=(
+    "optimlab bug: Quadratic rotates its start (-1.8, 0.9) with the angle but keeps the window "
+    "((-2, 2), (-1.5, 1.5)); the start has norm 2.01, so for most angles it leaves the window"))
+
+
+def _window_case(s):
+    if isinstance(s, S.Rosenbrock) and s.a != 1:
+        return pytest.param(s, marks=WINDOW_BUG)
+    if isinstance(s, S.Quadratic) and s.angle % 180 != 0:
+        return pytest.param(s, marks=START_BUG)
+    return s
+
+
+@pytest.mark.parametrize("surface", [_window_case(s) for s in SURFACES], ids=IDS)
 def test_window_contains_minima_and_start(surface):
     (x0, x1), (y0, y1) = surface.window
     for m in list(surface.minima) + [surface.start]:
@@ -163,6 +174,20 @@ def test_quadratic_attributes(kappa, angle, mu):
     flat = np.array([math.cos(math.radians(angle)), math.sin(math.radians(angle))])
     np.testing.assert_allclose(q.A @ flat, mu * flat, atol=1e-12)  # the flat axis is rotated
     np.testing.assert_allclose(q.A, q.A.T)
+
+
+@pytest.mark.parametrize("angle", [30.0, -70.0, 90.0])
+def test_rotated_quadratic_poses_the_same_problem(angle):
+    """Rotating the quadratic rotates its start too: same loss, same GD path up to the rotation."""
+    base, turned = S.Quadratic(kappa=20), S.Quadratic(kappa=20, angle=angle)
+    a = math.radians(angle)
+    R = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    np.testing.assert_allclose(turned.start, R @ np.asarray(base.start), atol=1e-12)
+    np.testing.assert_allclose(turned.f(np.asarray(turned.start)), base.f(np.asarray(base.start)))
+    x, y = np.asarray(base.start), np.asarray(turned.start)
+    for _ in range(20):
+        x, y = x - 0.05 * base.grad(x), y - 0.05 * turned.grad(y)
+    np.testing.assert_allclose(y, R @ x, atol=1e-12)
 
 
 @pytest.mark.parametrize("kwargs", [dict(kappa=0.5), dict(kappa=math.nan), dict(mu=0.0),
