@@ -59,8 +59,8 @@ Test hooks (stable; browser tests rely on them)
   each slider is in ``output.ol-value``; per-optimizer status lines are ``.ol-status > span``
   with ``data-label``;
 * the plot div ``.ol-plot`` is plotly's ``.js-plotly-plot`` after mounting, so
-  ``gd.data[i].x.length`` can be read; a race's traces are, in order: contour fill, contour
-  lines, minima, start, then per optimizer: path, head, ✗, and (with the loss panel) loss,
+  ``gd.data[i].x.length`` can be read; a race's traces are, in order: shaded background
+  (heatmap), contour lines, minima, start, then per optimizer: path, head, ✗, and (with the loss panel) loss,
   loss head, loss ✗ (``spec["series"][j]["t"]`` maps these names to trace indices).  At step
   k a path trace holds k + 1 points (fewer once a diverged run has been cut).
 """
@@ -491,22 +491,19 @@ def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial
     X, Y, Z, lv, _ = style.contour_data(surface, grid)
     c0, c1, c2 = style.CONTOUR_COLORS
     data = [{
-        "type": "contour", "x0": float(X[0, 0]), "dx": float(X[0, 1] - X[0, 0]),
-        "y0": float(Y[0, 0]), "dy": float(Y[1, 0] - Y[0, 0]), "z": [],
-        "contours": {"start": float(lv[0]), "end": float(lv[-1]),
-                     "size": float((lv[-1] - lv[0]) / (len(lv) - 1)), "coloring": "fill",
-                     "showlines": True},
-        "line": {"width": 0, "smoothing": 0},
+        # The background: a smooth shaded map of the contoured quantity (a heatmap the browser
+        # scales with smoothing) under precomputed contour lines.  Plotly redraws every trace
+        # on each update; its own contour trace costs more than all the paths together.
+        "type": "heatmap", "x0": float(X[0, 0]), "dx": float(X[0, 1] - X[0, 0]),
+        "y0": float(Y[0, 0]), "dy": float(Y[1, 0] - Y[0, 0]), "z": [], "zsmooth": "fast",
+        "zmin": float(lv[0]), "zmax": float(lv[-1]),
         "colorscale": [[0, c0], [0.5, c1], [1, c2]], "showscale": False,
         "hoverinfo": "skip", "showlegend": False, "name": "contour"}]
     grids = [{"trace": 0, "nx": int(X.shape[1]), "ny": int(X.shape[0]),
               "z": encode(np.clip(Z, lv[0], lv[-1]))}]
-    # Contour lines as one precomputed polyline trace: plotly redraws every trace on each
-    # update, and its own contour lines cost more than everything else together.
     sx, sy = (wx1 - wx0) / 16000, (wy1 - wy0) / 16000
     ox, oy = 0.5 * (wx0 + wx1), 0.5 * (wy0 + wy1)
     cx, cy = _contour_lines(X, Y, Z, lv)
-    data[0]["contours"]["showlines"] = False
     data.append({"type": "scatter", "mode": "lines", "x": [], "y": [], "name": "contour lines",
                  "line": {"color": "rgba(120,133,156,0.5)", "width": 0.7},
                  "hoverinfo": "skip", "showlegend": False})
@@ -608,14 +605,16 @@ def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial
     height = height or (440 if loss_panel else 480)
     layout = _layout_base(height, title_text)
     dom = [0.0, 0.47] if loss_panel else [0.0, 1.0]
-    layout["xaxis"] = _axis(domain=dom, range=[wx0, wx1], title={"text": xn},
-                            constrain="domain")
-    layout["yaxis"] = _axis(range=[wy0, wy1], title={"text": yn, "standoff": 6},
+    layout["xaxis"] = _axis(domain=dom, range=[wx0, wx1], autorange=False,
+                            title={"text": xn}, constrain="domain")
+    layout["yaxis"] = _axis(range=[wy0, wy1], autorange=False,
+                            title={"text": yn, "standoff": 6},
                             scaleanchor="x", scaleratio=1, constrain="domain")
     if loss_panel:
         layout["xaxis2"] = _axis(domain=[0.6, 1.0], anchor="y2", range=[0, steps],
-                                 title={"text": "step"}, showgrid=True, gridcolor="#ececec")
-        layout["yaxis2"] = _axis(anchor="x2", type="log",
+                                 autorange=False, title={"text": "step"}, showgrid=True,
+                                 gridcolor="#ececec")
+        layout["yaxis2"] = _axis(anchor="x2", type="log", autorange=False,
                                  range=[math.log10(lo), math.log10(hi)],
                                  title={"text": word, "standoff": 4}, showgrid=True,
                                  gridcolor="#ececec", exponentformat="power")
