@@ -54,19 +54,24 @@ class Surface:
 
 
 class Quadratic(Surface):
-    r"""Ill-conditioned quadratic :math:`f(\theta) = \tfrac12 \theta^\top A \theta`.
+    r"""Ill-conditioned quadratic :math:`f(\theta) = \tfrac12 (\theta-c)^\top A (\theta-c)`.
 
     ``A`` has eigenvalues μ and L = κμ; its eigenvectors are the axes rotated by ``angle``
     (degrees).  The long, flat direction is the first (rotated) axis.  The suggested start is
-    rotated with it, so every angle poses the same problem in turned coordinates.
+    rotated with it, so every angle poses the same problem in turned coordinates.  ``center``
+    (default the origin) moves the minimum; the plot window follows it only if it would
+    otherwise fall outside.
     """
 
-    def __init__(self, kappa: float = 10.0, angle: float = 0.0, mu: float = 1.0):
+    def __init__(self, kappa: float = 10.0, angle: float = 0.0, mu: float = 1.0, center=(0.0, 0.0)):
         if not (np.isfinite(kappa) and kappa >= 1):
             raise ValueError(f"kappa must be in [1, inf), got {kappa}")
         if not (np.isfinite(mu) and mu > 0):
             raise ValueError(f"mu must be in (0, inf), got {mu}")
         self.kappa, self.angle, self.mu = float(kappa), float(angle), float(mu)
+        self.center = np.asarray(center, dtype=float)
+        if self.center.shape != (2,) or not np.all(np.isfinite(self.center)):
+            raise ValueError(f"center must be two finite numbers, got {center!r}")
         self.L = self.kappa * self.mu
         c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
         R = np.array([[c, -s], [s, c]])
@@ -74,19 +79,21 @@ class Quadratic(Surface):
         self.name = f"quadratic (κ={self.kappa:g})"
         self.latex = (r"f(\theta)=\tfrac12\,\theta^\top A\,\theta,\ "
                       rf"\operatorname{{eig}}(A)=\{{{self.mu:g},\ {self.L:g}\}}")
-        self.window = ((-2.0, 2.0), (-1.5, 1.5))
-        self.minima = np.zeros((1, 2))
-        self.start = tuple(float(v) for v in R @ np.array([-1.8, 0.9]))
+        (cx, cy), inside = self.center, bool(abs(self.center[0]) < 2 and abs(self.center[1]) < 1.5)
+        self.window = ((-2.0, 2.0), (-1.5, 1.5)) if inside else ((cx - 2, cx + 2), (cy - 1.5, cy + 1.5))
+        self.minima = self.center[None, :]
+        self.start = tuple(float(v) for v in R @ np.array([-1.8, 0.9]) + (0 if inside else self.center))
 
     def f(self, xy):
-        xy = np.asarray(xy, dtype=float)
-        return 0.5 * np.einsum("...i,ij,...j->...", xy, self.A, xy)
+        d = np.asarray(xy, dtype=float) - self.center
+        return 0.5 * np.einsum("...i,ij,...j->...", d, self.A, d)
 
     def grad(self, xy):
-        return np.asarray(xy, dtype=float) @ self.A  # A is symmetric
+        return (np.asarray(xy, dtype=float) - self.center) @ self.A  # A is symmetric
 
     def __repr__(self):
-        return f"Quadratic(kappa={self.kappa:g}, angle={self.angle:g}, mu={self.mu:g})"
+        c = "" if not self.center.any() else f", center=({self.center[0]:g}, {self.center[1]:g})"
+        return f"Quadratic(kappa={self.kappa:g}, angle={self.angle:g}, mu={self.mu:g}{c})"
 
 
 class Rosenbrock(Surface):
