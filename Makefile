@@ -5,8 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HTML   := _build/html
-# The static build: live panels render as a note; matplotlib draws off-screen.
-BUILD_ENV := OPTIMLAB_BOOK=1 MPLBACKEND=agg PYDEVD_DISABLE_FILE_VALIDATION=1
+# The static build: live panels render as a note instead of widgets.
+BUILD_ENV := OPTIMLAB_BOOK=1 PYDEVD_DISABLE_FILE_VALIDATION=1
 
 .PHONY: book test unit build-strict browser bench clean
 

@@ -30,7 +30,7 @@ def page_weight(page: Path) -> tuple[int, int, int]:
 
 def main() -> int:
     if "--build" in sys.argv:
-        env = dict(os.environ, OPTIMLAB_BOOK="1", MPLBACKEND="agg")
+        env = dict(os.environ, OPTIMLAB_BOOK="1")
         t0 = time.perf_counter()
         subprocess.run([str(ROOT / ".venv" / "bin" / "jupyter-book"), "build", str(ROOT)],
                        check=True, env=env, capture_output=True)

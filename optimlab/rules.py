@@ -162,9 +162,12 @@ class SGD(Optimizer):
         g = self._grad(x, g)
         t = state.step + 1
         b = state.momentum_buffer
-        if np.any(np.asarray(self.momentum) != 0):
+        momentum = np.asarray(self.momentum)
+        if np.any(momentum != 0):
             b = g * 1.0 if t == 1 else self.momentum * b + (1 - self.dampening) * g
             d = g + self.momentum * b if self.nesterov else b
+            if not np.all(momentum != 0):  # an array of momenta with zeros: those entries are plain SGD
+                d = np.where(momentum != 0, d, g)
         else:
             d = g
         return x - self.lr * d, SGDState(t, b)

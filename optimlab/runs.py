@@ -118,6 +118,8 @@ def run(opt, surface, x0, steps: int, *, bound: float = 1e6, noise: float = 0.0,
     x0 = np.asarray(x0, dtype=float)
     if x0.ndim == 0 or x0.shape[-1] != 2:
         raise ValueError(f"x0 must have shape (..., 2), got {x0.shape}")
+    if not np.all(np.isfinite(x0)):
+        raise ValueError("x0 must be finite")
     try:
         shape = np.broadcast_shapes(x0.shape, opt.shape)
     except ValueError:

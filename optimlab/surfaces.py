@@ -15,10 +15,15 @@ __all__ = ["Surface", "Quadratic", "Rosenbrock", "Beale", "Himmelblau", "Saddle"
            "LinearRegression", "gallery"]
 
 
-def _xy(xy):
+def _points(xy) -> np.ndarray:
     xy = np.asarray(xy, dtype=float)
     if xy.shape[-1:] != (2,):
         raise ValueError(f"points must have shape (..., 2), got {xy.shape}")
+    return xy
+
+
+def _xy(xy):
+    xy = _points(xy)
     return xy[..., 0], xy[..., 1]
 
 
@@ -79,17 +84,19 @@ class Quadratic(Surface):
         self.name = f"quadratic (κ={self.kappa:g})"
         self.latex = (r"f(\theta)=\tfrac12\,\theta^\top A\,\theta,\ "
                       rf"\operatorname{{eig}}(A)=\{{{self.mu:g},\ {self.L:g}\}}")
-        (cx, cy), inside = self.center, bool(abs(self.center[0]) < 2 and abs(self.center[1]) < 1.5)
-        self.window = ((-2.0, 2.0), (-1.5, 1.5)) if inside else ((cx - 2, cx + 2), (cy - 1.5, cy + 1.5))
+        # The window is wide enough for the (rotated) start; it follows the center only if needed.
+        hx, hy = (2.0, 1.5) if self.angle % 180 == 0 else (2.2, 2.2)
+        (cx, cy), inside = self.center, bool(abs(self.center[0]) < hx and abs(self.center[1]) < hy)
+        self.window = ((-hx, hx), (-hy, hy)) if inside else ((cx - hx, cx + hx), (cy - hy, cy + hy))
         self.minima = self.center[None, :]
         self.start = tuple(float(v) for v in R @ np.array([-1.8, 0.9]) + (0 if inside else self.center))
 
     def f(self, xy):
-        d = np.asarray(xy, dtype=float) - self.center
+        d = _points(xy) - self.center
         return 0.5 * np.einsum("...i,ij,...j->...", d, self.A, d)
 
     def grad(self, xy):
-        return (np.asarray(xy, dtype=float) - self.center) @ self.A  # A is symmetric
+        return (_points(xy) - self.center) @ self.A  # A is symmetric
 
     def __repr__(self):
         c = "" if not self.center.any() else f", center=({self.center[0]:g}, {self.center[1]:g})"
@@ -103,8 +110,9 @@ class Rosenbrock(Surface):
         self.a, self.b = float(a), float(b)
         self.name = "Rosenbrock"
         self.latex = rf"f(x,y)=({self.a:g}-x)^2+{self.b:g}\,(y-x^2)^2"
-        self.window = ((-2.0, 2.0), (-1.0, 3.0))
-        self.minima = np.array([[self.a, self.a ** 2]])
+        a = self.a
+        self.window = ((min(-2.0, a - 1), max(2.0, a + 1)), (min(-1.0, a * a - 2), max(3.0, a * a + 1)))
+        self.minima = np.array([[a, a * a]])
         self.start = (-1.5, 2.5)
 
     def f(self, xy):
@@ -201,11 +209,11 @@ class Rastrigin(Surface):
         self.log_levels = False
 
     def f(self, xy):
-        xy = np.asarray(xy, dtype=float)
+        xy = _points(xy)
         return 2 * self.A + np.sum(xy * xy - self.A * np.cos(2 * np.pi * xy), axis=-1)
 
     def grad(self, xy):
-        xy = np.asarray(xy, dtype=float)
+        xy = _points(xy)
         return 2 * xy + 2 * np.pi * self.A * np.sin(2 * np.pi * xy)
 
     def __repr__(self):
