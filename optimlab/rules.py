@@ -54,7 +54,8 @@ def _interval(lo, hi, lo_open, hi_open):
 
 
 def _check(name: str, value, lo=0.0, hi=math.inf, *, lo_open=False, hi_open=False):
-    """Raise ``ValueError`` unless every element of ``value`` lies in the interval."""
+    """Raise ``ValueError`` unless every element of ``value`` lies in the interval (never ±inf)."""
+    hi_open = hi_open or hi == math.inf
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -358,8 +359,9 @@ class Adam(Optimizer):
 
     def _validate(self):
         _check("lr", self.lr)
-        if not (isinstance(self.betas, tuple) and len(self.betas) == 2):
-            raise ValueError(f"betas must be a tuple (beta1, beta2), got {self.betas!r}")
+        if not (isinstance(self.betas, (tuple, list)) and len(self.betas) == 2):
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
+        object.__setattr__(self, "betas", tuple(self.betas))  # torch accepts lists too
         _check("betas[0]", self.betas[0], 0.0, 1.0, hi_open=True)
         _check("betas[1]", self.betas[1], 0.0, 1.0, hi_open=True)
         _check("eps", self.eps)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any
 
 import numpy as np
@@ -107,14 +108,17 @@ def run(opt, surface, x0, steps: int, *, bound: float = 1e6, noise: float = 0.0,
     -------
     Trajectory
     """
-    if not (isinstance(steps, (int, np.integer)) and steps >= 0):
+    if isinstance(steps, bool) or not (isinstance(steps, (int, np.integer)) and steps >= 0):
         raise ValueError(f"steps must be an integer in [0, inf), got {steps!r}")
     if not bound > 0:
         raise ValueError(f"bound must be in (0, inf), got {bound}")
     if not noise >= 0:
         raise ValueError(f"noise must be in [0, inf), got {noise}")
-    if batch_size is not None and not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
-        raise ValueError(f"batch_size must be an integer in [1, inf), got {batch_size!r}")
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+            raise ValueError(f"batch_size must be an integer in [1, inf), got {batch_size!r}")
+        if "batch_size" not in inspect.signature(surface.grad).parameters:
+            raise ValueError(f"batch_size needs a surface built from data; {surface!r} has no mini-batches")
     x0 = np.asarray(x0, dtype=float)
     if x0.ndim == 0 or x0.shape[-1] != 2:
         raise ValueError(f"x0 must have shape (..., 2), got {x0.shape}")

@@ -436,11 +436,8 @@ ARRAY_CASES = [
     (ol.AdamW, dict(lr=[1e-3, 1e-2, 1e-1], weight_decay=[0.0, 0.01, 0.5]), dict()),
     (ol.NAdam, dict(betas=([0.0, 0.5, 0.9], [0.9, 0.99, 0.999]), momentum_decay=[0.0, 4e-3, 0.1]),
      dict(lr=0.05)),
+    # momenta containing 0 with dampening: those entries must be plain SGD, as in torch.optim
     pytest.param(ol.SGD, dict(momentum=[0.0, 0.5, 0.9]), dict(lr=0.05, dampening=0.5),
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "optimlab bug: with an array momentum containing 0 and dampening > 0, "
-                     "SGD.step uses b = (1-dampening) g for the momentum-0 entries instead of "
-                     "g (torch.optim skips the buffer when momentum == 0)")),
                  id="SGD-momentum-with-zero-and-dampening"),
 ]
 
@@ -484,3 +481,18 @@ def test_array_lr_broadcasts_one_start_to_many_runs():
     for i, lr in enumerate(lrs):
         xs_i, _ = _feed_closed(ol.Adam(lr=float(lr)), x0, 40)
         assert_close(xs[-1][i], xs_i[-1], rtol=1e-13, what=f"lr={lr:g}")
+
+
+def test_infinite_hyperparameters_are_rejected():
+    """Every range ends below infinity: lr=inf (accepted by torch) is refused with the range."""
+    with pytest.raises(ValueError, match=r"lr must be in \[0.0, inf\), got inf"):
+        ol.SGD(lr=float("inf"))
+    with pytest.raises(ValueError, match=r"eps must be in \[0.0, inf\)"):
+        ol.Adam(eps=np.array([1e-8, np.inf]))
+
+
+def test_betas_may_be_a_list_like_in_torch():
+    opt = ol.Adam(betas=[0.8, 0.99])
+    assert opt.betas == (0.8, 0.99) and isinstance(opt.betas, tuple)
+    with pytest.raises(ValueError, match="betas must be a pair"):
+        ol.Adam(betas=[0.9])

@@ -234,9 +234,6 @@ def test_run_rejects_bad_arguments(kwargs, name, regression):
         ol.run(ol.SGD(lr=0.1), regression, x0, steps, **args)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "optimlab bug: run() accepts a non-finite x0: it records NaN in xs[0]/losses[0] and "
-    "reports diverged_at=1 instead of raising ValueError"))
 @pytest.mark.parametrize("x0", [(math.nan, 1.0), (math.inf, 0.0)])
 def test_run_rejects_non_finite_start(x0):
     with pytest.raises(ValueError, match="x0"):
@@ -262,3 +259,11 @@ def test_trajectory_basics():
     zero = ol.run(ol.SGD(lr=0.1), S.Quadratic(), (1.0, 2.0), 0)
     assert zero.xs.shape == (1, 2) and zero.steps == 0
     assert ol.run(ol.SGD(lr=0.1), S.Quadratic(), [1, 2], np.int64(2)).xs.dtype == np.float64
+
+
+def test_run_rejects_bool_steps_and_batch_size_without_data():
+    q = ol.surfaces.Quadratic()
+    with pytest.raises(ValueError, match="steps must be an integer"):
+        ol.run(ol.SGD(lr=0.1), q, q.start, True)
+    with pytest.raises(ValueError, match="batch_size needs a surface built from data"):
+        ol.run(ol.SGD(lr=0.1), q, q.start, 5, batch_size=2)

@@ -16,7 +16,8 @@ def torch_quadratic(s):
     a = math.radians(s.angle)
     R = torch.tensor([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]], dtype=torch.float64)
     A = R @ torch.diag(torch.tensor([s.mu, s.kappa * s.mu], dtype=torch.float64)) @ R.T
-    return lambda p: 0.5 * torch.einsum("...i,ij,...j->...", p, A, p)
+    c = torch.tensor(s.center, dtype=torch.float64)
+    return lambda p: 0.5 * torch.einsum("...i,ij,...j->...", p - c, A, p - c)
 
 
 def torch_rosenbrock(s):
@@ -46,6 +47,8 @@ TORCH_F = {S.Quadratic: torch_quadratic, S.Rosenbrock: torch_rosenbrock, S.Beale
            S.Himmelblau: torch_himmelblau, S.Saddle: torch_saddle, S.Rastrigin: torch_rastrigin}
 
 SURFACES = S.gallery() + [S.Quadratic(kappa=50, angle=30, mu=0.5), S.Quadratic(kappa=1, angle=-70),
+                          S.Quadratic(kappa=20, angle=45, center=(1.0, -0.5)),
+                          S.Quadratic(kappa=5, center=(6.0, -4.0)),
                           S.Rosenbrock(a=2.0, b=10.0), S.Rastrigin(A=5.0)]
 IDS = [repr(s) for s in SURFACES]
 
@@ -117,25 +120,7 @@ def test_minima_are_minima(surface):
         assert torch.linalg.eigvalsh(H).min() > 0
 
 
-WINDOW_BUG = pytest.mark.xfail(strict=True, reason=(
-    "optimlab bug: Rosenbrock.window is fixed at ((-2, 2), (-1, 3)) whatever a is, so for "
-    "a=2 the minimum (2, 4) lies outside the plot window"))
-
-
-START_BUG = pytest.mark.xfail(strict=True, reason=(
-    "optimlab bug: Quadratic rotates its start (-1.8, 0.9) with the angle but keeps the window "
-    "((-2, 2), (-1.5, 1.5)); the start has norm 2.01, so for most angles it leaves the window"))
-
-
-def _window_case(s):
-    if isinstance(s, S.Rosenbrock) and s.a != 1:
-        return pytest.param(s, marks=WINDOW_BUG)
-    if isinstance(s, S.Quadratic) and s.angle % 180 != 0:
-        return pytest.param(s, marks=START_BUG)
-    return s
-
-
-@pytest.mark.parametrize("surface", [_window_case(s) for s in SURFACES], ids=IDS)
+@pytest.mark.parametrize("surface", SURFACES, ids=IDS)
 def test_window_contains_minima_and_start(surface):
     (x0, x1), (y0, y1) = surface.window
     for m in list(surface.minima) + [surface.start]:
@@ -190,8 +175,19 @@ def test_rotated_quadratic_poses_the_same_problem(angle):
     np.testing.assert_allclose(y, R @ x, atol=1e-12)
 
 
+def test_quadratic_center_moves_the_minimum():
+    c = np.array([6.0, -4.0])
+    moved, base = S.Quadratic(kappa=5, angle=20, center=c), S.Quadratic(kappa=5, angle=20)
+    pts = random_points(moved, 50)
+    np.testing.assert_allclose(moved.f(pts), base.f(pts - c), rtol=1e-12)
+    np.testing.assert_allclose(moved.grad(pts), base.grad(pts - c), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(moved.minima, [c])
+    assert moved.f_min == 0.0
+
+
 @pytest.mark.parametrize("kwargs", [dict(kappa=0.5), dict(kappa=math.nan), dict(mu=0.0),
-                                    dict(mu=-1.0), dict(kappa=math.inf)])
+                                    dict(mu=-1.0), dict(kappa=math.inf),
+                                    dict(center=(1.0, math.nan)), dict(center=(1.0, 2.0, 3.0))])
 def test_quadratic_rejects_bad_parameters(kwargs):
     with pytest.raises(ValueError):
         S.Quadratic(**kwargs)
@@ -207,18 +203,8 @@ def test_descriptive_attributes(surface):
     assert np.all(surface.f(np.asarray(surface.start)) > surface.f_min)
 
 
-SHAPE_BUGS = {
-    S.Rastrigin: "optimlab bug: Rastrigin.f/grad accept points of any last dimension "
-                 "(f(np.ones(3)) returns -7.0) instead of raising like the other surfaces",
-    S.Quadratic: "optimlab bug: Quadratic.f broadcasts a point of shape (1,) against A "
-                 "(f(np.ones(1)) returns 5.5) instead of raising",
-}
-
-
-@pytest.mark.parametrize("surface", [
-    pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=SHAPE_BUGS[type(s)]))
-    if type(s) in SHAPE_BUGS else s
-    for s in S.gallery() + [S.LinearRegression([0, 1, 2], [1, 2, 2])]], ids=repr)
+@pytest.mark.parametrize("surface", S.gallery() + [S.LinearRegression([0, 1, 2], [1, 2, 2])],
+                         ids=repr)
 def test_points_must_have_two_coordinates(surface):
     for bad in (np.ones(3), np.ones((4, 3)), np.ones(1)):
         with pytest.raises(ValueError):
