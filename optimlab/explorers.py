@@ -445,8 +445,10 @@ def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial
     noise, batch_size, seed : passed to :func:`optimlab.run` (stochastic gradients).
     grid : contour grid points per axis.
 
-    Returns an :class:`Explorer`; its ``runs`` are the :class:`~optimlab.Trajectory` objects
-    shown (batch shape ``(C,)``).
+    Returns
+    -------
+    Explorer
+        Its ``runs`` are the :class:`~optimlab.Trajectory` objects shown (batch shape ``(C,)``).
     """
     if not optimizers:
         raise ValueError("optimizers must name at least one optimizer")

@@ -126,12 +126,8 @@ RC = {
 
 @contextlib.contextmanager
 def rc(**overrides):
-    """Context manager applying :data:`RC` (plus ``overrides``) to matplotlib::
-
-        with style.rc():
-            fig = matplotlib.figure.Figure()
-            ...
-    """
+    """Context manager applying :data:`RC` (plus ``overrides``) to matplotlib, e.g.
+    ``with style.rc(): fig = matplotlib.figure.Figure()``."""
     import matplotlib as mpl
 
     with mpl.rc_context({**RC, **overrides}):

@@ -90,7 +90,9 @@ class Lab:
     figure : the matplotlib Figure to draw into (default: a new Agg figure); it gets two axes,
         paths on the contour (left) and ``f − f*`` against the step (right).
 
-    Attributes ``runs`` (dict label → Trajectory of the active optimizers), ``active``,
+    Notes
+    -----
+    The attributes ``runs`` (dict label → Trajectory of the active optimizers), ``active``,
     ``surface``, and the settings, are read-only views of the state: change them with
     :meth:`set`.
     """
