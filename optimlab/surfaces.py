@@ -240,7 +240,7 @@ class LinearRegression(Surface):
         w, b = self.solution
         self.window = ((w - margin, w + margin), (b - margin, b + margin))
         self.minima = self.solution[None, :]
-        self.start = (float(w - 0.8 * margin), float(b + 0.8 * margin))
+        self.start = (w - 0.8 * margin, b + 0.8 * margin)
 
     def _residual(self, xy, idx=None):
         w, b = _xy(xy)
