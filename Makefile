@@ -16,9 +16,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
 	@touch $(STAMP)
 
+# The execution cache keys on a chapter's text only: when optimlab changed since the last build,
+# every chapter must run again.
+STALE = $(shell [ -f $(HTML)/index.html ] && find optimlab book/_ext \( -name '*.py' -o -name '*.js' \) -newer $(HTML)/index.html | head -1)
+
 ## make book: execute every chapter (cached) and build the HTML book.
 book: $(STAMP)
-	$(BUILD_ENV) $(BIN)/jupyter-book build . 
+	$(if $(STALE),rm -rf _build/.jupyter_cache)
+	$(BUILD_ENV) $(BIN)/jupyter-book build . $(if $(STALE),--all)
 	@echo
 	@echo "The book is built. Open it with:  xdg-open $(CURDIR)/$(HTML)/index.html"
 	@echo "(or serve it: $(BIN)/python -m http.server -d $(HTML) 8000  →  http://127.0.0.1:8000)"
@@ -31,7 +36,7 @@ unit: $(STAMP)
 
 build-strict: $(STAMP)
 	rm -rf _build/.jupyter_cache
-	$(BUILD_ENV) $(BIN)/jupyter-book build . -W -n --keep-going
+	$(BUILD_ENV) $(BIN)/jupyter-book build . --all -W -n --keep-going
 
 browser: $(STAMP)
 	$(BIN)/pytest tests/browser -q

@@ -17,7 +17,7 @@ from pathlib import Path
 import optimlab
 import plotly
 
-MARKER = "optimlab-explorer"
+MARKER = 'class="optimlab-explorer"'  # the markup itself, not a mention of it in the API docs
 ASSETS = {
     "plotly.min.js": Path(plotly.__file__).parent / "package_data" / "plotly.min.js",
     "explorer.js": Path(optimlab.__file__).parent / "assets" / "explorer.js",

@@ -49,8 +49,8 @@ def test_page_weight_and_shared_scripts(visit, path):
     assert total < PAGE_BUDGET, f"{path}: {total / 1e6:.2f} MB of page-specific content: " + ", ".join(
         f"{v.local(u)} {n // 1000} kB" for u, n in sorted(own.items(), key=lambda kv: -kv[1])[:5])
     html = (HTML / path).read_text()
-    plotly_requests = [u for u in v.responses if u.endswith("plotly.min.js")]
-    if "optimlab-explorer" in html:
+    plotly_requests = [u for u in v.responses if v.local(u).endswith("plotly.min.js")]
+    if 'class="optimlab-explorer"' in html:
         assert len(plotly_requests) == 1, "an explorer page must load plotly.js exactly once"
     else:
         assert plotly_requests == [], "a page without explorers must not load plotly.js"
