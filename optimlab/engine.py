@@ -1,0 +1,134 @@
+"""What the in-browser engine (``optimlab/assets/engine.js``) takes from optimlab: its tables.
+
+The live explorers compute trajectories in the reader's browser with a JavaScript copy of the
+update rules and surfaces.  That copy holds no numbers of its own: every hyperparameter (with
+torch.optim's defaults, read from the rule classes) and every surface parameter (κ's matrix, the
+centre, Rosenbrock's a and b, the regression's data…) is written here, from the Python objects,
+into the JSON the page carries.  ``tests/test_engine.py`` holds the JavaScript to
+:func:`optimlab.run` on random cases.
+
+* :func:`surface_spec` — a surface as ``{"kind", "params", "name", "window", "minima", …}``;
+* :func:`optimizer_spec` — an optimizer as ``{"rule", "hp"}`` with every hyperparameter;
+* :data:`DEFAULTS` — each rule's default hyperparameters (from its dataclass fields);
+* :data:`KNOBS` — which hyperparameter each of an explorer's shared sliders (β₁, β₂, ε) moves;
+* :func:`engine_source` — the engine's JavaScript.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+
+from . import rules, style, surfaces
+
+__all__ = ["surface_spec", "optimizer_spec", "optimizer_from_spec", "supported", "DEFAULTS",
+           "KNOBS", "ENGINE_PATH", "engine_source"]
+
+#: The engine's JavaScript file.
+ENGINE_PATH = Path(__file__).resolve().parent / "assets" / "engine.js"
+
+_RULES = {cls.__name__: cls for cls in (rules.SGD, rules.Momentum, rules.RMSprop, rules.Adagrad,
+                                         rules.Adam, rules.AdamW, rules.NAdam)}
+
+
+def _plain(v):
+    """A hyperparameter as JSON: floats, bools, lists of floats (``betas``)."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (tuple, list)):
+        return [_plain(u) for u in v]
+    a = np.asarray(v, dtype=float)
+    if a.ndim:
+        raise ValueError(f"the engine runs one optimizer at a time: hyperparameter {v!r} is an array")
+    return float(a)
+
+
+#: Default hyperparameters of every rule the engine knows (torch.optim's, from the classes).
+DEFAULTS = {name: {f.name: _plain(f.default) for f in dataclasses.fields(cls)}
+            for name, cls in _RULES.items()}
+
+#: The explorer's shared sliders and the hyperparameter each moves, per rule
+#: (``"betas.0"`` is ``betas[0]``).  SGD's momentum follows β₁ only when it has momentum.
+KNOBS = {
+    "SGD": {"beta1": "momentum"},
+    "Momentum": {"beta1": "beta"},
+    "RMSprop": {"beta2": "alpha", "eps": "eps"},
+    "Adagrad": {"eps": "eps"},
+    "Adam": {"beta1": "betas.0", "beta2": "betas.1", "eps": "eps"},
+    "AdamW": {"beta1": "betas.0", "beta2": "betas.1", "eps": "eps"},
+    "NAdam": {"beta1": "betas.0", "beta2": "betas.1", "eps": "eps"},
+}
+
+
+def optimizer_spec(opt) -> dict:
+    """``{"rule": name, "hp": {...}}`` for an optimlab rule with scalar hyperparameters."""
+    name = type(opt).__name__
+    if name not in _RULES or not isinstance(opt, rules.Optimizer):
+        raise ValueError(f"the browser engine runs {sorted(_RULES)}; got {opt!r}")
+    return {"rule": name, "hp": {k: _plain(v) for k, v in opt.hyperparameters.items()}}
+
+
+def optimizer_from_spec(spec) -> rules.Optimizer:
+    """The optimlab rule a spec describes (inverse of :func:`optimizer_spec`)."""
+    hp = dict(spec["hp"])
+    if "betas" in hp:
+        hp["betas"] = tuple(hp["betas"])
+    return _RULES[spec["rule"]](**hp)
+
+
+def _params(surface) -> tuple[str, dict]:
+    if isinstance(surface, surfaces.Quadratic):
+        return "quadratic", {"A": surface.A.tolist(), "center": surface.center.tolist()}
+    if isinstance(surface, surfaces.Rosenbrock):
+        return "rosenbrock", {"a": surface.a, "b": surface.b}
+    if isinstance(surface, surfaces.Beale):
+        return "beale", {"c": list(surface._c)}
+    if isinstance(surface, surfaces.Himmelblau):
+        return "himmelblau", {}
+    if isinstance(surface, surfaces.Saddle):
+        return "saddle", {}
+    if isinstance(surface, surfaces.Rastrigin):
+        return "rastrigin", {"A": surface.A}
+    if isinstance(surface, surfaces.LinearRegression):
+        return "linear_regression", {"x": surface.x.tolist(), "y": surface.y.tolist()}
+    raise ValueError(f"the browser engine knows the optimlab surfaces, not {surface!r}")
+
+
+def supported(surface=None, opt=None) -> bool:
+    """Whether the engine can run ``opt`` (scalar hyperparameters) and/or ``surface``."""
+    try:
+        if surface is not None:
+            _params(surface)
+        if opt is not None:
+            optimizer_spec(opt)
+    except ValueError:
+        return False
+    return True
+
+
+def _code(surface) -> str:
+    """A line of Python that rebuilds ``surface`` (data surfaces name their data ``x, y``)."""
+    if isinstance(surface, surfaces.LinearRegression):
+        return "ol.surfaces.LinearRegression(x, y)"
+    return f"ol.surfaces.{surface!r}"
+
+
+def surface_spec(surface) -> dict:
+    """A surface as the engine and the explorer's drawing need it (JSON-serialisable)."""
+    kind, params = _params(surface)
+    (x0, x1), (y0, y1) = surface.window
+    f_min = surface.f_min
+    xn, yn = style.axis_names(surface)
+    return {"kind": kind, "params": params, "name": surface.name, "code": _code(surface),
+            "window": [[float(x0), float(x1)], [float(y0), float(y1)]],
+            "minima": np.asarray(surface.minima, dtype=float).reshape(-1, 2).tolist(),
+            "start": [float(v) for v in surface.start],
+            "fmin": float(f_min) if math.isfinite(f_min) else None,
+            "logLevels": bool(surface.log_levels), "axes": [xn, yn]}
+
+
+def engine_source() -> str:
+    """The engine's JavaScript."""
+    return ENGINE_PATH.read_text(encoding="utf-8")
