@@ -49,16 +49,16 @@ def _plain(v):
 DEFAULTS = {name: {f.name: _plain(f.default) for f in dataclasses.fields(cls)}
             for name, cls in _RULES.items()}
 
-#: The explorer's shared sliders and the hyperparameter each moves, per rule
+#: The explorer's shared sliders (β₁, β₂, ε, weight decay) and the hyperparameter each moves, per rule
 #: (``"betas.0"`` is ``betas[0]``).  SGD's momentum follows β₁ only when it has momentum.
 KNOBS = {
-    "SGD": {"beta1": "momentum"},
-    "Momentum": {"beta1": "beta"},
-    "RMSprop": {"beta2": "alpha", "eps": "eps"},
-    "Adagrad": {"eps": "eps"},
-    "Adam": {"beta1": "betas.0", "beta2": "betas.1", "eps": "eps"},
-    "AdamW": {"beta1": "betas.0", "beta2": "betas.1", "eps": "eps"},
-    "NAdam": {"beta1": "betas.0", "beta2": "betas.1", "eps": "eps"},
+    "SGD": {"beta1": "momentum", "weight_decay": "weight_decay"},
+    "Momentum": {"beta1": "beta", "weight_decay": "weight_decay"},
+    "RMSprop": {"beta2": "alpha", "eps": "eps", "weight_decay": "weight_decay"},
+    "Adagrad": {"eps": "eps", "weight_decay": "weight_decay"},
+    "Adam": {"beta1": "betas.0", "beta2": "betas.1", "eps": "eps", "weight_decay": "weight_decay"},
+    "AdamW": {"beta1": "betas.0", "beta2": "betas.1", "eps": "eps", "weight_decay": "weight_decay"},
+    "NAdam": {"beta1": "betas.0", "beta2": "betas.1", "eps": "eps", "weight_decay": "weight_decay"},
 }
 
 

@@ -1,68 +1,45 @@
-"""Interactive explorers that keep working in the static HTML book, with no Python kernel.
+"""Interactive explorers: one component for the static book, a notebook and the lecturer's panel.
 
-Python computes everything up front — every combination of the slider values, every step — and
-writes it once into the page; a small hand-written controller (``optimlab/assets/explorer.js``)
-turns the controls into ``Plotly.restyle`` calls on a plotly.js figure.  Plotly is only the
-renderer: there are no plotly frames, and the page holds each number once.
+An explorer is a figure with controls, drawn in the page by ``optimlab/assets/explorer.js`` on a
+canvas.  It works in two modes, chosen with one argument of :func:`race` (``live``):
 
-* :func:`race` — optimizers racing on a 2-D surface: contour with one path per optimizer (left)
-  and ``f − f*`` against the step on a log axis (right).  Play animates the steps; parameter
-  sliders switch between precomputed runs; clicking a legend entry hides an optimizer.
-* :func:`lines` — the same controller for any family of curves ``y(x)`` indexed by sliders.
+* **live** — the page itself computes the trajectories, with ``optimlab/assets/engine.js`` (the
+  update rules and surfaces in JavaScript, its tables written by :mod:`optimlab.engine` and held to
+  :func:`optimlab.run` by tests).  The reader clicks or drags the start on the contour, drags each
+  optimizer's learning rate (log scale, linkable) and the shared β₁, β₂ (ε on request) and the
+  number of steps, switches the surface, turns optimizers on and off (the book's others too),
+  plays and scrubs, resets, and copies the setting as optimlab code.  No kernel is needed.
+* **replay** — precomputed runs (any factory, noise, mini-batches, custom surfaces) or curves
+  (:func:`lines`) indexed by sliders, as 16-bit arrays in the page.
 
-Both return an :class:`Explorer`, which displays itself in a notebook::
+Both return an :class:`Explorer`, which displays itself in a notebook and in the book; the
+lecturer's widget (:func:`optimlab.widgets.panel`) is the same component as an anywidget::
 
     from optimlab import explorers
     import optimlab as ol
     q = ol.surfaces.Quadratic(kappa=10)
-    explorers.race(q, {"SGD": lambda lr, **_: ol.SGD(lr=lr),
-                       "Momentum": lambda lr, beta: ol.Momentum(lr=lr, beta=beta)},
-                   sliders={"lr": [0.02, 0.05, 0.1, 0.15, 0.2], "beta": [0, 0.5, 0.8, 0.9]})
+    explorers.race(q, {"SGD": ol.SGD(lr=0.1), "Momentum": ol.SGD(lr=0.05, momentum=0.8)})
 
-Data
-----
-The factories are called once, with every slider value as a numpy array of shape ``(C, 1)``
-(``C`` = number of combinations, the cartesian product with the first slider slowest), and each
-optimizer is run once, batched, by :func:`optimlab.run`.  Arrays are stored as 16-bit integers
-in base64 (positions: the plot window spans ±8000 steps of 1/16000 of its width, so about four
-significant digits; losses: log10, adaptive step ≤ 0.001 decade for typical ranges);
-combinations that give the very same run (a factory ignoring a slider) share one stored row.
-Each stored row stops where it stops changing (a diverged run at its cut).  :func:`decode`
-reads arrays back and :meth:`Explorer.series_data` a whole series.  A typical race
-(3 optimizers, 36 combinations, 60 steps) is about 80 KB of HTML; keep a page's explorer under
-~150 KB (:attr:`Explorer.size`) by trimming slider values or steps.
+Data (replay)
+-------------
+Factories are called once, with every slider value as a numpy array of shape ``(C, 1)`` (``C`` =
+number of combinations, the cartesian product with the first slider slowest), and each optimizer is
+run once, batched, by :func:`optimlab.run`.  Arrays are 16-bit integers in base64 (positions: the
+plot window spans ±8000 steps of 1/16000 of its width; losses: log10); combinations that give the
+very same run share one stored row; each row stops where it stops changing.  :func:`decode` reads
+arrays back and :meth:`Explorer.series_data` a whole series.
 
-Output modes (:meth:`Explorer.to_html`, used by ``_repr_mimebundle_``)
------------------------------------------------------------------------
-* **Book** (environment variable ``OPTIMLAB_BOOK=1``, set for the static build): only the
-  markup — ``<div class="optimlab-explorer" id=…>`` with the controls, an empty plot div and
-  ``<script type="application/json" class="optimlab-explorer-data">``.  No plotly.js, no
-  controller, no URL.  The book's Sphinx extension must add ``plotly.min.js`` (from the plotly
-  package: :func:`plotly_js_path`) and ``explorer.js`` (:data:`CONTROLLER_PATH`) once, on pages
-  containing ``optimlab-explorer``; the controller mounts every explorer on DOMContentLoaded
-  (or at once if the page is already loaded) and waits for ``window.Plotly`` if needed.
-* **Live** (Jupyter, variable unset): the same markup plus the controller inline (it mounts
-  its own container, waiting until the output is attached to the page), and the
-  whole plotly.min.js inline the first time in a kernel session (every time under Colab,
-  whose outputs are separate frames).  Works offline.  :func:`reset_session` makes the next
-  explorer include plotly.js again (e.g. after reloading the browser page).
-* **Standalone**: :meth:`Explorer.save` writes a self-contained HTML file.
+Output modes (:meth:`Explorer.to_html`)
+---------------------------------------
+* **book** (environment variable ``OPTIMLAB_BOOK=1``): the markup only, ``<div
+  class="optimlab-explorer">`` holding ``<script type="application/json"
+  class="optimlab-explorer-data">``; the book's Sphinx extension adds ``engine.js`` and
+  ``explorer.js`` (:data:`ASSETS`) to pages that contain an explorer.
+* **live** (a notebook): the same markup plus both scripts inline (about 45 KB), mounted at once.
+* **standalone**: :meth:`Explorer.save` writes a self-contained HTML page.
 
-Test hooks (stable; browser tests rely on them)
------------------------------------------------
-* the container ``.optimlab-explorer`` gets ``data-ready="1"`` once mounted, and
-  ``data-step`` (current step index) and ``data-combo`` (index of the current slider
-  combination) attributes, updated on every change;
-* controls: Play/Pause ``button.ol-play``; step slider ``input.ol-step``; parameter sliders
-  ``input.ol-param`` with ``data-name="<slider name>"`` (their value is the *index* into the
-  slider's list of values; dispatch an ``input`` event after setting it); the value shown next to
-  each slider is in ``output.ol-value``; per-optimizer status lines are ``.ol-status > span``
-  with ``data-label``;
-* the plot div ``.ol-plot`` is plotly's ``.js-plotly-plot`` after mounting, so
-  ``gd.data[i].x.length`` can be read; a race's traces are, in order: shaded background
-  (heatmap), contour lines, minima, start, then per optimizer: path, head, ✗, and (with the loss panel) loss,
-  loss head, loss ✗ (``spec["series"][j]["t"]`` maps these names to trace indices).  At step
-  k a path trace holds k + 1 points (fewer once a diverged run has been cut).
+The test hooks (``data-ready``, ``data-step``, ``data-start``, ``.ol-play``, ``.ol-step``,
+``input.ol-param[data-name]``, ``el.__ol.snapshot()``…) are listed at the top of explorer.js.
 """
 from __future__ import annotations
 
@@ -74,26 +51,44 @@ import itertools
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from . import style
+from . import engine, rules, style, surfaces
 from .runs import Trajectory
 from .runs import run as _run
 
-__all__ = ["Explorer", "race", "lines", "decode", "encode", "book_mode", "reset_session",
-           "plotly_js_path", "CONTROLLER_PATH", "FPS"]
+__all__ = ["Explorer", "race", "lines", "decode", "encode", "book_mode", "ASSETS",
+           "CONTROLLER_PATH", "CATALOGUE"]
 
-#: The controller script; the book serves it as a static file (name: ``explorer.js``).
+#: The controller script (drawing and controls).
 CONTROLLER_PATH = Path(__file__).resolve().parent / "assets" / "explorer.js"
-#: Frames per second of Play.
-FPS = 15
+#: The scripts an explorer page needs, in loading order: name → path.
+ASSETS = {"engine.js": engine.ENGINE_PATH, "explorer.js": CONTROLLER_PATH}
 
-_session = {"plotly_sent": False}
-_FONT = ("-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, "
-         "sans-serif")
+#: The optimizers a live explorer offers besides the chapter's own (PyTorch's names and forms).
+CATALOGUE = {
+    "SGD": rules.SGD(),
+    "Momentum": rules.SGD(momentum=0.9),
+    "Nesterov": rules.SGD(momentum=0.9, nesterov=True),
+    "RMSprop": rules.RMSprop(),
+    "Adagrad": rules.Adagrad(),
+    "Adam": rules.Adam(),
+    "AdamW": rules.AdamW(),
+    "NAdam": rules.NAdam(),
+    "AMSGrad": rules.Adam(amsgrad=True),
+}
+
+#: The shared sliders of a live explorer: name → (label, min, max, slider step, log scale).
+KNOB_SLIDERS = {
+    "beta1": ("β₁ (momentum)", 0.0, 0.9999, 0.001, False),
+    "beta2": ("β₂", 0.0, 0.99999, 0.0001, False),
+    "eps": ("ε", 1e-12, 1.0, 0.05, True),
+    "weight_decay": ("weight decay λ", 0.0, 2.0, 0.01, False),
+}
+_KNOB_DEFAULTS = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}
+STEP_LIMITS = (1, 2000)
 
 
 def book_mode() -> bool:
@@ -101,19 +96,9 @@ def book_mode() -> bool:
     return os.environ.get("OPTIMLAB_BOOK", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def reset_session() -> None:
-    """Make the next explorer shown in live mode include plotly.js again."""
-    _session["plotly_sent"] = False
-
-
-def plotly_js_path() -> Path:
-    """Path of ``plotly.min.js`` shipped inside the installed plotly package."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("the plotly package is needed for explorers (pip install plotly)")
-    return Path(list(spec.submodule_search_locations)[0]) / "package_data" / "plotly.min.js"
+def scripts() -> str:
+    """The explorer's JavaScript (engine first), as one string."""
+    return "\n".join(p.read_text(encoding="utf-8") for p in ASSETS.values())
 
 
 # --------------------------------------------------------------------------- encoding
@@ -207,18 +192,34 @@ def _call(label, factory, kwargs):
     return factory(**{k: v for k, v in kwargs.items() if k in names})
 
 
+def _dedupe(table):
+    """Rows of ``table`` (C, n) to store: ``(rows, m)`` with ``rows`` the first index of each
+    distinct row, in order, and ``m[c]`` the position in ``rows`` of row c — or ``m = None``
+    when all rows differ."""
+    table = np.ascontiguousarray(table)
+    _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
+    if len(first) == table.shape[0]:
+        return np.arange(table.shape[0]), None
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], [int(v) for v in rank[np.ravel(inverse)]]
+
+
+
 # --------------------------------------------------------------------------- the Explorer
 class Explorer:
-    """A precomputed interactive figure; displays itself in Jupyter and in the book.
+    """An interactive figure; displays itself in Jupyter and in the book.
 
     Attributes
     ----------
     spec : dict
-        Everything the controller needs (JSON-serialisable; arrays encoded by :func:`encode`).
+        Everything the page needs (JSON-serialisable; arrays encoded by :func:`encode`).
     combos : list of dict
-        The slider values of every combination, in the order of the data.
-    runs : dict label → Trajectory (races only)
-        The runs shown, each with batch shape ``(C,)``.
+        Replay: the slider values of every combination, in the order of the data.
+    runs : dict label → Trajectory
+        Races: the runs of the initial setting (live) or of every combination (replay, batch
+        shape ``(C,)``).
     """
 
     def __init__(self, spec: dict, *, combos=None, runs=None, title: str = ""):
@@ -228,94 +229,62 @@ class Explorer:
         self.title = title
         self._json = json.dumps(spec, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
         self.id = "ol-" + hashlib.sha1(self._json.encode()).hexdigest()[:12]
-        self._cache: dict = {}
 
-    # -- markup ---------------------------------------------------------------------------
+    @property
+    def live(self) -> bool:
+        return bool(self.spec.get("live"))
+
     def _markup(self, extra: str = "") -> str:
-        s = self.spec
-        esc = html.escape
-        parts = [f'<div class="optimlab-explorer" id="{self.id}" data-kind="{s["kind"]}">',
-                 f'<div class="ol-plot" style="width:100%;height:{s["height"]}px">'
-                 '<div class="ol-fallback">Interactive figure: loading… (it needs JavaScript; '
-                 'in Jupyter, trust the notebook and run the cell)</div></div>',
-                 '<div class="ol-controls">']
-        if s["animate"]:
-            parts.append(
-                '<div class="ol-row ol-time">'
-                '<button type="button" class="ol-play" aria-label="Play">▶ Play</button>'
-                f'<input type="range" class="ol-step" min="0" max="{s["T"]}" step="1" '
-                f'value="{s["step"]}" aria-label="{esc(s["stepword"])}">'
-                f'<output class="ol-step-value"></output></div>')
-        if s["sliders"]:
-            parts.append('<div class="ol-row ol-params">')
-            for sl in s["sliders"]:
-                parts.append(
-                    f'<label class="ol-param-label"><span>{esc(sl["label"])}</span>'
-                    f'<input type="range" class="ol-param" data-name="{esc(sl["name"])}" min="0" '
-                    f'max="{len(sl["values"]) - 1}" step="1" value="{sl["init"]}">'
-                    f'<output class="ol-value">{esc(sl["text"][sl["init"]])}</output></label>')
-            parts.append("</div>")
-        if s["kind"] == "race":
-            parts.append('<div class="ol-status" aria-live="polite"></div>')
-        parts.append("</div>")
-        parts.append(f'<script type="application/json" class="optimlab-explorer-data">'
-                     f'{self._json}</script>')
-        parts.append(extra)
-        parts.append("</div>")
-        return "".join(parts)
+        return (f'<div class="optimlab-explorer" id="{self.id}" data-kind="{self.spec["kind"]}">'
+                '<div class="ol-fallback">Interactive figure: loading… (it needs JavaScript; in '
+                'Jupyter, trust the notebook and run the cell)</div>'
+                f'<script type="application/json" class="optimlab-explorer-data">{self._json}</script>'
+                f"{extra}</div>")
 
-    def to_html(self, mode: str | None = None, *, include_plotlyjs: bool | None = None) -> str:
-        """HTML for the given ``mode``: ``"book"``, ``"live"`` or ``"standalone"``.
-
-        ``mode=None`` picks ``"book"`` when :func:`book_mode` is true, else ``"live"``.  In live
-        mode ``include_plotlyjs=None`` inlines plotly.js only the first time in the session
-        (always under Google Colab); ``True``/``False`` force it.
-        """
+    def to_html(self, mode: str | None = None) -> str:
+        """HTML for ``mode``: ``"book"``, ``"live"`` or ``"standalone"`` (default: book in the
+        static build, else live)."""
         mode = mode or ("book" if book_mode() else "live")
         if mode == "book":
             return self._markup()
-        controller = CONTROLLER_PATH.read_text(encoding="utf-8")
         if mode == "standalone":
-            body = (f"<script>{plotly_js_path().read_text(encoding='utf-8')}</script>\n"
-                    f"{self._markup()}\n<script>{controller}</script>")
             title = html.escape(self.title or "optimlab explorer")
             return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                    f"<title>{title}</title></head>\n<body style=\"max-width:58rem;margin:2rem "
-                    f"auto;font-family:{html.escape(_FONT)}\">\n{body}\n</body></html>\n")
+                    f"<title>{title}</title></head>\n<body style=\"max-width:72rem;margin:2rem auto;"
+                    f"padding:0 1rem\">\n{self._markup()}\n<script>{scripts()}</script>\n"
+                    "</body></html>\n")
         if mode != "live":
             raise ValueError(f"mode must be 'book', 'live' or 'standalone', got {mode!r}")
-        if include_plotlyjs is None:
-            include_plotlyjs = "google.colab" in sys.modules or not _session["plotly_sent"]
-        head = ""
-        if include_plotlyjs:
-            head = f"<script>{plotly_js_path().read_text(encoding='utf-8')}</script>"
-            _session["plotly_sent"] = True
         mount = ("<script>(function(s){var e=s&&s.closest('.optimlab-explorer');"
                  "if(window.optimlabExplorer&&e){window.optimlabExplorer.mount(e);}})"
                  "(document.currentScript);</script>")
-        return head + self._markup(f"<script>{controller}</script>{mount}")
-
-    def _html(self) -> str:
-        mode = "book" if book_mode() else "live"
-        if mode not in self._cache or ("google.colab" in sys.modules and mode == "live"):
-            self._cache[mode] = self.to_html(mode)
-        return self._cache[mode]
+        return self._markup(f"<script>{scripts()}</script>{mount}")
 
     def _repr_html_(self):
-        return self._html()
+        return self.to_html()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self._html(), "text/plain": repr(self)}
+        return {"text/html": self.to_html(), "text/plain": repr(self)}
+
+    def widget(self):
+        """This explorer as a live widget (:class:`optimlab.widgets.Panel`; live races only)."""
+        from .widgets import Panel
+
+        if not (self.live and self.spec["kind"] == "race"):
+            raise ValueError("only a live race is a widget; replay explorers are static figures")
+        return Panel(self.spec)
 
     def series_data(self, label) -> dict:
-        """The data of one series as the browser sees it (decoded), one row per combination.
+        """Replay: the data of one series as the browser sees it (decoded), one row per combination.
 
         Races: ``xs`` (C, T+1, 2) path points (cut as drawn), ``f`` (C, T+1) clipped
         ``f − f*``, ``end`` and ``div`` (C,) last drawn point and divergence step (−1: none);
         values after ``end`` (points) or after the divergence (losses) repeat the last one.
         Lines: ``y`` (C, T) (or (T,) for a fixed curve).
         """
+        if self.live:
+            raise ValueError("a live explorer stores no runs: its page computes them")
         s = next(e for e in self.spec["series"] if e["label"] == str(label))
         C = len(self.combos)
         m = np.asarray(s.get("m", np.arange(C)))
@@ -335,7 +304,7 @@ class Explorer:
                 "end": np.asarray(s["end"])[m], "div": np.asarray(s["div"])[m]}
 
     def save(self, path) -> Path:
-        """Write a self-contained HTML page (plotly.js and the controller inline); returns it."""
+        """Write a self-contained HTML page (the scripts inline); returns its path."""
         path = Path(path)
         path.write_text(self.to_html("standalone"), encoding="utf-8")
         return path
@@ -347,126 +316,218 @@ class Explorer:
 
     def __repr__(self):
         s = self.spec
+        if self.live:
+            return (f"<optimlab Explorer (live race): {len(s['state']['active'])} of "
+                    f"{len(s['optimizers'])} optimizers on, {s['state']['steps']} steps>")
         n = len(s["series"])
         what = "optimizers" if s["kind"] == "race" else "series"
         return (f"<optimlab Explorer ({s['kind']}): {n} {what} × {len(self.combos)} "
                 f"combination{'s' * (len(self.combos) != 1)}, {s['T']} steps>")
 
 
-def _layout_base(height, title):
-    lay = {
-        "height": height,
-        "autosize": True,
-        "font": {"family": _FONT, "size": 13, "color": "#222"},
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-        "margin": {"l": 62, "r": 16, "t": 74 if title else 40, "b": 50},
-        "hovermode": "closest",
-        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02,
-                   "yanchor": "bottom", "font": {"size": 13}, "itemclick": "toggle",
-                   "itemdoubleclick": "toggleothers", "groupclick": "togglegroup"},
-        "hoverlabel": {"font": {"family": _FONT}},
-    }
-    if title:
-        lay["title"] = {"text": title, "x": 0.01, "xanchor": "left", "y": 0.98,
-                        "yanchor": "top", "font": {"size": 16}}
-    return lay
-
-
-_CONFIG = {"displaylogo": False, "responsive": True, "typesetMath": False,
-           "scrollZoom": False, "doubleClick": "reset", "displayModeBar": "hover",
-           "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d",
-                                      "toggleSpikelines", "hoverCompareCartesian",
-                                      "hoverClosestCartesian"]}
-
-
-def _axis(**kw):
-    ax = {"showgrid": False, "zeroline": False, "showline": True, "linecolor": "#555",
-          "ticks": "outside", "tickcolor": "#555", "mirror": False, "fixedrange": False}
-    ax.update(kw)
-    return ax
-
-
 # --------------------------------------------------------------------------- race
-def _dedupe(table):
-    """Rows of ``table`` (C, n) to store: ``(rows, m)`` with ``rows`` the first index of each
-    distinct row, in order, and ``m[c]`` the position in ``rows`` of row c — or ``m = None``
-    when all rows differ."""
-    table = np.ascontiguousarray(table)
-    _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
-    if len(first) == table.shape[0]:
-        return np.arange(table.shape[0]), None
-    order = np.argsort(first)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return first[order], [int(v) for v in rank[np.ravel(inverse)]]
+def _get(hp, path):
+    key, *index = path.split(".")
+    return hp[key][int(index[0])] if index else hp[key]
 
 
-def _contour_lines(X, Y, Z, levels, budget: int = 6000):
-    """Contour lines of Z at ``levels`` as x, y arrays with NaN between lines.
-
-    When the lines would hold more than ``budget`` points, only every k-th level is kept.
-    """
-    import contourpy
-
-    gen = contourpy.contour_generator(X, Y, Z, line_type="Separate")
-    per = [gen.lines(float(lv)) for lv in levels]
-    total = sum(sum(len(a) + 1 for a in ls) for ls in per)
-    k = max(1, math.ceil(total / budget))
-    xs, ys = [], []
-    for ls in per[::k]:
-        for a in ls:
-            xs.extend([a[:, 0], [np.nan]])
-            ys.extend([a[:, 1], [np.nan]])
-    if not xs:
-        return np.zeros(0), np.zeros(0)
-    return np.concatenate(xs), np.concatenate(ys)
+def _put(hp, path, value):
+    key, *index = path.split(".")
+    if index:
+        hp[key][int(index[0])] = value
+    else:
+        hp[key] = value
 
 
-def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial=None,
-         loss_panel: bool = True, title=None, labels=None, noise: float = 0.0,
-         batch_size=None, seed: int = 0, grid: int = 70, height=None) -> Explorer:
-    """Optimizers racing on ``surface``, for every combination of slider values.
+def _live_problem(surface, optimizers, sliders, noise, batch_size):
+    """Why a race cannot be computed in the page ("" when it can)."""
+    if sliders:
+        return "sliders over precomputed values are a replay feature"
+    if noise or batch_size is not None:
+        return "stochastic gradients (noise, batch_size) are precomputed"
+    if not engine.supported(surface):
+        return f"the page's engine knows the optimlab surfaces, not {surface!r}"
+    for label, opt in optimizers.items():
+        if not (isinstance(opt, rules.Optimizer) and engine.supported(opt=opt)):
+            return (f"optimizer {label!r} must be an optimlab rule with scalar hyperparameters "
+                    f"(got {opt!r})")
+    return ""
+
+
+def race(surface, optimizers, sliders=None, *, live=None, x0=None, steps: int = 60,
+         initial=None, loss_panel: bool = True, title=None, labels=None, noise: float = 0.0,
+         batch_size=None, seed: int = 0, grid: int = 70, knobs=("beta1", "beta2"),
+         catalogue: bool = True, extra=None, lr_range=None, linked=None) -> Explorer:
+    """Optimizers racing on ``surface``: paths on the contour, ``f − f*`` against the step.
 
     Parameters
     ----------
-    surface : an :mod:`optimlab.surfaces` surface (needs ``f``, ``grad``, ``window``).
-    optimizers : dict label → factory.  A factory is called once with every slider value as an
-        array of shape ``(C, 1)`` and returns an optimizer (e.g.
-        ``lambda lr, beta: ol.Momentum(lr=lr, beta=beta)``); it may take only the sliders it
-        uses (or ``**_``).  A plain optimizer instance is used for every combination.
-    sliders : dict name → list of numbers (shown in the order given).
+    surface : an :mod:`optimlab.surfaces` surface (replay: anything with ``f``, ``grad``, ``window``).
+    optimizers : dict label → optimizer.  Live: optimlab rules with scalar hyperparameters (each
+        keeps its own learning rate).  Replay: a rule, or a factory called once with every slider
+        value as an array of shape ``(C, 1)`` (e.g. ``lambda lr, beta: ol.Momentum(lr=lr,
+        beta=beta)``; it may take only the sliders it uses).
+    sliders : dict name → list of numbers (replay only).
+    live : compute in the page (True), replay precomputed runs (False), or decide (None: live
+        whenever the race can be computed in the page — optimlab rules and surface, no sliders,
+        no noise).
     x0 : start point, default ``surface.start``.
-    steps : steps per run.
-    initial : dict name → value the slider starts at (nearest listed value); default middle.
-    loss_panel : add the ``f − f*`` panel (log y) on the right.
+    steps : steps per run (live: the initial value of the steps slider).
+    initial : replay: dict name → value a slider starts at (nearest listed value).
+    loss_panel : draw the ``f − f*`` panel (log scale) beside the contour.
     title : figure title (default: the surface's name).
-    labels : dict slider name → display label (default :func:`optimlab.style.slider_label`).
-    noise, batch_size, seed : passed to :func:`optimlab.run` (stochastic gradients).
-    grid : contour grid points per axis.
-
-    Returns
-    -------
-    Explorer
-        Its ``runs`` are the :class:`~optimlab.Trajectory` objects shown (batch shape ``(C,)``).
+    labels : replay: dict slider name → display label.
+    noise, batch_size, seed : replay: passed to :func:`optimlab.run` (stochastic gradients).
+    grid : replay: contour grid points per axis.
+    knobs : live: the shared sliders, among ``"beta1"``, ``"beta2"``, ``"eps"``; an optimizer
+        follows a slider (β₁ → SGD's momentum, Momentum's β, Adam's β₁; β₂ → RMSprop's α, Adam's
+        β₂; ε) when its value equals the slider's first value (the first optimizer using it).
+    catalogue : live: also offer the book's other optimizers (:data:`CATALOGUE`), off at first.
+    extra : live: dict label → Trajectory (or points of shape (steps+1, 2)) computed in Python
+        from ``x0`` — e.g. a custom optimizer — drawn beside the others (fixed in the book; a
+        widget recomputes them, see :meth:`optimlab.widgets.Panel.add`).
+    lr_range : live: (lowest, highest) learning rate of the sliders (default: two decades below
+        and one above the optimizers' rates).
+    linked : live: whether the learning rates start linked (dragging one scales all by the same
+        factor); default: when they are all equal.
     """
     if not optimizers:
         raise ValueError("optimizers must name at least one optimizer")
-    if not (isinstance(steps, (int, np.integer)) and steps >= 1):
+    if isinstance(steps, bool) or not (isinstance(steps, (int, np.integer)) and steps >= 1):
         raise ValueError(f"steps must be an integer in [1, inf), got {steps!r}")
+    x0 = np.asarray(surface.start if x0 is None else x0, dtype=float)
+    if x0.shape != (2,) or not np.all(np.isfinite(x0)):
+        raise ValueError(f"x0 must be one finite point of shape (2,), got {x0!r}")
+    problem = _live_problem(surface, optimizers, sliders, noise, batch_size)
+    if live is None:
+        live = not problem
+    if live:
+        if problem:
+            raise ValueError(f"live=True cannot compute this race in the page: {problem}")
+        return _live_race(surface, optimizers, x0, int(steps), loss_panel, title, knobs,
+                          catalogue, extra, lr_range, linked)
+    return _replay_race(surface, optimizers, sliders, x0, int(steps), initial, loss_panel, title,
+                        labels, noise, batch_size, seed, grid)
+
+
+def _surfaces_offered(surface):
+    """The chapter's surface first, then the book's others, by display name."""
+    main = engine.surface_spec(surface)
+    out = {main["name"]: main}
+    for s in surfaces.gallery():
+        sp = engine.surface_spec(s)
+        if sp["kind"] == main["kind"]:
+            continue
+        out[sp["name"]] = sp
+    return main["name"], out
+
+
+def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalogue, extra,
+               lr_range, linked):
+    knobs = list(knobs or ())
+    for k in knobs:
+        if k not in KNOB_SLIDERS:
+            raise ValueError(f"knobs must be among {sorted(KNOB_SLIDERS)}, got {k!r}")
+    if not 1 <= steps <= STEP_LIMITS[1]:
+        raise ValueError(f"steps must be in [1, {STEP_LIMITS[1]}] for a live race, got {steps}")
+    name, offered = _surfaces_offered(surface)
+    values: dict = {}
+
+    def entry(label, opt, chapter):
+        spec = engine.optimizer_spec(opt)
+        bind = {}
+        for knob, path in engine.KNOBS[spec["rule"]].items():
+            if knob not in knobs or (spec["rule"] == "SGD" and spec["hp"]["momentum"] == 0):
+                continue
+            v = _get(spec["hp"], path)
+            if chapter:
+                values.setdefault(knob, v)
+                if v != values[knob]:
+                    continue  # a fixed value of its own: it does not follow the slider
+            bind[knob] = path
+        return {"label": str(label), "rule": spec["rule"], "hp": spec["hp"], "bind": bind}
+
+    entries = [entry(label, opt, True) for label, opt in optimizers.items()]
+    for k in knobs:
+        values.setdefault(k, _KNOB_DEFAULTS[k])
+    lrs = {e["label"]: e["hp"]["lr"] for e in entries}
+    if catalogue:
+        def signature(e):
+            hp = {k: v for k, v in e["hp"].items() if k != "lr"}
+            for path in e["bind"].values():
+                _put(hp, path, None)
+            return e["rule"], json.dumps(hp, sort_keys=True)
+
+        seen = {signature(e) for e in entries}
+        for label, opt in CATALOGUE.items():
+            e = entry(label, opt, False)
+            if e["label"] in lrs or signature(e) in seen:
+                continue
+            entries.append(e)
+            lrs[e["label"]] = entries[0]["hp"]["lr"]
+    cols = style.colors([e["label"] for e in entries])
+    for e in entries:
+        e["color"] = cols[e["label"]]
+        for knob, path in e["bind"].items():
+            _put(e["hp"], path, values[knob])
+    chapter_lrs = [lrs[str(k)] for k in optimizers]
+    if lr_range is None:
+        lo = 10.0 ** (math.floor(math.log10(min(chapter_lrs))) - 2)
+        hi = 10.0 ** (math.ceil(math.log10(max(chapter_lrs))) + 1)
+        lr_range = (max(lo, 1e-6), min(hi, 100.0))
+    lr_range = tuple(float(v) for v in lr_range)
+    if not (0 < lr_range[0] < lr_range[1] and all(lr_range[0] <= v <= lr_range[1] for v in chapter_lrs)):
+        raise ValueError(f"lr_range must be (low, high) with 0 < low < high around the learning "
+                         f"rates {chapter_lrs}, got {lr_range}")
+    knob_specs = []
+    for k in knobs:
+        label, lo, hi, step, log = KNOB_SLIDERS[k]
+        knob_specs.append({"name": k, "label": label, "min": lo, "max": hi, "step": step, "log": log})
+    runs = {str(label): _run(opt, surface, x0, steps) for label, opt in optimizers.items()}
+    state = {"surface": name, "active": [str(k) for k in optimizers], "lrs": lrs,
+             "linked": len(set(chapter_lrs)) == 1 if linked is None else bool(linked), **{k: values[k] for k in knobs},
+             "steps": steps, "start": [float(v) for v in x0], "step": steps}
+    spec = {"v": 2, "kind": "race", "live": True, "animate": True, "loss_panel": bool(loss_panel),
+            "title": surface.name if title is None else str(title), "surfaces": offered,
+            "optimizers": entries, "defaults": engine.DEFAULTS, "knobs": knob_specs,
+            "limits": {"lr": list(lr_range), "steps": list(STEP_LIMITS)}, "state": state,
+            "extra": {str(k): python_run(surface, v, name, cols.get(str(k)) or style.color(k))
+                      for k, v in (extra or {}).items()}}
+    return Explorer(spec, runs=runs, title=spec["title"])
+
+
+def python_run(surface, run, surface_name, color) -> dict:
+    """A trajectory computed in Python, as a live explorer draws it (``extra``)."""
+    if isinstance(run, Trajectory):
+        xs, losses, div = np.asarray(run.xs), np.asarray(run.losses), int(run.diverged_at)
+    else:
+        xs = np.asarray(run, dtype=float)
+        if xs.ndim != 2 or xs.shape[1] != 2:
+            raise ValueError(f"a Python run must be a Trajectory or points of shape (steps+1, 2), "
+                             f"got shape {xs.shape}")
+        bad = ~np.all(np.isfinite(xs), axis=1)
+        div = int(np.argmax(bad)) if bad.any() else -1
+        if div >= 0:
+            xs = np.concatenate([xs[:div], np.repeat(xs[div - 1:div], len(xs) - div, axis=0)])
+        losses = surface.f(xs)
+    if xs.ndim != 2:
+        raise ValueError("a Python run must be a single trajectory (no batch)")
+    return {"xs": [float(v) for v in xs.ravel()], "losses": [float(v) for v in losses],
+            "div": div, "color": color, "surface": surface_name}
+
+
+def _replay_race(surface, optimizers, sliders, x0, steps, initial, loss_panel, title, labels,
+                 noise, batch_size, seed, grid):
     specs, combos = _slider_specs(sliders, initial, labels)
     C = combos.shape[0]
     if C * len(optimizers) * (steps + 1) > 3_000_000:
         raise ValueError(f"{C} combinations × {len(optimizers)} optimizers × {steps} steps is "
                          "too much for one page: use fewer slider values or steps")
-    x0 = np.asarray(surface.start if x0 is None else x0, dtype=float)
-    if x0.shape != (2,):
-        raise ValueError(f"x0 must be one point of shape (2,), got shape {x0.shape}")
     kwargs = {sp["name"]: combos[:, i:i + 1] for i, sp in enumerate(specs)}
     runs = {}
     for label, factory in optimizers.items():
         opt = _call(label, factory, kwargs)
-        traj = _run(opt, surface, x0, int(steps), noise=noise, batch_size=batch_size, seed=seed)
+        traj = _run(opt, surface, x0, steps, noise=noise, batch_size=batch_size, seed=seed)
         xs = np.asarray(traj.xs)
         try:
             xs = np.broadcast_to(xs.reshape(steps + 1, -1, 2), (steps + 1, C, 2))
@@ -483,60 +544,13 @@ def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial
     window = surface.window
     (wx0, wx1), (wy0, wy1) = window
     f_min = getattr(surface, "f_min", -math.inf)
-    has_min = bool(np.isfinite(f_min))
-    shift = float(f_min) if has_min else 0.0
-    word = "loss" if (not has_min or f_min == 0) else "f − f*"
+    shift = float(f_min) if np.isfinite(f_min) else 0.0
     cols = style.colors(optimizers)
-    xn, yn = style.axis_names(surface)
-
-    # figure: static traces
     X, Y, Z, lv, _ = style.contour_data(surface, grid)
-    c0, c1, c2 = style.CONTOUR_COLORS
-    data = [{
-        # The background: a smooth shaded map of the contoured quantity (a heatmap the browser
-        # scales with smoothing) under precomputed contour lines.  Plotly redraws every trace
-        # on each update; its own contour trace costs more than all the paths together.
-        "type": "heatmap", "x0": float(X[0, 0]), "dx": float(X[0, 1] - X[0, 0]),
-        "y0": float(Y[0, 0]), "dy": float(Y[1, 0] - Y[0, 0]), "z": [], "zsmooth": "fast",
-        "zmin": float(lv[0]), "zmax": float(lv[-1]),
-        "colorscale": [[0, c0], [0.5, c1], [1, c2]], "showscale": False,
-        "hoverinfo": "skip", "showlegend": False, "name": "contour"}]
-    grids = [{"trace": 0, "nx": int(X.shape[1]), "ny": int(X.shape[0]),
-              "z": encode(np.clip(Z, lv[0], lv[-1]))}]
     sx, sy = (wx1 - wx0) / 16000, (wy1 - wy0) / 16000
     ox, oy = 0.5 * (wx0 + wx1), 0.5 * (wy0 + wy1)
-    cx, cy = _contour_lines(X, Y, Z, lv)
-    data.append({"type": "scatter", "mode": "lines", "x": [], "y": [], "name": "contour lines",
-                 "line": {"color": "rgba(120,133,156,0.5)", "width": 0.7},
-                 "hoverinfo": "skip", "showlegend": False})
-    polylines = [{"trace": 1, "x": encode(cx, offset=ox, scale=sx),
-                  "y": encode(cy, offset=oy, scale=sy)}]
-    minima = np.asarray(getattr(surface, "minima", np.zeros((0, 2))), dtype=float).reshape(-1, 2)
-    data.append({"type": "scatter", "mode": "markers", "name": "minimum",
-                 "x": [round(float(v), 6) for v in minima[:, 0]],
-                 "y": [round(float(v), 6) for v in minima[:, 1]],
-                 "marker": {"symbol": "star", "size": 17, "color": style.MINIMUM_COLOR,
-                            "line": {"color": "black", "width": 1}},
-                 "hovertemplate": f"minimum<br>{xn} = %{{x:.4g}}, {yn} = %{{y:.4g}}<extra></extra>",
-                 "showlegend": False})
-    data.append({"type": "scatter", "mode": "markers", "name": "start",
-                 "x": [float(x0[0])], "y": [float(x0[1])],
-                 "marker": {"symbol": "circle", "size": 11, "color": "white",
-                            "line": {"color": "black", "width": 1.6}},
-                 "hovertemplate": f"start<br>{xn} = %{{x:.4g}}, {yn} = %{{y:.4g}}<extra></extra>",
-                 "showlegend": False})
-    if loss_panel:
-        data[-1]["cliponaxis"] = False
-
-    # figure: dynamic traces and data per optimizer
-    all_gaps, all_div = [], []
-    for traj in runs.values():
-        all_gaps.append(np.clip(traj.losses - shift, style.LOSS_FLOOR, None))
-        all_div.append(traj.diverged_at)
-    lo, hi = style.loss_limits(np.concatenate(all_gaps, axis=1), np.concatenate(all_div))
     series = []
     for label, traj in runs.items():
-        c = cols[label]
         # Combinations that give the very same run (a factory ignoring a slider) share a row.
         rows, m = _dedupe(np.concatenate(
             [traj.xs.transpose(1, 0, 2).reshape(C, -1), traj.losses.T], axis=1))
@@ -553,78 +567,25 @@ def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial
             xs_rows.append(p[:e + 1])
             f_rows.append(gaps[:max(lf, 0) + 1, k])
             ends.append(int(e))
-        pts = np.concatenate(xs_rows)
-        fs = np.concatenate(f_rows)
-        t = {}
-        esc_label = html.escape(str(label))
-        t["path"] = len(data)
-        data.append({"type": "scatter", "mode": "lines+markers", "name": str(label),
-                     "legendgroup": str(label), "x": [], "y": [],
-                     "line": {"color": c, "width": 2.4}, "marker": {"color": c, "size": 4.5},
-                     "hovertemplate": (f"<b>{esc_label}</b><br>step %{{pointNumber}}<br>"
-                                       f"{xn} = %{{x:.4g}}, {yn} = %{{y:.4g}}<extra></extra>")})
-        t["head"] = len(data)
-        data.append({"type": "scatter", "mode": "markers", "name": str(label),
-                     "legendgroup": str(label), "showlegend": False, "x": [], "y": [],
-                     "marker": {"color": c, "size": 12, "line": {"color": "white", "width": 1.8}},
-                     "hovertemplate": f"<b>{esc_label}</b><extra></extra>"})
-        t["cross"] = len(data)
-        data.append({"type": "scatter", "mode": "markers", "name": str(label),
-                     "legendgroup": str(label), "showlegend": False, "x": [], "y": [],
-                     "cliponaxis": False,
-                     "marker": {"color": c, "size": 15, "symbol": "x",
-                                "line": {"color": "white", "width": 1.2}},
-                     "hovertemplate": f"<b>{esc_label}</b>: diverged<extra></extra>"})
-        if loss_panel:
-            t["loss"] = len(data)
-            data.append({"type": "scatter", "mode": "lines", "name": str(label),
-                         "legendgroup": str(label), "showlegend": False, "x": [], "y": [],
-                         "xaxis": "x2", "yaxis": "y2", "line": {"color": c, "width": 2.2},
-                         "hovertemplate": (f"<b>{esc_label}</b><br>step %{{x}}<br>{word} = "
-                                           "%{y:.3g}<extra></extra>")})
-            t["lhead"] = len(data)
-            data.append({"type": "scatter", "mode": "markers", "name": str(label),
-                         "legendgroup": str(label), "showlegend": False, "x": [], "y": [],
-                         "xaxis": "x2", "yaxis": "y2", "cliponaxis": False,
-                         "marker": {"color": c, "size": 8}, "hoverinfo": "skip"})
-            t["lcross"] = len(data)
-            data.append({"type": "scatter", "mode": "markers", "name": str(label),
-                         "legendgroup": str(label), "showlegend": False, "x": [], "y": [],
-                         "xaxis": "x2", "yaxis": "y2", "cliponaxis": False,
-                         "marker": {"color": c, "size": 13, "symbol": "x",
-                                    "line": {"color": "white", "width": 1}},
-                         "hovertemplate": f"<b>{esc_label}</b>: diverged<extra></extra>"})
-        entry = {"label": str(label), "color": c, "t": t,
-                 "x": encode(pts[:, 0], offset=ox, scale=sx),
-                 "y": encode(pts[:, 1], offset=oy, scale=sy),
+        pts, fs = np.concatenate(xs_rows), np.concatenate(f_rows)
+        entry = {"label": str(label), "color": cols[label],
+                 "x": encode(pts[:, 0], offset=ox, scale=sx), "y": encode(pts[:, 1], offset=oy, scale=sy),
                  "f": encode(fs, log=True), "px": px, "pf": pf,
                  "end": ends, "div": [int(traj.diverged_at[k]) for k in rows]}
         if m is not None:
             entry["m"] = m
         series.append(entry)
-
+    xn, yn = style.axis_names(surface)
     title_text = surface.name if title is None else title
-    height = height or (440 if loss_panel else 480)
-    layout = _layout_base(height, title_text)
-    dom = [0.0, 0.47] if loss_panel else [0.0, 1.0]
-    layout["xaxis"] = _axis(domain=dom, range=[wx0, wx1], autorange=False,
-                            title={"text": xn}, constrain="domain")
-    layout["yaxis"] = _axis(range=[wy0, wy1], autorange=False,
-                            title={"text": yn, "standoff": 6},
-                            scaleanchor="x", scaleratio=1, constrain="domain")
-    if loss_panel:
-        layout["xaxis2"] = _axis(domain=[0.6, 1.0], anchor="y2", range=[0, steps],
-                                 autorange=False, title={"text": "step"}, showgrid=True,
-                                 gridcolor="#ececec")
-        layout["yaxis2"] = _axis(anchor="x2", type="log", autorange=False,
-                                 range=[math.log10(lo), math.log10(hi)],
-                                 title={"text": word, "standoff": 4}, showgrid=True,
-                                 gridcolor="#ececec", exponentformat="power")
-    spec = {"v": 1, "kind": "race", "fps": FPS, "T": int(steps), "step": int(steps),
-            "animate": True, "stepword": "step", "word": word, "floor": style.LOSS_FLOOR,
-            "yhi": hi, "height": height, "sliders": specs, "grids": grids, "polylines": polylines,
-            "series": series,
-            "figure": {"data": data, "layout": layout, "config": _CONFIG}}
+    spec = {"v": 2, "kind": "race", "live": False, "animate": True, "loss_panel": bool(loss_panel),
+            "title": title_text, "T": int(steps), "step": int(steps), "start": [float(v) for v in x0],
+            "surface": {"name": surface.name, "window": [[float(wx0), float(wx1)], [float(wy0), float(wy1)]],
+                        "minima": np.asarray(getattr(surface, "minima", np.zeros((0, 2))),
+                                             dtype=float).reshape(-1, 2).tolist(),
+                        "fmin": float(f_min) if np.isfinite(f_min) else None, "axes": [xn, yn]},
+            "grid": {"nx": int(X.shape[1]), "ny": int(X.shape[0]),
+                     "z": encode(np.clip(Z, lv[0], lv[-1])), "levels": [float(v) for v in lv]},
+            "sliders": specs, "series": series}
     combo_dicts = [{sp["name"]: float(v) for sp, v in zip(specs, row)} for row in combos]
     return Explorer(spec, combos=combo_dicts, runs=runs, title=title_text)
 
@@ -632,7 +593,7 @@ def race(surface, optimizers, sliders=None, *, x0=None, steps: int = 60, initial
 # --------------------------------------------------------------------------- lines
 def lines(x, ys, sliders=None, *, xlabel: str = "", ylabel: str = "", logy: bool = False,
           animate: bool = False, title=None, initial=None, labels=None, logx: bool = False,
-          yrange=None, colors=None, dash=None, height: int = 400) -> Explorer:
+          yrange=None, colors=None, dash=None, height: int = 380) -> Explorer:
     """Curves ``y(x)`` that switch with sliders (and optionally draw themselves with Play).
 
     Parameters
@@ -649,7 +610,8 @@ def lines(x, ys, sliders=None, *, xlabel: str = "", ylabel: str = "", logy: bool
     labels : dict slider name → display label.
     yrange : fixed ``(lo, hi)`` for y (default: all the data, so the axes stay put).
     colors : dict label → colour (default :func:`optimlab.style.colors`).
-    dash : dict label → plotly dash style (``"dash"``, ``"dot"`` …).
+    dash : dict label → dash style (``"dash"``, ``"dot"``, ``"dashdot"``).
+    height : height of the plot in CSS pixels.
     """
     x = np.asarray(x, dtype=float).ravel()
     T = x.size
@@ -662,8 +624,7 @@ def lines(x, ys, sliders=None, *, xlabel: str = "", ylabel: str = "", logy: bool
     cols = style.colors(ys)
     cols.update(colors or {})
     dash = dict(dash or {})
-    series, data, allv = [], [], []
-    xlab = xlabel or "x"
+    series, allv = [], []
     for label, y in ys.items():
         y = np.asarray(y, dtype=float)
         fixed = y.ndim == 1
@@ -676,15 +637,8 @@ def lines(x, ys, sliders=None, *, xlabel: str = "", ylabel: str = "", logy: bool
                                  f"(one row per slider combination) or ({T},)")
             y = y.reshape(C, T)
         allv.append(y.ravel())
-        esc_label = html.escape(str(label))
-        t = len(data)
-        data.append({"type": "scatter", "mode": "lines", "name": str(label),
-                     "legendgroup": str(label), "x": [], "y": [],
-                     "line": {"color": cols[label], "width": 1.8 if fixed else 2.4,
-                              "dash": dash.get(label, "dash" if fixed else "solid")},
-                     "hovertemplate": (f"<b>{esc_label}</b><br>{html.escape(xlab)} = %{{x:.4g}}"
-                                       f"<br>%{{y:.4g}}<extra></extra>")})
-        entry = {"label": str(label), "color": cols[label], "fixed": fixed, "t": t}
+        entry = {"label": str(label), "color": cols[label], "fixed": fixed,
+                 "dash": dash.get(label, "dash" if fixed else "solid")}
         if fixed:
             entry["y"] = encode(y, log=logy)
         else:
@@ -713,16 +667,10 @@ def lines(x, ys, sliders=None, *, xlabel: str = "", ylabel: str = "", logy: bool
         xr = [math.log10(xp.min()), math.log10(xp.max())] if xp.size else [0, 1]
     else:
         xr = [float(x.min()), float(x.max())]
-    layout = _layout_base(height, title)
-    layout["margin"]["t"] = 74 if title else 44
-    layout["xaxis"] = _axis(range=xr, title={"text": xlabel}, type="log" if logx else "linear",
-                            showgrid=True, gridcolor="#ececec")
-    layout["yaxis"] = _axis(range=yr, title={"text": ylabel}, type="log" if logy else "linear",
-                            showgrid=True, gridcolor="#ececec",
-                            exponentformat="power" if logy else "B")
-    spec = {"v": 1, "kind": "lines", "fps": FPS, "T": T - 1, "step": T - 1,
-            "animate": bool(animate), "stepword": xlab, "height": height, "sliders": specs,
-            "x": [float(f"{xi:.7g}") for xi in x], "series": series, "grids": [],
-            "figure": {"data": data, "layout": layout, "config": _CONFIG}}
+    spec = {"v": 2, "kind": "lines", "live": False, "T": T - 1, "step": T - 1,
+            "animate": bool(animate), "stepword": xlabel or "x", "height": int(height),
+            "title": title or "", "sliders": specs, "xlabel": xlabel, "ylabel": ylabel,
+            "logx": bool(logx), "logy": bool(logy), "xrange": xr, "yrange": yr,
+            "x": [float(f"{xi:.7g}") for xi in x], "series": series}
     combo_dicts = [{sp["name"]: float(val) for sp, val in zip(specs, row)} for row in combos]
     return Explorer(spec, combos=combo_dicts, title=title or "")

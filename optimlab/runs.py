@@ -169,3 +169,38 @@ def run(opt, surface, x0, steps: int, *, bound: float = 1e6, noise: float = 0.0,
             for fields in zip(*history)))
     return Trajectory(xs, losses, diverged_at, states)
 
+
+
+def run_torch(make_optimizer, surface, x0, steps: int, *, bound: float = 1e6) -> Trajectory:
+    """Run a PyTorch optimizer on ``surface`` from ``x0``: one trajectory, like :func:`run`.
+
+    ``make_optimizer(params)`` builds the optimizer for a list holding one float64 tensor (the
+    point); its gradient comes from ``surface.grad``, so any ``torch.optim.Optimizer`` — the
+    book's own classes included — can be drawn beside optimlab's rules.  Divergence is recorded
+    as in :func:`run`.
+    """
+    import torch
+
+    if isinstance(steps, bool) or not (isinstance(steps, (int, np.integer)) and steps >= 0):
+        raise ValueError(f"steps must be an integer in [0, inf), got {steps!r}")
+    x = np.asarray(x0, dtype=float)
+    if x.shape != (2,) or not np.all(np.isfinite(x)):
+        raise ValueError(f"x0 must be one finite point of shape (2,), got {x0!r}")
+    theta = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    opt = make_optimizer([theta])
+    xs = np.empty((steps + 1, 2))
+    losses = np.empty(steps + 1)
+    xs[0], losses[0], diverged_at = x, surface.f(x), -1
+    with np.errstate(all="ignore"):
+        for t in range(1, steps + 1):
+            if diverged_at < 0:
+                theta.grad = torch.as_tensor(surface.grad(theta.detach().numpy()), dtype=torch.float64)
+                opt.step()
+                new = theta.detach().numpy().copy()
+                f = surface.f(new)
+                if np.isfinite(f) and np.all(np.isfinite(new) & (np.abs(new) <= bound)):
+                    x = new
+                else:
+                    diverged_at = t
+            xs[t], losses[t] = x, surface.f(x)
+    return Trajectory(xs, losses, np.array(diverged_at))

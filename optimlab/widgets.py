@@ -1,54 +1,37 @@
-"""A live panel for lecturers: pick optimizers and hyperparameters, click a start point, Play.
+"""The lecturer's live panel: the book's live explorer as a Jupyter widget (anywidget).
 
-:func:`panel` needs a running Python kernel (Jupyter, VS Code, Colab) with ipywidgets and
-ipympl; in the static book (``OPTIMLAB_BOOK=1``) it returns a short note pointing to the launch
-buttons instead, and creates no widget at all.
+:func:`panel` shows optimizers racing on a surface.  Everything the reader drags — the start
+point (click or drag on the contour), each optimizer's learning rate, β₁, β₂, the steps, the
+surface, which optimizers are on, Play — is computed in the browser by the same JavaScript as the
+book's explorers (:mod:`optimlab.explorers`), so it redraws at the page's speed, not the kernel's.
+The state is synced with Python both ways::
 
-The logic lives in :class:`Lab`, which holds the settings, runs the optimizers (one batched
-:func:`optimlab.run` per optimizer per change) and updates existing matplotlib artists
-(``set_data``; the contour is drawn once per surface).  It works on any matplotlib figure, so
-tests and benchmarks drive it with the Agg backend and no browser::
+    p = ol.widgets.panel("rosenbrock", optimizers=("SGD", "Adam"), lr=0.01)
+    p                      # display it
+    p.lr = 0.05            # every learning rate to 0.05 (the sliders move)
+    p.lrs["Adam"]          # one optimizer's rate
+    p.start                # where the lecturer last clicked
+    p.runs()               # the runs shown, recomputed by optimlab.run in Python
+    p.add("mine", lambda surface, start, steps: ol.run(my_rule, surface, start, steps))
 
-    lab = Lab("rosenbrock", ("SGD", "Adam"), lr=0.01)
-    lab.set(lr=0.03)              # recompute and redraw
-    lab.set(step=10)              # redraw only
-    lab.set(x0=(-1.0, 2.0))       # what a click on the contour does
-
-The optimizers of the panel, as functions of the panel's three sliders (η, β₁, β₂), are in
-:data:`OPTIMIZERS`; pass a dict label → ``f(lr, beta1, beta2)`` as ``optimizers`` to use others.
+In the static book (``OPTIMLAB_BOOK=1``) :func:`panel` returns the same component as a page
+explorer (:class:`optimlab.explorers.Explorer`): it works there too, with no kernel.
 """
 from __future__ import annotations
 
-import warnings
+import math
 
-import numpy as np
+import anywidget
+import traitlets as t
 
-from . import rules, style, surfaces
-from .runs import run as _run
+from . import engine, explorers, surfaces
 
-__all__ = ["OPTIMIZERS", "SURFACES", "NOTE", "Lab", "panel"]
+__all__ = ["OPTIMIZERS", "SURFACES", "Panel", "panel"]
 
+#: The optimizers a panel can start with, by name (PyTorch's forms; :data:`explorers.CATALOGUE`).
+OPTIMIZERS = explorers.CATALOGUE
 
-def _nesterov(lr, beta1, beta2):
-    if beta1 <= 0:  # Nesterov needs momentum > 0; with β₁ = 0 it is plain SGD anyway
-        return rules.SGD(lr=lr)
-    return rules.SGD(lr=lr, momentum=beta1, nesterov=True)
-
-
-#: The panel's optimizers: name → ``f(lr, beta1, beta2)`` (PyTorch's forms and names).
-OPTIMIZERS = {
-    "SGD": lambda lr, beta1, beta2: rules.SGD(lr=lr),
-    "Momentum": lambda lr, beta1, beta2: rules.SGD(lr=lr, momentum=beta1),
-    "Nesterov": _nesterov,
-    "RMSprop": lambda lr, beta1, beta2: rules.RMSprop(lr=lr, alpha=beta2),
-    "Adagrad": lambda lr, beta1, beta2: rules.Adagrad(lr=lr),
-    "Adam": lambda lr, beta1, beta2: rules.Adam(lr=lr, betas=(beta1, beta2)),
-    "AdamW": lambda lr, beta1, beta2: rules.AdamW(lr=lr, betas=(beta1, beta2)),
-    "NAdam": lambda lr, beta1, beta2: rules.NAdam(lr=lr, betas=(beta1, beta2)),
-    "AMSGrad": lambda lr, beta1, beta2: rules.Adam(lr=lr, betas=(beta1, beta2), amsgrad=True),
-}
-
-#: Surfaces offered by the panel's dropdown: name → constructor.
+#: Surfaces a panel can be given by name.
 SURFACES = {
     "quadratic": surfaces.Quadratic,
     "rosenbrock": surfaces.Rosenbrock,
@@ -58,401 +41,248 @@ SURFACES = {
     "rastrigin": surfaces.Rastrigin,
 }
 
-#: What :func:`panel` shows in the static book.
-NOTE = ("Live panel: this needs a running Python kernel. Use the launch button (rocket icon, "
-        "Binder or Colab) at the top of the page, or download the notebook and open it in "
-        "Jupyter.")
+_GLUE = """
+const KEYS = ["surface", "active", "lrs", "linked", "beta1", "beta2", "eps", "weight_decay", "steps",
+              "start", "step", "playing"];
+export default {
+  render({ model, el }) {
+    const spec = model.get("spec"), state = {};
+    KEYS.forEach((k) => { if (k in spec.state || k === "playing") state[k] = model.get(k); });
+    spec.extra = model.get("extra");
+    const ex = globalThis.optimlabExplorer.create(el, spec, {
+      state,
+      onChange(patch) {
+        for (const k in patch) if (KEYS.includes(k)) model.set(k, patch[k]);
+        model.save_changes();
+      },
+    });
+    const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+    const off = [];
+    KEYS.forEach((k) => {
+      const fn = () => { if (!same(model.get(k), ex.state[k])) ex.set({ [k]: model.get(k) }, undefined, true); };
+      model.on("change:" + k, fn);
+      off.push(() => model.off("change:" + k, fn));
+    });
+    const fx = () => ex.set({ extra: model.get("extra") }, undefined, true);
+    model.on("change:extra", fx);
+    off.push(() => model.off("change:extra", fx));
+    return () => { off.forEach((f) => f()); ex.destroy(); };
+  },
+};
+"""
 
-_DEFAULTS = {"lr": 0.05, "beta1": 0.9, "beta2": 0.999, "steps": 100, "x0": None, "noise": 0.0}
+
+class Panel(anywidget.AnyWidget):
+    """A live race (see :func:`panel`); its traits are the state the page shows.
+
+    ``surface`` (display name), ``active`` (optimizers shown), ``lrs`` (label → learning rate),
+    ``linked``, ``beta1``, ``beta2``, ``eps``, ``steps``, ``start`` (x, y), ``step`` (the step
+    drawn), ``playing``; ``extra`` holds runs computed in Python (:meth:`add`).  Setting a trait
+    from Python moves the controls; dragging a control sets the trait.  Bad values raise a
+    ``TraitError`` naming the parameter and the allowed range.
+    """
+
+    _esm = engine.engine_source() + "\n" + explorers.CONTROLLER_PATH.read_text(encoding="utf-8") + _GLUE
+    spec = t.Dict().tag(sync=True)
+    surface = t.Unicode().tag(sync=True)
+    active = t.List(t.Unicode()).tag(sync=True)
+    lrs = t.Dict().tag(sync=True)
+    linked = t.Bool(False).tag(sync=True)
+    beta1 = t.Float(0.9).tag(sync=True)
+    beta2 = t.Float(0.999).tag(sync=True)
+    eps = t.Float(1e-8).tag(sync=True)
+    weight_decay = t.Float(0.0).tag(sync=True)
+    steps = t.Int(100).tag(sync=True)
+    start = t.List(t.Float(), minlen=2, maxlen=2).tag(sync=True)
+    step = t.Int(0).tag(sync=True)
+    playing = t.Bool(False).tag(sync=True)
+    extra = t.Dict().tag(sync=True)
+
+    def __init__(self, spec: dict, **kwargs):
+        self._python_runs = {}
+        state = dict(spec["state"])
+        super().__init__(spec=spec, **{k: v for k, v in state.items() if k in self.trait_names()},
+                         extra=dict(spec.get("extra", {})), **kwargs)
+        self.observe(self._rerun_python, names=["start", "steps", "surface"])
+
+    # -- validation: the same ranges as the page's controls -------------------------------
+    def _limits(self, name):
+        if name == "steps":
+            return tuple(self.spec["limits"]["steps"])
+        k = next((k for k in self.spec.get("knobs", []) if k["name"] == name), None)
+        return (k["min"], k["max"]) if k else explorers.KNOB_SLIDERS[name][1:3]
+
+    def _check(self, name, value, lo, hi):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
+            raise t.TraitError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+        return value
+
+    @t.validate("beta1", "beta2", "eps", "weight_decay", "steps")
+    def _valid_knob(self, proposal):
+        name = proposal["trait"].name
+        return self._check(name, proposal["value"], *self._limits(name))
+
+    @t.validate("lrs")
+    def _valid_lrs(self, proposal):
+        lo, hi = self.spec["limits"]["lr"]
+        labels = {o["label"] for o in self.spec["optimizers"]}
+        lrs = dict(proposal["value"])
+        for k, v in lrs.items():
+            if k not in labels:
+                raise t.TraitError(f"lrs: unknown optimizer {k!r}; choose from {sorted(labels)}")
+            self._check(f"lr of {k}", v, lo, hi)
+        return lrs
+
+    @t.validate("active")
+    def _valid_active(self, proposal):
+        labels = [o["label"] for o in self.spec["optimizers"]]
+        bad = [a for a in proposal["value"] if a not in labels]
+        if bad:
+            raise t.TraitError(f"active: unknown optimizers {bad}; choose from {labels}")
+        return [a for a in labels if a in proposal["value"]]
+
+    @t.validate("surface")
+    def _valid_surface(self, proposal):
+        if proposal["value"] not in self.spec["surfaces"]:
+            raise t.TraitError(f"surface must be one of {sorted(self.spec['surfaces'])}, "
+                               f"got {proposal['value']!r}")
+        return proposal["value"]
+
+    @t.validate("start")
+    def _valid_start(self, proposal):
+        x, y = proposal["value"]
+        (x0, x1), (y0, y1) = self.spec["surfaces"][self.surface]["window"] if self.surface else \
+            ((-math.inf, math.inf), (-math.inf, math.inf))
+        if not (x0 <= x <= x1 and y0 <= y <= y1):
+            raise t.TraitError(f"start must lie in the plot window x ∈ [{x0}, {x1}], "
+                               f"y ∈ [{y0}, {y1}], got {(x, y)}")
+        return [float(x), float(y)]
+
+    @t.validate("step")
+    def _valid_step(self, proposal):
+        return self._check("step", proposal["value"], 0, self.steps)
+
+    # -- conveniences ----------------------------------------------------------------------
+    @property
+    def lr(self) -> float:
+        """The learning rate of the first optimizer shown; setting it sets every rate."""
+        return self.lrs[self.active[0]] if self.active else next(iter(self.lrs.values()))
+
+    @lr.setter
+    def lr(self, value):
+        self.lrs = {k: value for k in self.lrs}
+
+    def surface_object(self):
+        """The optimlab surface shown (rebuilt from its table)."""
+        sp = self.spec["surfaces"][self.surface]
+        return _surface_from_spec(sp)
+
+    def optimizer(self, label):
+        """The optimlab rule an optimizer of the panel runs under the current controls."""
+        o = next(o for o in self.spec["optimizers"] if o["label"] == label)
+        hp = {k: (list(v) if isinstance(v, list) else v) for k, v in o["hp"].items()}
+        hp["lr"] = self.lrs[label]
+        for knob, path in o.get("bind", {}).items():
+            explorers._put(hp, path, getattr(self, knob))
+        return engine.optimizer_from_spec({"rule": o["rule"], "hp": hp})
+
+    def runs(self) -> dict:
+        """The runs shown, recomputed in Python by :func:`optimlab.run`: label → Trajectory."""
+        from .runs import run
+
+        s = self.surface_object()
+        return {label: run(self.optimizer(label), s, self.start, self.steps) for label in self.active}
+
+    def add(self, label: str, compute, color=None):
+        """Race a run computed in Python: ``compute(surface, start, steps)`` returns a
+        :class:`~optimlab.Trajectory` (or points of shape (steps+1, 2)).  It is recomputed when
+        the start, the steps or the surface change (in the kernel, so at the kernel's speed)."""
+        from . import style
+
+        self._python_runs[str(label)] = (compute, color or style.color(label))
+        self._rerun_python()
+        return self
+
+    def _rerun_python(self, change=None):
+        if not self._python_runs:
+            return
+        s = self.surface_object()
+        self.extra = {label: explorers.python_run(s, fn(s, tuple(self.start), self.steps), self.surface, c)
+                      for label, (fn, c) in self._python_runs.items()}
 
 
-def _surface(surface):
-    if surface is None:
-        return SURFACES["quadratic"](), "quadratic"
-    if isinstance(surface, str):
-        key = surface.strip().lower()
-        if key not in SURFACES:
-            raise ValueError(f"unknown surface {surface!r}; choose from {sorted(SURFACES)}")
-        return SURFACES[key](), key
-    return surface, getattr(surface, "name", type(surface).__name__)
+def _surface_from_spec(sp):
+    p = sp["params"]
+    kind = sp["kind"]
+    if kind == "quadratic":
+        import numpy as np
+
+        A = np.asarray(p["A"])
+        w, V = np.linalg.eigh(A)
+        angle = math.degrees(math.atan2(V[1, 0], V[0, 0]))
+        return surfaces.Quadratic(kappa=w[1] / w[0], angle=angle, mu=w[0], center=p["center"])
+    if kind == "rosenbrock":
+        return surfaces.Rosenbrock(a=p["a"], b=p["b"])
+    if kind == "rastrigin":
+        return surfaces.Rastrigin(A=p["A"])
+    if kind == "linear_regression":
+        return surfaces.LinearRegression(p["x"], p["y"])
+    return {"beale": surfaces.Beale, "himmelblau": surfaces.Himmelblau,
+            "saddle": surfaces.Saddle}[kind]()
 
 
-class Lab:
-    """The live panel without widgets: settings → runs → matplotlib artists.
+def panel(surface=None, optimizers=("SGD", "Momentum", "Adam"), *, lr=0.05, lrs=None, beta1=0.9,
+          beta2=0.999, steps=100, x0=None, knobs=("beta1", "beta2"), title=None, python=None):
+    """The live panel: a :class:`Panel` widget in Jupyter, the same explorer in the static book.
 
     Parameters
     ----------
-    surface : a surface instance or a name from :data:`SURFACES` (default ``"quadratic"``).
-    optimizers : names from :data:`OPTIMIZERS` shown at first, or a dict label →
-        ``f(lr, beta1, beta2)`` of extra optimizers (shown at first).
-    lr, beta1, beta2, steps, x0, noise : the starting settings (``x0`` defaults to
-        ``surface.start``; ``noise`` is the gradient-noise level of :func:`optimlab.run`).
-    figure : the matplotlib Figure to draw into (default: a new Agg figure); it gets two axes,
-        paths on the contour (left) and ``f − f*`` against the step (right).
-
-    Notes
-    -----
-    The attributes ``runs`` (dict label → Trajectory of the active optimizers), ``active``,
-    ``surface``, and the settings, are read-only views of the state: change them with
-    :meth:`set`.
+    surface : a surface, or a name from :data:`SURFACES` (default ``"quadratic"``).
+    optimizers : names from :data:`OPTIMIZERS` shown at first, or a dict label → optimlab rule.
+    lr : the learning rate of every optimizer at first; ``lrs`` (label → rate) overrides it per
+        optimizer, e.g. each at its tuned rate.
+    beta1, beta2 : the shared β₁ (momentum, Adam's β₁) and β₂ (RMSprop's α, Adam's β₂).
+    steps, x0 : the number of steps and the start (default ``surface.start``).
+    knobs, title : as in :func:`optimlab.explorers.race`.
+    python : dict label → ``compute(surface, start, steps)`` returning a Trajectory: runs computed
+        in Python (a custom optimizer, e.g. with :func:`optimlab.run_torch`), drawn dashed.  In
+        Jupyter they follow the start, the steps and the surface (see :meth:`Panel.add`); in the
+        book they are computed once, from the initial start.
     """
-
-    def __init__(self, surface=None, optimizers=("SGD", "Momentum", "Adam"), *, figure=None,
-                 **settings):
-        unknown = set(settings) - set(_DEFAULTS)
+    if surface is None or isinstance(surface, str):
+        key = (surface or "quadratic").strip().lower()
+        if key not in SURFACES:
+            raise ValueError(f"unknown surface {surface!r}; choose from {sorted(SURFACES)}")
+        surface = SURFACES[key]()
+    if isinstance(optimizers, dict):
+        chosen = dict(optimizers)
+    else:
+        unknown = [o for o in optimizers if o not in OPTIMIZERS]
         if unknown:
-            raise TypeError(f"unknown settings {sorted(unknown)}; use {sorted(_DEFAULTS)}")
-        self.factories = dict(OPTIMIZERS)
-        if isinstance(optimizers, dict):
-            self.factories.update(optimizers)
-            active = list(optimizers)
-        else:
-            active = [str(o) for o in optimizers]
-        for name in active:
-            if name not in self.factories:
-                raise ValueError(f"unknown optimizer {name!r}; choose from {list(self.factories)}")
-        self.active = active
-        s = {**_DEFAULTS, **settings}
-        self.lr, self.beta1, self.beta2 = float(s["lr"]), float(s["beta1"]), float(s["beta2"])
-        self.steps, self.noise = int(s["steps"]), float(s["noise"])
-        self.surface, self.surface_name = _surface(surface)
-        self.x0 = tuple(map(float, self.surface.start if s["x0"] is None else s["x0"]))
-        self.step = self.steps
-        self.runs: dict = {}
-        self.listeners: list = []  # called as f(lab, changed_names) after every change
-        if figure is None:
-            from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-            from .figures import BookFigure
-
-            with style.rc():
-                figure = BookFigure(figsize=(10, 4.2))
-            FigureCanvasAgg(figure)
-        # Fixed positions: a layout engine would cost more than the rest of a redraw.
-        figure.set_layout_engine("none")
-        figure.subplots_adjust(left=0.07, right=0.985, bottom=0.13, top=0.9, wspace=0.22)
-        self.fig = figure
-        with style.rc():
-            self.ax = figure.add_subplot(1, 2, 1)
-            self.ax_loss = figure.add_subplot(1, 2, 2)
-        self._bg = None          # pixels of everything that does not move (for blitting)
-        self._bg_renderer = None
-        self._static_key = None  # what the cached background shows
-        self._legend = None
-        figure.canvas.mpl_connect("button_press_event", self.on_click)
-        figure.canvas.mpl_connect("draw_event", self._on_draw)
-        self._draw_surface()
-        self._recompute()
-        self._redraw()
-
-    # -- state ---------------------------------------------------------------------------
-    def set(self, **changes):
-        """Change settings and redraw: ``surface``, ``active`` (list of names), ``lr``,
-        ``beta1``, ``beta2``, ``steps``, ``noise``, ``x0``, ``step`` (the step shown).
-        Anything but ``step`` reruns the optimizers."""
-        allowed = {"surface", "active", "lr", "beta1", "beta2", "steps", "noise", "x0", "step"}
-        unknown = set(changes) - allowed
-        if unknown:
-            raise TypeError(f"unknown settings {sorted(unknown)}; use {sorted(allowed)}")
-        if "surface" in changes:
-            self.surface, self.surface_name = _surface(changes["surface"])
-            if "x0" not in changes:
-                self.x0 = tuple(map(float, self.surface.start))
-        if "active" in changes:
-            active = list(changes["active"])
-            for name in active:
-                if name not in self.factories:
-                    raise ValueError(f"unknown optimizer {name!r}")
-            self.active = active
-        for key in ("lr", "beta1", "beta2", "noise"):
-            if key in changes:
-                setattr(self, key, float(changes[key]))
-        if "steps" in changes:
-            self.steps = max(1, int(changes["steps"]))
-            self.step = self.steps if "step" not in changes else self.step
-        if "x0" in changes:
-            self.x0 = tuple(map(float, changes["x0"]))
-        if "step" in changes:
-            self.step = int(min(max(int(changes["step"]), 0), self.steps))
-        if "surface" in changes:
-            self._draw_surface()
-        if set(changes) - {"step"}:
-            self._recompute()
-        self._redraw()
-        for f in list(self.listeners):
-            f(self, set(changes))
-
-    def optimizer(self, name):
-        """The optimizer ``name`` with the current η, β₁, β₂."""
-        return self.factories[name](self.lr, self.beta1, self.beta2)
-
-    def _recompute(self):
-        self.runs = {name: _run(self.optimizer(name), self.surface, np.array(self.x0), self.steps,
-                                noise=self.noise)
-                     for name in self.active}
-        # Loss axis: fixed by the start alone (ten decades below the start, two above), so the
-        # axes — and the cached background — survive every change but the start or surface.
-        shift = self.surface.f_min if np.isfinite(self.surface.f_min) else 0.0
-        g0 = float(self.surface.f(np.array(self.x0))) - shift
-        g0 = g0 if np.isfinite(g0) and g0 > style.LOSS_FLOOR else 1.0
-        e0 = np.log10(g0)
-        self._ylim = (10.0 ** max(np.floor(e0 - 10), -16), 10.0 ** np.ceil(e0 + 2))
-
-    # -- drawing -------------------------------------------------------------------------
-    def _draw_surface(self):
-        from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
-
-        from .figures import contour
-
-        ax = self.ax
-        ax.clear()
-        self.ax_loss.clear()
-        with style.rc():
-            contour(self.surface, ax, n=100, levels=16)
-            ax.set_title(f"{self.surface.name} — click to set the start", fontsize=11)
-            self._start, = ax.plot([], [], ls="none", marker="o", ms=9, mfc="white", mec="black",
-                                   mew=1.4, zorder=10, animated=True)
-            cols = style.colors(self.factories)
-            self.artists = {}
-            for name in self.factories:
-                c = cols[name]
-                kw = {"visible": False, "animated": True}
-                path, = ax.plot([], [], color=c, lw=2.0, marker="o", ms=2.5, zorder=4, **kw)
-                head, = ax.plot([], [], ls="none", marker="o", ms=8, mfc=c, mec="white",
-                                mew=1.2, zorder=7, **kw)
-                cross, = ax.plot([], [], ls="none", marker="x", ms=11, mew=2.8, color=c,
-                                 zorder=9, clip_on=False, **kw)
-                loss, = self.ax_loss.plot([], [], color=c, lw=2.0, **kw)
-                lcross, = self.ax_loss.plot([], [], ls="none", marker="x", ms=10, mew=2.6,
-                                            color=c, clip_on=False, **kw)
-                self.artists[name] = (path, head, cross, loss, lcross)
-            # Few ticks: tick labels are most of the cost of a redraw.
-            ax.xaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
-            ax.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
-            self.ax_loss.set_yscale("log")
-            self.ax_loss.yaxis.set_major_locator(LogLocator(numticks=5))
-            self.ax_loss.yaxis.set_minor_locator(NullLocator())
-            self.ax_loss.xaxis.set_major_locator(MaxNLocator(5, integer=True))
-            self.ax_loss.set_xlabel("step")
-            f_min = self.surface.f_min
-            self.ax_loss.set_ylabel("loss" if not np.isfinite(f_min) or f_min == 0 else "f − f*")
-            self.ax_loss.set_title("loss", fontsize=11)
-
-    def _redraw(self):
-        k = self.step
-        window = self.surface.window
-        shift = self.surface.f_min if np.isfinite(self.surface.f_min) else 0.0
-        self._start.set_data([self.x0[0]], [self.x0[1]])
-        handles = []
-        for name, (path, head, cross, loss, lcross) in self.artists.items():
-            traj = self.runs.get(name)
-            on = traj is not None
-            for a in (path, head, cross, loss, lcross):
-                a.set_visible(on)
-            if not on:
-                continue
-            div = int(traj.diverged_at)
-            pts, end = style.display_path(traj.xs, div, window)
-            e = min(k, end)
-            gone = div >= 0 and k >= div
-            path.set_data(pts[:e + 1, 0], pts[:e + 1, 1])
-            head.set_data([pts[e, 0]], [pts[e, 1]])
-            head.set_visible(not gone)
-            cross.set_data([pts[e, 0]], [pts[e, 1]])
-            cross.set_visible(gone)
-            le = max(min(k, div - 1 if div >= 0 else self.steps), 0)
-            g = np.clip(traj.losses[:le + 1] - shift, style.LOSS_FLOOR, None)
-            loss.set_data(np.arange(le + 1), g)
-            lo, hi = self._ylim
-            lcross.set_data([le], [min(max(g[-1], lo), hi)])
-            lcross.set_visible(gone)
-            note = f" (diverged at step {div})" if div >= 0 else ""
-            loss.set_label(name + note)
-            handles.append(loss)
-        if self._legend is not None:
-            self._legend.remove()
-            self._legend = None
-        if handles:
-            self._legend = self.ax_loss.legend(handles=handles, loc="upper right", fontsize=9)
-            self._legend.set_animated(True)
-        key = (id(self.surface), self.steps, self._ylim, tuple(self.fig.bbox.bounds))
-        canvas = self.fig.canvas
-        fresh = (canvas.supports_blit and self._bg is not None
-                 and canvas.get_renderer() is self._bg_renderer)
-        if key != self._static_key or not fresh:
-            # The axes change: draw everything (the draw_event caches the new background).
-            self.ax_loss.set_xlim(0, self.steps)
-            self.ax_loss.set_ylim(*self._ylim)
-            self._static_key = key
-            self._bg = None
-            canvas.draw_idle()
-        else:
-            # Only the paths, markers and legend change: paint them over the cached background.
-            canvas.restore_region(self._bg)
-            self._draw_dynamic(canvas.get_renderer())
-            canvas.blit(self.fig.bbox)
-
-    def _dynamic(self):
-        out = [self._start]
-        for group in self.artists.values():
-            out.extend(group)
-        if self._legend is not None:
-            out.append(self._legend)
-        return [a for a in out if a.get_visible()]
-
-    def _draw_dynamic(self, renderer):
-        for a in self._dynamic():
-            a.draw(renderer)
-
-    def _on_draw(self, event):
-        """After a full draw: remember the background, then paint the moving artists on it
-        (they are ``animated``, so the figure's own draw — and savefig — skip them)."""
-        canvas = self.fig.canvas
-        if canvas.supports_blit and event.renderer is getattr(canvas, "renderer", None):
-            self._bg = canvas.copy_from_bbox(self.fig.bbox)
-            self._bg_renderer = event.renderer
-        self._draw_dynamic(event.renderer)
-
-    def on_click(self, event):
-        """Mouse handler: a left click inside the contour sets the start point."""
-        if event.inaxes is not self.ax or event.xdata is None or event.ydata is None:
-            return
-        if event.button != 1:  # MouseButton.LEFT
-            return
-        self.set(x0=(float(event.xdata), float(event.ydata)))
-
-
-class _Note:
-    """What :func:`panel` returns in the static book: the note, as HTML and as text."""
-
-    def __init__(self, text=NOTE):
-        self.text = text
-
-    def _repr_html_(self):
-        import html
-
-        title, _, body = self.text.partition(": ")
-        return ('<div class="admonition note optimlab-live-note"><p class="admonition-title">'
-                f'{html.escape(title)}</p><p>{html.escape(body[:1].upper() + body[1:])}</p>'
-                '</div>')
-
-    def _repr_markdown_(self):
-        return f"**{self.text}**"
-
-    def __repr__(self):
-        return self.text
-
-
-def panel(surface=None, optimizers=("SGD", "Momentum", "Adam"), **defaults):
-    """A live ipywidgets panel in Jupyter; in the static book (``OPTIMLAB_BOOK=1``) a note.
-
-    The panel has a surface dropdown, one toggle per optimizer of :data:`OPTIMIZERS`, a log
-    slider for η, sliders for β₁ (momentum) and β₂, the number of steps, Play with a step
-    slider, and the start point (click on the contour, or type it).  ``surface``: instance or
-    name (``"quadratic"``, ``"rosenbrock"``, ``"beale"``, ``"himmelblau"``, ``"saddle"``,
-    ``"rastrigin"``); ``optimizers``: the names toggled on at first; ``defaults``: ``lr``,
-    ``beta1``, ``beta2``, ``steps``, ``x0``, ``noise``.  Returns the widget box (its ``lab``
-    attribute is the :class:`Lab`).
-    """
-    from .explorers import book_mode
-
-    if book_mode():
-        return _Note()
-    import ipywidgets as W
-    from ipympl.backend_nbagg import Canvas, FigureManager
-
-    try:  # Colab renders third-party widgets only after this
-        from google.colab import output as _colab_output
-
-        _colab_output.enable_custom_widget_manager()
-    except ImportError:
-        pass
-
-    from .figures import BookFigure
-
-    with style.rc():
-        fig = BookFigure(figsize=(9.6, 4.0))
-    with warnings.catch_warnings():
-        # ipympl 0.10's toolbar passes its canvas on to traitlets, which warns (harmless).
-        warnings.filterwarnings("ignore", message="Passing unrecognized arguments",
-                                category=DeprecationWarning)
-        canvas = Canvas(fig)
-        canvas.manager = FigureManager(canvas, 0)  # not registered with pyplot
-    canvas.header_visible = False
-    canvas.footer_visible = False
-    canvas.resizable = False
-    canvas.toolbar_visible = "fade-in-fade-out"
-    canvas.toolbar_position = "left"
-    lab = Lab(surface, optimizers, figure=fig, **defaults)
-
-    names = list(SURFACES)
-    if lab.surface_name not in SURFACES:
-        names = [lab.surface_name] + names
-    custom = {lab.surface_name: lab.surface}
-    wide = W.Layout(width="330px")
-    dd = W.Dropdown(options=names, value=lab.surface_name, description="surface",
-                    layout=W.Layout(width="230px"))
-    toggles = {name: W.ToggleButton(value=name in lab.active, description=name,
-                                    layout=W.Layout(width="auto"))
-               for name in lab.factories}
-    lr = W.FloatLogSlider(value=lab.lr, base=10, min=-4, max=0.5, step=0.05,
-                          description="η (lr)", readout_format=".3g", continuous_update=False,
-                          layout=wide)
-    b1 = W.FloatSlider(value=lab.beta1, min=0.0, max=0.99, step=0.01,
-                       description="β₁ (momentum)", continuous_update=False, layout=wide,
-                       style={"description_width": "initial"})
-    b2 = W.FloatSlider(value=lab.beta2, min=0.8, max=0.9999, step=0.0001, description="β₂",
-                       readout_format=".4f", continuous_update=False, layout=wide)
-    steps = W.IntSlider(value=lab.steps, min=10, max=500, step=10, description="steps",
-                        continuous_update=False, layout=wide)
-    play = W.Play(value=lab.steps, min=0, max=lab.steps, step=1, interval=70,
-                  description="Play", show_repeat=False)
-    step = W.IntSlider(value=lab.steps, min=0, max=lab.steps, description="step", layout=wide)
-    W.jslink((play, "value"), (step, "value"))
-    xs = W.FloatText(value=round(lab.x0[0], 4), description="start x",
-                     layout=W.Layout(width="180px"))
-    ys = W.FloatText(value=round(lab.x0[1], 4), description="start y",
-                     layout=W.Layout(width="180px"))
-    busy = {"sync": False}
-
-    def sync(_lab, changed):
-        busy["sync"] = True
-        try:
-            if "x0" in changed or "surface" in changed:
-                xs.value, ys.value = round(lab.x0[0], 4), round(lab.x0[1], 4)
-            if "steps" in changed:
-                play.max = step.max = lab.steps
-                play.value = step.value = lab.steps
-        finally:
-            busy["sync"] = False
-
-    lab.listeners.append(sync)
-
-    def on(name, fn):
-        def handler(change):
-            if not busy["sync"]:
-                fn(change["new"])
-        return handler
-
-    dd.observe(on("surface", lambda v: lab.set(surface=custom.get(v, v))), "value")
-    for name, t in toggles.items():
-        t.observe(on(name, lambda v: lab.set(active=[n for n, tt in toggles.items() if tt.value])),
-                  "value")
-    lr.observe(on("lr", lambda v: lab.set(lr=v)), "value")
-    b1.observe(on("beta1", lambda v: lab.set(beta1=v)), "value")
-    b2.observe(on("beta2", lambda v: lab.set(beta2=v)), "value")
-    steps.observe(on("steps", lambda v: lab.set(steps=v)), "value")
-    step.observe(on("step", lambda v: lab.set(step=v)), "value")
-    xs.observe(on("x", lambda v: lab.set(x0=(v, lab.x0[1]))), "value")
-    ys.observe(on("y", lambda v: lab.set(x0=(lab.x0[0], v))), "value")
-
-    box = W.VBox([
-        W.HBox([dd] + list(toggles.values()), layout=W.Layout(flex_flow="row wrap")),
-        W.HBox([lr, b1, b2], layout=W.Layout(flex_flow="row wrap")),
-        W.HBox([steps, play, step], layout=W.Layout(flex_flow="row wrap")),
-        W.HBox([xs, ys, W.HTML("<i>or click on the contour to set the start point</i>")],
-               layout=W.Layout(flex_flow="row wrap", align_items="center")),
-        canvas,
-    ])
-    box.lab = lab
-    return box
+            raise ValueError(f"unknown optimizers {unknown}; choose from {list(OPTIMIZERS)}")
+        chosen = {}
+        for name in optimizers:
+            opt = OPTIMIZERS[name]
+            hp = dict(opt.hyperparameters)
+            hp["lr"] = lr
+            if "betas" in hp:
+                hp["betas"] = (beta1, beta2)
+            elif name in ("Momentum", "Nesterov"):
+                hp["momentum"] = beta1
+            elif name == "RMSprop":
+                hp["alpha"] = beta2
+            chosen[name] = type(opt)(**hp)
+    for label, value in (lrs or {}).items():
+        if label not in chosen:
+            raise ValueError(f"lrs names {label!r}, which is not among the optimizers {list(chosen)}")
+        chosen[label] = type(chosen[label])(**{**chosen[label].hyperparameters, "lr": value})
+    python = dict(python or {})
+    if explorers.book_mode():
+        start = surface.start if x0 is None else x0
+        return explorers.race(surface, chosen, live=True, steps=steps, x0=x0, knobs=knobs, title=title,
+                              extra={k: fn(surface, tuple(start), steps) for k, fn in python.items()})
+    widget = explorers.race(surface, chosen, live=True, steps=steps, x0=x0, knobs=knobs,
+                            title=title).widget()
+    for label, fn in python.items():
+        widget.add(label, fn)
+    return widget

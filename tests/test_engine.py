@@ -168,7 +168,7 @@ def test_engine_defaults_are_the_rules_defaults():
 def test_knobs_name_real_hyperparameters():
     for name, knobs in engine.KNOBS.items():
         for knob, path in knobs.items():
-            assert knob in {"beta1", "beta2", "eps"}
+            assert knob in {"beta1", "beta2", "eps", "weight_decay"}
             key, *index = path.split(".")
             value = engine.DEFAULTS[name][key]
             assert isinstance(value, list) if index else isinstance(value, float), (name, path)

@@ -1,9 +1,9 @@
-"""The book's Sphinx extension: offline assets for the explorers, and two page fixes.
+"""The book's Sphinx extension: the explorers' scripts, served offline, and two page fixes.
 
-1. Pages whose HTML contains an optimlab explorer get ``plotly.min.js`` (from the installed plotly
-   package) and ``explorer.js`` (from optimlab) as two ``<script>`` tags; other pages get nothing.
+1. Pages whose HTML contains an optimlab explorer get ``engine.js`` and ``explorer.js`` (from
+   optimlab, :data:`optimlab.explorers.ASSETS`) as two ``<script>`` tags; other pages get nothing.
    The files are copied once into ``_static/optimlab/`` — not a Sphinx static path, so Jupyter
-   Book does not add them to every page.  No CDN, no request leaving the site.
+   Book does not add them to every page.  No plotting library, no CDN, no request leaving the site.
 2. sphinx-thebe registers its inline configuration script twice, which makes every page log
    "Identifier 'THEBE_JS_URL' has already been declared": repeated inline scripts are dropped.
 3. The theme's colour mode is empty unless configured, which makes every page log "Got invalid
@@ -14,14 +14,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import optimlab
-import plotly
+from optimlab.explorers import ASSETS
 
 MARKER = 'class="optimlab-explorer"'  # the markup itself, not a mention of it in the API docs
-ASSETS = {
-    "plotly.min.js": Path(plotly.__file__).parent / "package_data" / "plotly.min.js",
-    "explorer.js": Path(optimlab.__file__).parent / "assets" / "explorer.js",
-}
 
 
 def _page_context(app, pagename, templatename, context, doctree):

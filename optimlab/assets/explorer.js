@@ -1,61 +1,115 @@
 /*
- * optimlab explorer controller.
+ * optimlab explorer: one interactive figure for the static book, a notebook's output and the
+ * lecturer's widget.  Written by optimlab/explorers.py (spec format, test hooks) and wrapped as
+ * an anywidget by optimlab/widgets.py.
  *
- * Mounts every <div class="optimlab-explorer"> of the page: reads its JSON spec
- * (<script type="application/json" class="optimlab-explorer-data">), draws the
- * figure once with Plotly.newPlot, then answers the controls with Plotly.restyle
- * on slices of the precomputed arrays.  Written by optimlab/explorers.py, which
- * documents the data format and the test hooks (data-ready, data-step,
- * data-combo; .ol-play, .ol-step, .ol-param[data-name]).
+ * Two modes, one controller:
+ *  - live (spec.live): trajectories are computed in the page by optimlabEngine (engine.js, loaded
+ *    first) on every change: click or drag the start on the contour, per-optimizer learning rates
+ *    on a log scale (linkable), shared β₁/β₂/ε, steps, surface, optimizers on and off.
+ *  - replay: precomputed runs or curves (16-bit, see explorers.encode) indexed by sliders.
+ * Drawn on <canvas> (a cached contour background, paths and loss curves on top): a redraw after a
+ * change costs a millisecond or two, and the page loads no plotting library.
  *
- * Safe to load more than once and before or after the DOM is ready; waits for
- * window.Plotly.  Logs nothing in normal operation.
+ * Mounting: every <div class="optimlab-explorer"> holding <script type="application/json"
+ * class="optimlab-explorer-data"> is mounted on DOMContentLoaded (or at once).  The widget calls
+ * optimlabExplorer.create(el, spec, {state, onChange}).  Test hooks: data-ready="1" when drawn;
+ * data-step; data-start="x,y"; controls .ol-play, .ol-step, input.ol-param[data-name]
+ * (data-opt for a per-optimizer learning rate), input.ol-num[data-name], .ol-toggle[data-label]
+ * (aria-pressed), select.ol-surface, .ol-reset, .ol-copy, .ol-link; el.__ol is the controller
+ * (snapshot(), toPixel(x, y), timing).
  */
-(function () {
+(function (root) {
   "use strict";
-
-  var existing = window.optimlabExplorer;
-  if (existing && existing.version) {
-    existing.mountAll();
+  if (root.optimlabExplorer && root.optimlabExplorer.version >= 2) {
+    if (root.document) root.optimlabExplorer.mountAll();
     return;
   }
+  var doc = root.document;
 
   var CSS = [
-    ".optimlab-explorer{margin:1rem 0 1.6rem;font-size:.92rem;line-height:1.45}",
-    ".optimlab-explorer .ol-plot{width:100%;position:relative}",
-    ".optimlab-explorer .ol-fallback{display:flex;align-items:center;justify-content:center;",
-    "height:100%;border:1px dashed #bbb;border-radius:6px;color:#666;padding:1rem;",
-    "text-align:center;box-sizing:border-box}",
-    ".optimlab-explorer .ol-controls{margin:.2rem .2rem 0 .2rem}",
-    ".optimlab-explorer .ol-row{display:flex;flex-wrap:wrap;align-items:center;",
-    "gap:.35rem 1.4rem;margin:.3rem 0}",
-    ".optimlab-explorer .ol-time{flex-wrap:nowrap;gap:.8rem}",
-    ".optimlab-explorer .ol-play{font:inherit;font-size:.9rem;padding:.18rem .75rem;",
-    "min-width:6.8em;border:1px solid #8a8a8a;border-radius:5px;background:transparent;",
-    "color:inherit;cursor:pointer;white-space:nowrap}",
-    ".optimlab-explorer .ol-play:hover{background:rgba(127,127,127,.12)}",
-    ".optimlab-explorer .ol-step{flex:1 1 auto;min-width:8rem}",
-    ".optimlab-explorer input[type=range]{accent-color:#0072B2;cursor:pointer}",
-    ".optimlab-explorer .ol-param-label{display:inline-flex;align-items:center;gap:.45rem;",
-    "white-space:nowrap}",
-    ".optimlab-explorer .ol-param{width:9rem}",
-    ".optimlab-explorer output{font-variant-numeric:tabular-nums;min-width:3.2em;",
-    "display:inline-block}",
-    ".optimlab-explorer .ol-step-value{min-width:7.5em}",
-    ".optimlab-explorer .ol-status{display:flex;flex-wrap:wrap;gap:.15rem 1.6rem;",
-    "margin:.35rem 0 0;font-variant-numeric:tabular-nums;font-size:.88rem}",
-    ".optimlab-explorer .ol-status span.ol-hidden{opacity:.4}",
-    ".optimlab-explorer .ol-swatch{display:inline-block;width:.75em;height:.75em;",
-    "border-radius:2px;margin-right:.4em;vertical-align:-.02em}"
+    ".optimlab-explorer{margin:1rem 0 1.6rem;font-size:15px;line-height:1.4;color:#1d1d1f;",
+    "max-width:100%;box-sizing:border-box;font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',",
+    "Roboto,'Helvetica Neue',Arial,sans-serif}",
+    ".optimlab-explorer *{box-sizing:border-box}",
+    ".optimlab-explorer .ol-fallback{border:1px dashed #bbb;border-radius:6px;color:#666;",
+    "padding:1rem;text-align:center}",
+    ".optimlab-explorer .ol-head{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem .8rem;",
+    "margin:0 0 .3rem}",
+    ".optimlab-explorer .ol-title{font-weight:600;font-size:16px;margin-right:auto}",
+    ".optimlab-explorer .ol-figure{display:flex;flex-wrap:wrap;gap:8px;width:100%}",
+    ".optimlab-explorer canvas{display:block;max-width:100%}",
+    ".optimlab-explorer canvas.ol-map{cursor:crosshair;touch-action:none}",
+    ".optimlab-explorer .ol-readout{min-height:1.3em;font-size:14px;color:#555;",
+    "font-variant-numeric:tabular-nums}",
+    ".optimlab-explorer .ol-row{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem .9rem;",
+    "margin:.35rem 0}",
+    ".optimlab-explorer button,.optimlab-explorer select,.optimlab-explorer input{font:inherit;",
+    "font-size:15px;color:inherit}",
+    ".optimlab-explorer button{padding:.2rem .7rem;border:1px solid #8a8a8a;border-radius:5px;",
+    "background:#fff;cursor:pointer;white-space:nowrap}",
+    ".optimlab-explorer button:hover{background:#f0f0f0}",
+    ".optimlab-explorer button:focus-visible,.optimlab-explorer input:focus-visible,",
+    ".optimlab-explorer select:focus-visible{outline:2px solid #0072B2;outline-offset:1px}",
+    ".optimlab-explorer .ol-play{min-width:6.2em}",
+    ".optimlab-explorer input[type=range]{accent-color:#0072B2;cursor:pointer;flex:1 1 7rem;",
+    "min-width:5rem;margin:0}",
+    ".optimlab-explorer .ol-time input[type=range]{flex:1 1 12rem}",
+    ".optimlab-explorer input.ol-num{width:6.6em;padding:.1rem .3rem;border:1px solid #aaa;",
+    "border-radius:4px;font-variant-numeric:tabular-nums}",
+    ".optimlab-explorer input.ol-num[aria-invalid=true]{border-color:#D55E00;background:#fff3ec}",
+    ".optimlab-explorer .ol-field{display:flex;align-items:center;gap:.4rem;flex:1 1 15rem;",
+    "min-width:0}",
+    ".optimlab-explorer .ol-field>span{white-space:nowrap}",
+    ".optimlab-explorer .ol-opt{display:flex;flex-wrap:wrap;align-items:center;gap:.3rem .7rem;",
+    "padding:.15rem 0;border-top:1px solid #eee}",
+    ".optimlab-explorer .ol-toggle{display:inline-flex;align-items:center;gap:.4rem;",
+    "min-width:8.5rem;font-weight:600;border-width:2px}",
+    ".optimlab-explorer .ol-toggle[aria-pressed=false]{font-weight:400;opacity:.75;",
+    "border-style:dashed}",
+    ".optimlab-explorer .ol-swatch{display:inline-block;width:1.5em;height:.5em;border-radius:2px}",
+    ".optimlab-explorer .ol-status{font-size:14px;font-variant-numeric:tabular-nums;",
+    "color:#333;flex:1 1 12rem}",
+    ".optimlab-explorer .ol-off .ol-status,.optimlab-explorer .ol-off .ol-field{display:none}",
+    ".optimlab-explorer .ol-opts-off{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem .5rem;",
+    "margin:.3rem 0;padding-top:.3rem;border-top:1px solid #eee}",
+    ".optimlab-explorer .ol-opts-off::before{content:'add:';font-size:14px;color:#555}",
+    ".optimlab-explorer .ol-opts-off .ol-opt{border:0;padding:0}",
+    ".optimlab-explorer .ol-legend{display:flex;flex-wrap:wrap;gap:.3rem .6rem}",
+    ".optimlab-explorer .ol-legend .ol-opt{border:0;padding:0}",
+    ".optimlab-explorer .ol-legend .ol-status{display:none}",
+    ".optimlab-explorer .ol-opts-off .ol-toggle{min-width:0}",
+    ".optimlab-explorer .ol-error{color:#b34000;font-size:14px;min-height:0}",
+    ".optimlab-explorer .ol-time output{font-variant-numeric:tabular-nums;min-width:7.5em}",
+    ".optimlab-explorer details.ol-code{margin:.4rem 0 0;font-size:14px}",
+    ".optimlab-explorer details.ol-code pre{white-space:pre-wrap;word-break:break-word;",
+    "background:#f6f8fa;border-radius:5px;padding:.5rem .7rem;margin:.3rem 0;font-size:13.5px}",
+    ".optimlab-explorer .ol-note{font-size:14px;color:#555}"
   ].join("");
 
   function injectCSS() {
-    if (document.getElementById("optimlab-explorer-css")) return;
-    var s = document.createElement("style");
+    if (!doc || doc.getElementById("optimlab-explorer-css")) return;
+    var s = doc.createElement("style");
     s.id = "optimlab-explorer-css";
     s.textContent = CSS;
-    (document.head || document.documentElement).appendChild(s);
+    (doc.head || doc.documentElement).appendChild(s);
   }
+
+  // ------------------------------------------------------------------ small utilities
+  function h(tag, attrs, kids) {
+    var e = doc.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      var v = attrs[k];
+      if (v === undefined || v === null || v === false) return;
+      if (k === "text") e.textContent = v;
+      else if (k === "style") e.style.cssText = v;
+      else e.setAttribute(k, v === true ? "" : String(v));
+    });
+    (kids || []).forEach(function (c) { if (c) e.appendChild(c); });
+    return e;
+  }
+
+  function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
 
   // 16-bit quantized arrays (see optimlab.explorers.encode).
   function decode(ch) {
@@ -76,300 +130,1121 @@
     var a = Math.abs(v);
     if (a === 0) return "0";
     if (a >= 1e-3 && a < 1e4) return String(Number(v.toPrecision(3)));
-    return v.toExponential(1).replace("e+", "e");
+    return v.toExponential(2).replace("e+", "e").replace(/\.?0+e/, "e");
   }
 
-  function range(n) {
-    var r = new Float64Array(n);
-    for (var i = 0; i < n; i++) r[i] = i;
-    return r;
+  // A value as Python writes it (shortest round trip, like repr(float)).
+  function py(v) {
+    if (typeof v === "boolean") return v ? "True" : "False";
+    if (Array.isArray(v)) return "(" + v.map(py).join(", ") + ")";
+    var s = String(v);
+    return /e/.test(s) || !Number.isInteger(v) ? s : s + ".0";
   }
 
-  function Explorer(el, spec) {
+  var SUP = { "-": "⁻", "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶",
+              "7": "⁷", "8": "⁸", "9": "⁹" };
+  function pow10(k) { return "10" + String(k).split("").map(function (c) { return SUP[c]; }).join(""); }
+
+  function linTicks(lo, hi, n) {
+    var span = hi - lo;
+    if (!(span > 0)) return [lo];
+    var raw = span / n, mag = Math.pow(10, Math.floor(Math.log10(raw))), r = raw / mag;
+    var step = (r >= 5 ? 10 : r >= 2 ? 5 : r >= 1 ? 2 : 1) * mag;
+    if (r < 1.5) step = mag;
+    var out = [];
+    for (var v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+      out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+    }
+    return out;
+  }
+
+  function tickLabel(v) {
+    var a = Math.abs(v);
+    if (a === 0) return "0";
+    if (a >= 1e-3 && a < 1e5) return String(Number(v.toPrecision(4)));
+    return v.toExponential(0).replace("e+", "e");
+  }
+
+  // ------------------------------------------------------------------ Chart: axes on a canvas
+  var FONT = "14px -apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Arial,sans-serif";
+
+  function Chart(canvas, opts) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d");
+    this.m = opts.margin;
+    this.equal = !!opts.equal;
+  }
+
+  // Size the canvas (CSS px) and fit the plot rectangle; with equal, keep the data aspect.
+  Chart.prototype.layout = function (w, hgt, xr, yr, logx, logy) {
+    var dpr = root.devicePixelRatio || 1, m = this.m;
+    this.xr = xr; this.yr = yr; this.logx = !!logx; this.logy = !!logy;
+    var pw = Math.max(40, w - m.l - m.r), ph = Math.max(40, hgt - m.t - m.b);
+    if (this.equal) {
+      var aspect = (yr[1] - yr[0]) / (xr[1] - xr[0]);
+      if (pw * aspect > ph) pw = ph / aspect; else ph = pw * aspect;
+      hgt = ph + m.t + m.b;
+    }
+    this.w = w; this.h = hgt;
+    this.rect = { x: m.l + Math.max(0, (w - m.l - m.r - pw) / 2), y: m.t, w: pw, h: ph };
+    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(hgt * dpr)) {
+      this.canvas.width = Math.round(w * dpr);
+      this.canvas.height = Math.round(hgt * dpr);
+    }
+    this.canvas.style.width = w + "px";
+    this.canvas.style.height = hgt + "px";
+    this.dpr = dpr;
+    this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    return hgt;
+  };
+
+  Chart.prototype.fx = function (x) {
+    var r = this.rect, a = this.xr[0], b = this.xr[1];
+    if (this.logx) { x = Math.log10(x); }
+    return r.x + (x - a) / (b - a) * r.w;
+  };
+  Chart.prototype.fy = function (y) {
+    var r = this.rect, a = this.yr[0], b = this.yr[1];
+    if (this.logy) { y = Math.log10(y); }
+    return r.y + r.h - (y - a) / (b - a) * r.h;
+  };
+  Chart.prototype.inv = function (px, pyy) {
+    var r = this.rect;
+    var x = this.xr[0] + (px - r.x) / r.w * (this.xr[1] - this.xr[0]);
+    var y = this.yr[0] + (r.y + r.h - pyy) / r.h * (this.yr[1] - this.yr[0]);
+    return [this.logx ? Math.pow(10, x) : x, this.logy ? Math.pow(10, y) : y];
+  };
+  Chart.prototype.inside = function (px, pyy) {
+    var r = this.rect;
+    return px >= r.x && px <= r.x + r.w && pyy >= r.y && pyy <= r.y + r.h;
+  };
+
+  Chart.prototype.clear = function () {
+    this.ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    this.ctx.clearRect(0, 0, this.w, this.h);
+  };
+
+  Chart.prototype.clip = function (on) {
+    var c = this.ctx, r = this.rect;
+    if (on) { c.save(); c.beginPath(); c.rect(r.x, r.y, r.w, r.h); c.clip(); } else c.restore();
+  };
+
+  function ticksFor(range, log, n) {
+    if (!log) return linTicks(range[0], range[1], n).map(function (v) { return [v, tickLabel(v)]; });
+    var a = Math.ceil(range[0] - 1e-9), b = Math.floor(range[1] + 1e-9), k = Math.max(1, Math.ceil((b - a + 1) / (n + 1)));
+    var out = [];
+    for (var e = a; e <= b; e++) if ((e - a) % k === 0) out.push([Math.pow(10, e), pow10(e)]);
+    return out;
+  }
+
+  Chart.prototype.axes = function (xlabel, ylabel, grid) {
+    var c = this.ctx, r = this.rect, self = this;
+    c.font = FONT; c.fillStyle = "#333"; c.strokeStyle = "#555"; c.lineWidth = 1;
+    var xt = ticksFor(this.xr, this.logx, Math.max(2, Math.floor(r.w / 80)));
+    var yt = ticksFor(this.yr, this.logy, Math.max(2, Math.floor(r.h / 50)));
+    if (grid) {
+      c.strokeStyle = "#ececec";
+      c.beginPath();
+      xt.forEach(function (t) { var x = Math.round(self.fx(t[0])) + 0.5; c.moveTo(x, r.y); c.lineTo(x, r.y + r.h); });
+      yt.forEach(function (t) { var y = Math.round(self.fy(t[0])) + 0.5; c.moveTo(r.x, y); c.lineTo(r.x + r.w, y); });
+      c.stroke();
+      c.strokeStyle = "#555";
+    }
+    c.strokeRect(Math.round(r.x) + 0.5, Math.round(r.y) + 0.5, Math.round(r.w), Math.round(r.h));
+    c.textAlign = "center"; c.textBaseline = "top";
+    c.beginPath();
+    xt.forEach(function (t) {
+      var x = Math.round(self.fx(t[0])) + 0.5;
+      c.moveTo(x, r.y + r.h); c.lineTo(x, r.y + r.h + 5);
+      c.fillText(t[1], x, r.y + r.h + 7);
+    });
+    c.textAlign = "right"; c.textBaseline = "middle";
+    yt.forEach(function (t) {
+      var y = Math.round(self.fy(t[0])) + 0.5;
+      c.moveTo(r.x - 5, y); c.lineTo(r.x, y);
+      c.fillText(t[1], r.x - 7, y);
+    });
+    c.stroke();
+    c.textAlign = "center"; c.textBaseline = "bottom";
+    if (xlabel) c.fillText(xlabel, r.x + r.w / 2, this.h - 2);
+    if (ylabel) {
+      c.save(); c.translate(13, r.y + r.h / 2); c.rotate(-Math.PI / 2);
+      c.textBaseline = "middle"; c.fillText(ylabel, 0, 0); c.restore();
+    }
+  };
+
+  // A polyline through points get(i) = [x, y], i in [0, n); NaN breaks the line.
+  Chart.prototype.line = function (get, n, color, width, dash) {
+    var c = this.ctx, pen = false;
+    c.strokeStyle = color; c.lineWidth = width; c.setLineDash(dash || []);
+    c.lineJoin = "round"; c.lineCap = "round";
+    c.beginPath();
+    for (var i = 0; i < n; i++) {
+      var p = get(i);
+      if (!(isFinite(p[0]) && isFinite(p[1]))) { pen = false; continue; }
+      var x = this.fx(p[0]), y = this.fy(p[1]);
+      if (!(isFinite(x) && isFinite(y))) { pen = false; continue; }
+      if (pen) c.lineTo(x, y); else c.moveTo(x, y);
+      pen = true;
+    }
+    c.stroke();
+    c.setLineDash([]);
+  };
+
+  Chart.prototype.dots = function (get, n, color, radius) {
+    var c = this.ctx;
+    c.fillStyle = color;
+    c.beginPath();
+    for (var i = 0; i < n; i++) {
+      var p = get(i), x = this.fx(p[0]), y = this.fy(p[1]);
+      if (!(isFinite(x) && isFinite(y))) continue;
+      c.moveTo(x + radius, y); c.arc(x, y, radius, 0, 2 * Math.PI);
+    }
+    c.fill();
+  };
+
+  Chart.prototype.marker = function (x, y, kind, color, size) {
+    var c = this.ctx, X = this.fx(x), Y = this.fy(y);
+    if (!(isFinite(X) && isFinite(Y))) return;
+    X = clamp(X, this.rect.x, this.rect.x + this.rect.w);
+    Y = clamp(Y, this.rect.y, this.rect.y + this.rect.h);
+    c.save();
+    c.lineWidth = 1.6;
+    if (kind === "head") {
+      c.beginPath(); c.arc(X, Y, size, 0, 2 * Math.PI);
+      c.fillStyle = color; c.fill(); c.strokeStyle = "#fff"; c.stroke();
+    } else if (kind === "start") {
+      c.beginPath(); c.arc(X, Y, size, 0, 2 * Math.PI);
+      c.fillStyle = "#fff"; c.fill(); c.strokeStyle = "#000"; c.stroke();
+    } else if (kind === "cross") {
+      c.lineCap = "round";
+      c.strokeStyle = "#fff"; c.lineWidth = 5.5; cross(c, X, Y, size); c.stroke();
+      c.strokeStyle = color; c.lineWidth = 3; cross(c, X, Y, size); c.stroke();
+    } else if (kind === "star") {
+      c.beginPath();
+      for (var k = 0; k < 10; k++) {
+        var rad = k % 2 ? size * 0.45 : size, a = -Math.PI / 2 + k * Math.PI / 5;
+        c.lineTo(X + rad * Math.cos(a), Y + rad * Math.sin(a));
+      }
+      c.closePath(); c.fillStyle = color; c.fill(); c.strokeStyle = "#000"; c.lineWidth = 1; c.stroke();
+    }
+    c.restore();
+  };
+
+  function cross(c, X, Y, s) {
+    c.beginPath(); c.moveTo(X - s, Y - s); c.lineTo(X + s, Y + s); c.moveTo(X - s, Y + s); c.lineTo(X + s, Y - s);
+  }
+
+  // ------------------------------------------------------------------ contour background
+  var CONTOUR = ["#fbfcfd", "#e3e8ef", "#c3ccd9"], CONTOUR_LINE = "rgba(120,133,156,0.55)";
+  var MINIMUM = "#F0E442", FLOOR = 1e-16, GRID = 90, LEVELS = 22;
+
+  // What to contour (the rule of optimlab.style.contour_data): log10(f − f*) with log-spaced
+  // levels when the surface asks for them, else f with linear levels.
+  function surfaceGrid(S, sp, n) {
+    var w = sp.window, nx = n, ny = n, Z = new Float64Array(nx * ny), i, j, v;
+    for (j = 0; j < ny; j++) {
+      var y = w[1][0] + (w[1][1] - w[1][0]) * j / (ny - 1);
+      for (i = 0; i < nx; i++) Z[j * nx + i] = S.f(w[0][0] + (w[0][1] - w[0][0]) * i / (nx - 1), y);
+    }
+    var finite = Array.prototype.filter.call(Z, isFinite);
+    var lo, hi, levels = [];
+    if (sp.logLevels) {
+      var base = sp.fmin !== null ? sp.fmin : Math.min.apply(null, finite);
+      var pos = finite.map(function (f) { return f - base; }).filter(function (g) { return g > 0; });
+      pos.sort(function (a, b) { return a - b; });
+      hi = pos.length ? pos[pos.length - 1] : 1;
+      lo = Math.max(pos.length ? percentile(pos, 1) : 1e-3, hi * 1e-12);
+      for (i = 0; i < Z.length; i++) { v = Z[i] - base; Z[i] = Math.log10(Math.max(isNaN(v) ? lo : v, lo)); }
+      lo = Math.log10(lo); hi = Math.log10(hi);
+    } else {
+      lo = Math.min.apply(null, finite); hi = Math.max.apply(null, finite);
+    }
+    for (i = 0; i < LEVELS; i++) levels.push(lo + (hi - lo) * i / (LEVELS - 1));
+    return { nx: nx, ny: ny, z: Z, levels: levels, window: w };
+  }
+
+  function percentile(sorted, p) {  // numpy's default (linear) on a sorted array
+    var k = (sorted.length - 1) * p / 100, f = Math.floor(k), c = Math.min(f + 1, sorted.length - 1);
+    return sorted[f] + (sorted[c] - sorted[f]) * (k - f);
+  }
+
+  function hexrgb(s) { return [1, 3, 5].map(function (k) { return parseInt(s.substr(k, 2), 16); }); }
+
+  // Line segments of the contours (marching squares), in grid coordinates.
+  function contourSegments(g) {
+    var nx = g.nx, ny = g.ny, Z = g.z, out = [];
+    g.levels.forEach(function (L) {
+      for (var j = 0; j < ny - 1; j++) {
+        for (var i = 0; i < nx - 1; i++) {
+          var a = Z[j * nx + i], b = Z[j * nx + i + 1], c = Z[(j + 1) * nx + i + 1], d = Z[(j + 1) * nx + i];
+          var k = (a > L ? 1 : 0) | (b > L ? 2 : 0) | (c > L ? 4 : 0) | (d > L ? 8 : 0);
+          if (k === 0 || k === 15) continue;
+          var pts = [];
+          if ((k & 1) !== ((k >> 1) & 1)) pts.push(i + (L - a) / (b - a), j);
+          if (((k >> 1) & 1) !== ((k >> 2) & 1)) pts.push(i + 1, j + (L - b) / (c - b));
+          if (((k >> 2) & 1) !== ((k >> 3) & 1)) pts.push(i + (L - d) / (c - d), j + 1);
+          if (((k >> 3) & 1) !== (k & 1)) pts.push(i, j + (L - a) / (d - a));
+          for (var q = 0; q + 3 < pts.length; q += 4) out.push(pts[q], pts[q + 1], pts[q + 2], pts[q + 3]);
+        }
+      }
+    });
+    return new Float64Array(out);
+  }
+
+  function Background(g) {
+    this.g = g;
+    this.segments = contourSegments(g);
+    var nx = g.nx, ny = g.ny, lv = g.levels, lo = lv[0], hi = lv[lv.length - 1];
+    var cols = CONTOUR.map(hexrgb);
+    this.image = doc.createElement("canvas");
+    this.image.width = nx; this.image.height = ny;
+    var ictx = this.image.getContext("2d"), img = ictx.createImageData(nx, ny);
+    for (var j = 0; j < ny; j++) {
+      for (var i = 0; i < nx; i++) {
+        var t = clamp((g.z[j * nx + i] - lo) / ((hi - lo) || 1), 0, 1) * 2, k = Math.min(1, Math.floor(t));
+        var f = t - k, o = ((ny - 1 - j) * nx + i) * 4;
+        for (var ch = 0; ch < 3; ch++) img.data[o + ch] = cols[k][ch] + (cols[k + 1][ch] - cols[k][ch]) * f;
+        img.data[o + 3] = 255;
+      }
+    }
+    ictx.putImageData(img, 0, 0);
+    this.cache = null;
+  }
+
+  // The background for a chart of this size, drawn once into an offscreen canvas.
+  Background.prototype.draw = function (chart) {
+    var key = [chart.canvas.width, chart.canvas.height, chart.rect.x, chart.rect.w, chart.rect.h].join();
+    if (!this.cache || this.cache.key !== key) {
+      var off = doc.createElement("canvas");
+      off.width = chart.canvas.width; off.height = chart.canvas.height;
+      var c = off.getContext("2d"), r = chart.rect, g = this.g, dpr = chart.dpr, s = this.segments;
+      c.setTransform(dpr, 0, 0, dpr, 0, 0);
+      c.imageSmoothingEnabled = true;
+      var dx = r.w / (g.nx - 1), dy = r.h / (g.ny - 1);
+      c.drawImage(this.image, r.x - dx / 2, r.y - dy / 2, r.w + dx, r.h + dy);
+      c.save(); c.beginPath(); c.rect(r.x, r.y, r.w, r.h); c.clip();
+      c.strokeStyle = CONTOUR_LINE; c.lineWidth = 0.8; c.beginPath();
+      for (var q = 0; q < s.length; q += 4) {
+        c.moveTo(r.x + s[q] * dx, r.y + r.h - s[q + 1] * dy);
+        c.lineTo(r.x + s[q + 2] * dx, r.y + r.h - s[q + 3] * dy);
+      }
+      c.stroke(); c.restore();
+      this.cache = { key: key, canvas: off };
+    }
+    var ctx = chart.ctx;
+    ctx.save(); ctx.setTransform(1, 0, 0, 1, 0, 0); ctx.drawImage(this.cache.canvas, 0, 0); ctx.restore();
+  };
+
+  // ------------------------------------------------------------------ drawing rules
+  // A diverged run is cut at its last in-bound point, or where it left the window for good
+  // (optimlab.style.display_path); returns the index of the last point to draw.
+  function displayEnd(xs, n, div, w) {
+    if (div < 0) return { end: n - 1 };
+    var end = Math.max(div - 1, 0);
+    function inside(i) {
+      var x = xs[2 * i], y = xs[2 * i + 1];
+      return x >= w[0][0] && x <= w[0][1] && y >= w[1][0] && y <= w[1][1];
+    }
+    if (inside(end)) return { end: end };
+    for (var e = end; e >= 0; e--) {
+      if (inside(e)) {
+        var p = [xs[2 * e], xs[2 * e + 1]], q = [xs[2 * e + 2], xs[2 * e + 3]], t = 1;
+        for (var k = 0; k < 2; k++) {
+          var d = q[k] - p[k];
+          if (d > 0 && q[k] > w[k][1]) t = Math.min(t, (w[k][1] - p[k]) / d);
+          else if (d < 0 && q[k] < w[k][0]) t = Math.min(t, (w[k][0] - p[k]) / d);
+        }
+        t = Math.max(t, 0);
+        return { end: e + 1, exit: [p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])] };
+      }
+    }
+    return { end: end };
+  }
+
+  // Log-axis limits for the loss panel (optimlab.style.loss_limits).
+  function lossLimits(runs) {
+    var start = -Infinity, hi, lo = Infinity;
+    runs.forEach(function (r) { if (isFinite(r.gap[0])) start = Math.max(start, r.gap[0]); });
+    if (!isFinite(start)) start = 1;
+    hi = start;
+    runs.forEach(function (r) {
+      for (var i = 0; i < r.gap.length; i++) {
+        var g = r.gap[i];
+        if (!isFinite(g)) continue;
+        if (r.div < 0) hi = Math.max(hi, g);
+        lo = Math.min(lo, g);
+      }
+    });
+    if (start > FLOOR) hi = Math.min(hi, start * 1e4);
+    if (!isFinite(lo)) lo = FLOOR;
+    lo = Math.max(Math.min(lo, hi / 10), FLOOR);
+    return [Math.log10(lo / 3), Math.log10(hi * 3)];
+  }
+
+  var reduceMotion = function () {
+    return !!(root.matchMedia && root.matchMedia("(prefers-reduced-motion: reduce)").matches);
+  };
+
+  // ------------------------------------------------------------------ the controller
+  function Explorer(el, spec, opts) {
+    opts = opts || {};
     this.el = el;
     this.spec = spec;
-    this.gd = el.querySelector(".ol-plot");
-    this.T = spec.T;
-    this.step = spec.step;
-    this.idx = spec.sliders.map(function (s) { return s.init; });
+    this.onChange = opts.onChange || null;
+    this.live = !!spec.live;
+    this.kind = spec.kind;
+    this.timing = { last: null, draws: 0 };
     this.playing = false;
-    this.busy = false;
-    this.pending = false;
-    this.timer = null;
-    var n = spec.T + 1;
-    this.series = spec.series.map(function (s) {
-      var d = { s: s };
-      if (spec.kind === "race") {
-        d.X = decode(s.x); d.Y = decode(s.y); d.F = decode(s.f);
-      } else {
-        d.Y = decode(s.y);
-      }
-      return d;
-    });
-    this.steps = range(n);
-    if (spec.kind === "lines") this.X = Float64Array.from(spec.x);
+    this.hidden = {};
+    if (this.kind === "race") this.initRace(opts.state);
+    else this.initLines();
+    this.build();
+    this.compute();
+    this.relayout();
   }
 
-  Explorer.prototype.combo = function () {
-    var c = 0, sl = this.spec.sliders;
-    for (var i = 0; i < sl.length; i++) c = c * sl[i].values.length + this.idx[i];
+  var P = Explorer.prototype;
+
+  P.initRace = function (given) {
+    var spec = this.spec;
+    this.initial = JSON.parse(JSON.stringify(spec.state || {}));
+    if (this.live) {
+      this.state = Object.assign(JSON.parse(JSON.stringify(spec.state)), given || {});
+      this.surfaces = spec.surfaces;
+      this.extra = spec.extra || {};
+    } else {
+      // Replay: decode the stored rows once.
+      this.state = { step: spec.T, idx: spec.sliders.map(function (s) { return s.init; }) };
+      this.series = spec.series.map(function (s) {
+        return { s: s, X: decode(s.x), Y: decode(s.y), F: decode(s.f) };
+      });
+      this.grid = spec.grid;
+    }
+  };
+
+  P.initLines = function () {
+    var spec = this.spec;
+    this.state = { step: spec.T, idx: spec.sliders.map(function (s) { return s.init; }) };
+    this.X = Float64Array.from(spec.x);
+    this.series = spec.series.map(function (s) { return { s: s, Y: decode(s.y) }; });
+  };
+
+  P.T = function () { return this.live ? this.state.steps : this.spec.T; };
+
+  P.combo = function () {
+    var c = 0, sl = this.spec.sliders, idx = this.state.idx;
+    for (var i = 0; i < sl.length; i++) c = c * sl[i].values.length + idx[i];
     return c;
   };
 
-  Explorer.prototype.figure = function () {
-    var spec = this.spec;
-    var data = JSON.parse(JSON.stringify(spec.figure.data));
-    spec.grids.forEach(function (g) {
-      var z = decode(g.z), rows = [];
-      for (var j = 0; j < g.ny; j++) rows.push(Array.prototype.slice.call(z, j * g.nx, (j + 1) * g.nx));
-      data[g.trace].z = rows;
-    });
-    (spec.polylines || []).forEach(function (l) {
-      data[l.trace].x = Array.from(decode(l.x));
-      data[l.trace].y = Array.from(decode(l.y));
-    });
-    var self = this;
-    if (spec.kind === "lines") {
-      this.series.forEach(function (d) {
-        if (d.s.fixed) { data[d.s.t].x = Array.from(self.X); data[d.s.t].y = Array.from(d.Y); }
-      });
-    }
-    return data;
+  P.surface = function () { return this.live ? this.surfaces[this.state.surface] : this.spec.surface; };
+
+  // What the loss panel shows: the loss itself when the minimum is 0 or unknown, else f − f*.
+  P.word = function () {
+    var f = this.surface().fmin;
+    return f === null || f === undefined || f === 0 ? "loss" : "f − f*";
   };
 
-  // The arrays for the current step and combination: {upd: {x: [...], y: [...]}, idx: [...]}.
-  Explorer.prototype.slices = function () {
-    var spec = this.spec, c = this.combo(), k = this.step, xs = [], ys = [], ids = [];
-    var self = this;
-    function put(i, x, y) { ids.push(i); xs.push(x); ys.push(y); }
-    if (spec.kind === "race") {
-      this.series.forEach(function (d) {
-        // Row r of this series; its path starts at X[px[r]], its losses at F[pf[r]].
-        var s = d.s, t = s.t, r = s.m ? s.m[c] : c, end = s.end[r], div = s.div[r];
-        var base = s.px[r], fb = s.pf[r];
-        var e = Math.min(k, end), gone = div >= 0 && k >= div;
-        put(t.path, d.X.subarray(base, base + e + 1), d.Y.subarray(base, base + e + 1));
-        put(t.head, gone ? [] : [d.X[base + e]], gone ? [] : [d.Y[base + e]]);
-        put(t.cross, gone ? [d.X[base + e]] : [], gone ? [d.Y[base + e]] : []);
-        if (t.loss !== undefined) {
-          var le = Math.min(k, div >= 0 ? div - 1 : spec.T);
-          if (le < 0) le = 0;
-          var fy = d.F[fb + le];
-          put(t.loss, self.steps.subarray(0, le + 1), d.F.subarray(fb, fb + le + 1));
-          put(t.lhead, gone ? [] : [le], gone ? [] : [fy]);
-          put(t.lcross, gone ? [le] : [], gone ? [Math.min(fy, spec.yhi / 1.5)] : []);
-        }
+  // ---------------------------------------------------------------- computing
+  P.compute = function () {
+    if (this.kind === "lines") return;
+    var spec = this.spec, self = this, sp = this.surface(), w = sp.window;
+    var shift = sp.fmin !== null && sp.fmin !== undefined ? sp.fmin : 0;
+    this.runs = [];
+    if (this.live) {
+      var st = this.state, E = root.optimlabEngine;
+      if (!this.S || this.Skey !== st.surface) {
+        this.S = E.surface(sp); this.Skey = st.surface;
+        this.bg = new Background(surfaceGrid(this.S, sp, GRID));
+      }
+      spec.optimizers.forEach(function (o) {
+        if (st.active.indexOf(o.label) < 0) return;
+        var r = E.run({ rule: o.rule, hp: self.hp(o) }, self.S, st.start, st.steps, 1e6);
+        self.runs.push(self.shape(o.label, o.color, r.xs, r.losses, r.divergedAt, shift, w));
+      });
+      Object.keys(this.extra).forEach(function (label) {
+        var e = self.extra[label];
+        if (!e || e.surface !== st.surface) return;
+        self.runs.push(self.shape(label, e.color, Float64Array.from(e.xs), Float64Array.from(e.losses), e.div, shift, w, true));
       });
     } else {
-      var T = spec.T + 1, e2 = spec.animate ? k : spec.T;
+      if (!this.bg) this.bg = new Background(this.decodedGrid());
+      var c = this.combo();
       this.series.forEach(function (d) {
-        if (d.s.fixed) return;
-        var base = (d.s.m ? d.s.m[c] : c) * T;
-        put(d.s.t, self.X.subarray(0, e2 + 1), d.Y.subarray(base, base + e2 + 1));
+        var s = d.s, r = s.m ? s.m[c] : c, end = s.end[r], div = s.div[r], n = end + 1;
+        var xs = new Float64Array(2 * n);
+        for (var i = 0; i < n; i++) { xs[2 * i] = d.X[s.px[r] + i]; xs[2 * i + 1] = d.Y[s.px[r] + i]; }
+        var lf = Math.max(div >= 0 ? div - 1 : spec.T, 0);
+        var gap = d.F.subarray(s.pf[r], s.pf[r] + lf + 1);
+        self.runs.push({ label: s.label, color: s.color, xs: xs, end: end, div: div, gap: gap });
       });
     }
-    return { upd: { x: xs, y: ys }, idx: ids };
+    this.lossRange = lossLimits(this.runs.filter(function (r) { return !self.hidden[r.label]; }));
   };
 
-  Explorer.prototype.status = function () {
-    var spec = this.spec, c = this.combo(), k = this.step, self = this;
-    if (this.stepOut) {
-      this.stepOut.textContent = spec.kind === "race"
-        ? "step " + k + " / " + spec.T
-        : spec.stepword + " = " + fmt(this.X[k]);
-    }
-    this.valueOuts.forEach(function (o, i) {
-      o.textContent = spec.sliders[i].text[self.idx[i]];
+  P.decodedGrid = function () {
+    var g = this.grid;
+    return { nx: g.nx, ny: g.ny, z: decode(g.z), levels: g.levels, window: this.spec.surface.window };
+  };
+
+  // The hyperparameters of optimizer o under the current knobs and learning rates.
+  P.hp = function (o) {
+    var hp = JSON.parse(JSON.stringify(o.hp)), st = this.state;
+    hp.lr = st.lrs[o.label];
+    Object.keys(o.bind || {}).forEach(function (knob) {
+      var path = o.bind[knob].split(".");
+      if (path.length === 2) hp[path[0]][+path[1]] = st[knob]; else hp[path[0]] = st[knob];
     });
-    if (spec.kind === "race" && this.statusEls) {
-      this.series.forEach(function (d, j) {
-        var s = d.s, r = s.m ? s.m[c] : c, div = s.div[r], msg;
-        if (div >= 0 && k >= div) {
-          msg = ": diverged at step " + div;
-        } else {
-          var f = d.F[s.pf[r] + Math.min(k, div >= 0 ? div - 1 : spec.T)];
-          var txt = f <= spec.floor * 1.0001 ? "< " + fmt(spec.floor) : fmt(f);
-          msg = ": " + spec.word + " " + txt + " at step " + k;
-        }
-        self.statusEls[j].text.textContent = msg;
+    return hp;
+  };
+
+  P.shape = function (label, color, xs, losses, div, shift, w, python) {
+    var n = losses.length, cut = displayEnd(xs, n, div, w), end = cut.end;
+    if (cut.exit) { xs = xs.slice(0, 2 * (end + 1)); xs[2 * end] = cut.exit[0]; xs[2 * end + 1] = cut.exit[1]; }
+    var lf = Math.max(div >= 0 ? div - 1 : n - 1, 0), gap = new Float64Array(lf + 1);
+    for (var i = 0; i <= lf; i++) gap[i] = Math.max(losses[i] - shift, FLOOR);
+    return { label: label, color: color, xs: xs, end: end, div: div, gap: gap, python: !!python };
+  };
+
+  // ---------------------------------------------------------------- building the controls
+  P.build = function () {
+    var el = this.el, spec = this.spec, self = this;
+    el.textContent = "";
+    el.classList.add("ol-mounted");
+    this.fields = {};
+    var head = h("div", { "class": "ol-head" }, [h("span", { "class": "ol-title", text: spec.title || "" })]);
+    el.appendChild(head);
+    if (this.live) {
+      var sel = h("select", { "class": "ol-surface", "aria-label": "surface" });
+      Object.keys(this.surfaces).forEach(function (k) {
+        sel.appendChild(h("option", { value: k, text: self.surfaces[k].name }));
       });
+      sel.addEventListener("change", function (ev) {
+        var k = sel.value;
+        self.set({ surface: k, start: self.surfaces[k].start.slice() }, ev);
+      });
+      head.appendChild(h("label", { "class": "ol-field", style: "flex:0 1 auto" }, [h("span", { text: "surface" }), sel]));
+      this.surfaceSelect = sel;
     }
-    this.el.setAttribute("data-step", String(k));
-    this.el.setAttribute("data-combo", String(c));
-  };
-
-  // One restyle per change.  (Plotly.animate with redraw:false would be faster but drops
-  // the contour and the legend.)  Plotly redraws every trace on a restyle, which is why the
-  // contour lines are a single precomputed polyline and the contour fill is unsmoothed.
-  Explorer.prototype.draw = function (sl) {
-    return window.Plotly.restyle(this.gd, sl.upd, sl.idx);
-  };
-
-  // Redraw; calls arriving while a redraw is in flight are merged into one.
-  Explorer.prototype.render = function () {
-    var self = this;
-    if (this.busy) { this.pending = true; return this.busyPromise; }
-    this.busy = true;
-    this.status();
-    var sl = this.slices();
-    this.busyPromise = Promise.resolve(this.draw(sl))
-      .then(function () {
-        self.busy = false;
-        if (self.pending) { self.pending = false; return self.render(); }
-      }, function () { self.busy = false; self.pending = false; });
-    return this.busyPromise;
-  };
-
-  Explorer.prototype.setPlaying = function (on) {
-    this.playing = on;
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-    if (this.playBtn) {
-      this.playBtn.textContent = on ? "❚❚ Pause" : "▶ Play";
-      this.playBtn.setAttribute("aria-label", on ? "Pause" : "Play");
+    if (this.kind === "race" || this.spec.sliders.length) {
+      var reset = h("button", { type: "button", "class": "ol-reset", text: "↺ Reset",
+                                 "aria-label": "Reset to the chapter's setting" });
+      reset.addEventListener("click", function (ev) { self.reset(ev); });
+      head.appendChild(reset);
     }
-    if (on) this.tick();
-  };
-
-  Explorer.prototype.tick = function () {
-    var self = this;
-    if (!this.playing) return;
-    if (this.step >= this.T) { this.setPlaying(false); return; }
-    var t0 = Date.now();
-    this.step += 1;
-    if (this.stepInput) this.stepInput.value = String(this.step);
-    this.render().then(function () {
-      if (!self.playing) return;
-      var wait = Math.max(0, 1000 / (self.spec.fps || 15) - (Date.now() - t0));
-      self.timer = setTimeout(function () { self.tick(); }, wait);
-    });
-  };
-
-  Explorer.prototype.wire = function () {
-    var self = this, el = this.el, spec = this.spec;
-    this.playBtn = el.querySelector(".ol-play");
-    this.stepInput = el.querySelector(".ol-step");
-    this.stepOut = el.querySelector(".ol-step-value");
-    var params = Array.prototype.slice.call(el.querySelectorAll(".ol-param"));
-    this.valueOuts = params.map(function (inp) {
-      var lab = inp.parentNode;
-      return lab.querySelector(".ol-value") || document.createElement("output");
-    });
-    if (this.playBtn) {
-      this.playBtn.addEventListener("click", function () {
-        if (self.playing) { self.setPlaying(false); return; }
-        if (self.step >= self.T) {
-          self.step = 0;
-          if (self.stepInput) self.stepInput.value = "0";
-          self.render();
-        }
-        self.setPlaying(true);
-      });
-    }
-    if (this.stepInput) {
-      this.stepInput.addEventListener("input", function () {
-        if (self.playing) self.setPlaying(false);
-        self.step = Math.max(0, Math.min(self.T, parseInt(self.stepInput.value, 10) || 0));
-        self.render();
-      });
-    }
-    params.forEach(function (inp) {
-      var i = -1;
-      spec.sliders.forEach(function (s, j) { if (s.name === inp.getAttribute("data-name")) i = j; });
-      if (i < 0) return;
-      inp.value = String(self.idx[i]);
-      inp.addEventListener("input", function () {
-        var n = spec.sliders[i].values.length;
-        self.idx[i] = Math.max(0, Math.min(n - 1, parseInt(inp.value, 10) || 0));
-        self.render();
-      });
-    });
-    var box = el.querySelector(".ol-status");
-    if (box && spec.kind === "race") {
-      box.textContent = "";
-      this.statusEls = this.series.map(function (d) {
-        var span = document.createElement("span");
-        span.setAttribute("data-label", d.s.label);
-        var sw = document.createElement("i");
-        sw.className = "ol-swatch";
-        sw.style.background = d.s.color;
-        var b = document.createElement("b");
-        b.textContent = d.s.label;
-        var text = document.createElement("span");
-        span.appendChild(sw); span.appendChild(b); span.appendChild(text);
-        box.appendChild(span);
-        return { span: span, text: text };
-      });
-      // Grey out the status of optimizers hidden from the legend.
-      if (this.gd.on) {
-        this.gd.on("plotly_restyle", function () {
-          self.series.forEach(function (d, j) {
-            var tr = self.gd.data[d.s.t.path];
-            var hidden = tr && (tr.visible === "legendonly" || tr.visible === false);
-            self.statusEls[j].span.className = hidden ? "ol-hidden" : "";
-          });
-        });
+    // The figure.
+    var fig = h("div", { "class": "ol-figure" });
+    el.appendChild(fig);
+    if (this.kind === "race") {
+      var sp = this.surface();
+      this.mapCanvas = h("canvas", { "class": "ol-map", role: "img", tabindex: "0",
+        "aria-label": "Contour plot of the surface with the optimizers' paths" +
+          (this.live ? "; click or drag to set the start point" : "") });
+      fig.appendChild(this.mapCanvas);
+      this.map = new Chart(this.mapCanvas, { margin: { l: 50, r: 10, t: 8, b: 42 }, equal: true });
+      if (spec.loss_panel) {
+        this.lossCanvas = h("canvas", { "class": "ol-loss", role: "img",
+          "aria-label": "Loss against the step, log scale" });
+        fig.appendChild(this.lossCanvas);
+        this.loss = new Chart(this.lossCanvas, { margin: { l: 60, r: 14, t: 8, b: 42 } });
       }
+      this.readout = h("div", { "class": "ol-readout", "aria-live": "off" });
+      el.appendChild(this.readout);
+      this.wireMap(sp);
+    } else {
+      this.lineCanvas = h("canvas", { "class": "ol-lines", role: "img", "aria-label": spec.title || "curves" });
+      fig.appendChild(this.lineCanvas);
+      this.chart = new Chart(this.lineCanvas, { margin: { l: 64, r: 14, t: 10, b: 44 } });
+    }
+    // Time: play and scrub.
+    if (spec.animate) {
+      this.playBtn = h("button", { type: "button", "class": "ol-play", "aria-label": "Play", text: "▶ Play" });
+      this.stepInput = h("input", { type: "range", "class": "ol-step", min: 0, max: this.T(), step: 1,
+                                    value: this.state.step, "aria-label": spec.stepword || "step" });
+      this.stepOut = h("output", {});
+      el.appendChild(h("div", { "class": "ol-row ol-time" }, [this.playBtn, this.stepInput, this.stepOut]));
+      this.playBtn.addEventListener("click", function (ev) { self.togglePlay(true); });
+      this.stepInput.addEventListener("input", function (ev) {
+        self.pause();
+        self.set({ step: parseInt(self.stepInput.value, 10) || 0 }, ev);
+      });
+    }
+    // Optimizers (or curves): toggles, with a learning rate each in live mode.
+    this.rows = {};
+    var list = h("div", { "class": "ol-opts" + (this.kind === "lines" ? " ol-legend" : ""), role: "group",
+                          "aria-label": this.kind === "lines" ? "curves shown" : "optimizers shown" });
+    this.onList = list;
+    this.offList = h("div", { "class": "ol-opts-off", role: "group", "aria-label": "optimizers not shown" });
+    el.appendChild(list);
+    el.appendChild(this.offList);
+    var entries = this.live ? spec.optimizers.slice()
+      : this.series.map(function (d) { return { label: d.s.label, color: d.s.color, dash: d.s.dash }; });
+    if (this.live) {
+      Object.keys(this.extra).forEach(function (k) {
+        entries.push({ label: k, color: self.extra[k].color, python: true });
+      });
+    }
+    entries.forEach(function (o) { list.appendChild(self.optionRow(o)); });
+    // Shared sliders.
+    var knobs = h("div", { "class": "ol-row ol-knobs" });
+    el.appendChild(knobs);
+    if (this.live) {
+      this.linkBox = h("input", { type: "checkbox", "class": "ol-link", "aria-label": "link the learning rates" });
+      this.linkBox.addEventListener("change", function (ev) { self.set({ linked: self.linkBox.checked }, ev); });
+      knobs.appendChild(h("label", { "class": "ol-field", style: "flex:0 1 auto" },
+        [this.linkBox, h("span", { text: "link learning rates" })]));
+      (spec.knobs || []).forEach(function (k) { knobs.appendChild(self.field(k)); });
+      knobs.appendChild(this.field({ name: "steps", label: "steps", min: spec.limits.steps[0],
+                                     max: spec.limits.steps[1], step: 1, integer: true }));
+    } else {
+      spec.sliders.forEach(function (s, i) { knobs.appendChild(self.indexSlider(s, i)); });
+    }
+    this.error = h("div", { "class": "ol-error", role: "alert" });
+    el.appendChild(this.error);
+    if (this.live) {
+      this.codeBox = h("pre", {});
+      this.copyBtn = h("button", { type: "button", "class": "ol-copy", text: "Copy",
+                                   "aria-label": "Copy this setting as optimlab code" });
+      this.copyBtn.addEventListener("click", function () { self.copy(); });
+      el.appendChild(h("details", { "class": "ol-code" }, [
+        h("summary", { text: "This setting as optimlab code " }), this.codeBox, this.copyBtn]));
+      if (Object.keys(this.extra).length) {
+        el.appendChild(h("div", { "class": "ol-note", text: "Runs marked (Python) were computed by " +
+          "the notebook's kernel; they follow the controls only in a live notebook." }));
+      }
+    } else if (this.kind === "race") {
+      el.appendChild(h("div", { "class": "ol-note", text: "Precomputed runs: the sliders switch " +
+        "between them." }));
+    }
+    // Keyboard: space plays and pauses when the focus is on the figure or a slider.
+    el.addEventListener("keydown", function (ev) {
+      var t = ev.target, tag = (t.tagName || "").toLowerCase();
+      if ((ev.key === " " || ev.code === "Space") && self.playBtn &&
+          !(tag === "button" || tag === "select" || (tag === "input" && t.type !== "range" && t.type !== "checkbox"))) {
+        ev.preventDefault();
+        self.togglePlay(true);
+      }
+    });
+    if (root.ResizeObserver) {
+      this.ro = new root.ResizeObserver(function () {
+        if (self.rafResize) return;
+        self.rafResize = root.requestAnimationFrame(function () { self.rafResize = null; self.relayout(); });
+      });
+      this.ro.observe(el);
+    }
+    this.syncControls();
+  };
+
+  P.optionRow = function (o) {
+    var self = this, python = !!o.python;
+    var sw = h("i", { "class": "ol-swatch", style: "background:" + o.color });
+    var name = o.label + (python ? " (Python)" : "");
+    var btn = h("button", { type: "button", "class": "ol-toggle", "data-label": o.label,
+                            "aria-pressed": "true", style: "border-color:" + o.color },
+                [sw, h("span", { text: name })]);
+    btn.setAttribute("aria-label", "show " + name);
+    var status = h("span", { "class": "ol-status" });
+    var row = h("div", { "class": "ol-opt", "data-label": o.label }, [btn]);
+    btn.addEventListener("click", function (ev) { self.toggle(o.label, ev); });
+    if (this.live && !python) {
+      var f = this.field({ name: "lr", label: "η", opt: o.label, log: true,
+                           min: this.spec.limits.lr[0], max: this.spec.limits.lr[1] });
+      row.appendChild(f);
+    }
+    row.appendChild(status);
+    this.rows[o.label] = { row: row, btn: btn, status: status, python: python };
+    return row;
+  };
+
+  // A slider with a number box: continuous (log for the learning rate) in live mode.
+  P.field = function (k) {
+    var self = this, name = k.name, log = !!k.log;
+    var id = name + (k.opt ? ":" + k.opt : "");
+    var lo = log ? Math.log10(k.min) : k.min, hi = log ? Math.log10(k.max) : k.max;
+    var step = k.step || (log ? 0.01 : (k.max - k.min) / 1000);
+    var label = k.label || name, who = k.opt ? " of " + k.opt : "";
+    var range = h("input", { type: "range", "class": "ol-param", "data-name": name, "data-opt": k.opt,
+                             min: lo, max: hi, step: step, "aria-label": label + who });
+    var num = h("input", { type: "number", "class": "ol-num", "data-name": name, "data-opt": k.opt,
+                           step: "any", "aria-label": label + who + " (type a value)" });
+    var read = function () { var v = Number(range.value); return log ? Math.pow(10, v) : v; };
+    range.addEventListener("input", function (ev) {
+      var v = read();
+      if (k.integer) v = Math.round(v);
+      else v = Number(v.toPrecision(log ? 3 : 4));
+      self.apply(name, k.opt, v, ev);
+    });
+    num.addEventListener("change", function (ev) {
+      var v = Number(num.value), ok = num.value !== "" && isFinite(v) && v >= k.min && v <= k.max &&
+        (!k.integer || Number.isInteger(v)) && !(k.open && v === k.max);
+      num.setAttribute("aria-invalid", ok ? "false" : "true");
+      if (!ok) {
+        self.error.textContent = label + who + " must be " + (k.integer ? "an integer " : "a number ") +
+          "in [" + k.min + ", " + k.max + (k.open ? ")" : "]") + "; got " + (num.value || "nothing") + ".";
+        return;
+      }
+      self.error.textContent = "";
+      self.apply(name, k.opt, v, ev);
+    });
+    this.fields[id] = { range: range, num: num, log: log, k: k };
+    return h("label", { "class": "ol-field" }, [h("span", { text: label }), range, num]);
+  };
+
+  P.indexSlider = function (s, i) {
+    var self = this;
+    var range = h("input", { type: "range", "class": "ol-param", "data-name": s.name, min: 0,
+                             max: s.values.length - 1, step: 1, value: s.init, "aria-label": s.label });
+    var out = h("output", { text: s.text[s.init] });
+    range.addEventListener("input", function (ev) {
+      var idx = self.state.idx.slice();
+      idx[i] = clamp(parseInt(range.value, 10) || 0, 0, s.values.length - 1);
+      self.set({ idx: idx }, ev);
+    });
+    this.fields[s.name] = { range: range, out: out, index: i };
+    return h("label", { "class": "ol-field" }, [h("span", { text: s.label }), range, out]);
+  };
+
+  P.apply = function (name, opt, v, ev) {
+    var st = this.state, patch = {};
+    if (name === "lr") {
+      var lrs = Object.assign({}, st.lrs);
+      if (st.linked) {
+        var factor = v / lrs[opt];
+        Object.keys(lrs).forEach(function (k) { lrs[k] = Number((lrs[k] * factor).toPrecision(6)); });
+      }
+      lrs[opt] = v;
+      patch.lrs = lrs;
+    } else {
+      patch[name] = v;
+    }
+    this.set(patch, ev);
+  };
+
+  P.wireMap = function () {
+    var self = this, cv = this.mapCanvas, dragging = false;
+    function at(ev) {
+      var b = cv.getBoundingClientRect();
+      return [ev.clientX - b.left, ev.clientY - b.top];
+    }
+    function point(ev) {
+      var p = at(ev), w = self.surface().window, d = self.map.inv(p[0], p[1]);
+      return [clamp(d[0], w[0][0], w[0][1]), clamp(d[1], w[1][0], w[1][1])];
+    }
+    cv.addEventListener("pointerdown", function (ev) {
+      if (!self.live || ev.button !== 0) return;
+      var p = at(ev);
+      if (!self.map.inside(p[0], p[1])) return;
+      dragging = true;
+      try { cv.setPointerCapture(ev.pointerId); } catch (e) { /* synthetic events */ }
+      self.pause();
+      self.set({ start: point(ev) }, ev);
+    });
+    cv.addEventListener("pointermove", function (ev) {
+      if (dragging) { self.set({ start: point(ev) }, ev); return; }
+      var p = at(ev);
+      if (self.map.inside(p[0], p[1])) {
+        var d = self.map.inv(p[0], p[1]), sp = self.surface(), names = sp.axes || ["x", "y"];
+        var f = self.live && self.S ? ", f = " + fmt(self.S.f(d[0], d[1])) : "";
+        self.readout.textContent = names[0] + " = " + fmt(d[0]) + ", " + names[1] + " = " + fmt(d[1]) + f +
+          (self.live ? "   (click or drag to start here)" : "");
+      }
+    });
+    function up(ev) {
+      if (!dragging) return;
+      dragging = false;
+      self.flush();
+    }
+    cv.addEventListener("pointerup", up);
+    cv.addEventListener("pointercancel", up);
+    cv.addEventListener("pointerleave", function () { if (!dragging) self.readout.textContent = ""; });
+  };
+
+  // ---------------------------------------------------------------- state changes
+  var RECOMPUTE = { surface: 1, active: 1, lrs: 1, beta1: 1, beta2: 1, eps: 1, weight_decay: 1, steps: 1, start: 1,
+                    idx: 1, extra: 1 };
+
+  // Apply a patch of state; from the page (ev given) it is reported to onChange (the widget).
+  P.set = function (patch, ev, fromModel) {
+    var st = this.state, recompute = false, wasEnd = st.step >= this.T();
+    var t0 = ev && ev.timeStamp !== undefined ? ev.timeStamp : root.performance.now();
+    Object.keys(patch).forEach(function (k) {
+      if (k === "extra") return;
+      st[k] = patch[k];
+      if (RECOMPUTE[k]) recompute = true;
+    });
+    if ("extra" in patch) { this.extra = patch.extra || {}; recompute = true; }
+    if ("steps" in patch || "surface" in patch || "start" in patch || "lrs" in patch || "idx" in patch) {
+      if (wasEnd || st.step > this.T()) st.step = this.T();
+    }
+    if ("playing" in patch) {
+      if (patch.playing && !this.playing) this.play(!!ev); else if (!patch.playing) this.pause(true);
+    }
+    if (recompute) this.compute();
+    this.syncControls();
+    this.draw(t0);
+    if (!fromModel && this.onChange) {
+      var out = {};
+      Object.keys(patch).forEach(function (k) { out[k] = st[k]; });
+      if ("step" in st && !("step" in out) && recompute) out.step = st.step;
+      this.queue(out);
     }
   };
 
+  // Changes for the widget's model, sent at most every 50 ms while dragging.
+  P.queue = function (out) {
+    var self = this;
+    this.pendingOut = Object.assign(this.pendingOut || {}, out);
+    if (this.outTimer) return;
+    this.outTimer = setTimeout(function () { self.flush(); }, 50);
+  };
+  P.flush = function () {
+    if (this.outTimer) { clearTimeout(this.outTimer); this.outTimer = null; }
+    if (this.pendingOut && this.onChange) this.onChange(this.pendingOut);
+    this.pendingOut = null;
+  };
+
+  P.toggle = function (label, ev) {
+    if (this.live && !(label in this.extra)) {
+      var active = this.state.active.slice(), i = active.indexOf(label);
+      if (i >= 0) active.splice(i, 1); else active.push(label);
+      var order = this.spec.optimizers.map(function (o) { return o.label; });
+      active.sort(function (a, b) { return order.indexOf(a) - order.indexOf(b); });
+      this.set({ active: active }, ev);
+    } else {
+      this.hidden[label] = !this.hidden[label];
+      if (this.kind === "race") this.compute();
+      this.syncControls();
+      this.draw(ev ? ev.timeStamp : undefined);
+    }
+  };
+
+  P.reset = function (ev) {
+    this.pause();
+    this.hidden = {};
+    if (this.live) {
+      this.set(JSON.parse(JSON.stringify(this.initial)), ev);
+    } else {
+      this.set({ idx: this.spec.sliders.map(function (s) { return s.init; }), step: this.spec.T }, ev);
+    }
+  };
+
+  P.isOn = function (label) {
+    if (this.live && !(label in this.extra)) return this.state.active.indexOf(label) >= 0;
+    return !this.hidden[label];
+  };
+
+  // Make every control show the state.
+  P.syncControls = function () {
+    var st = this.state, self = this;
+    var labels = Object.keys(this.rows), anyOff = false;
+    var key = labels.map(function (l) { return self.isOn(l) ? 1 : 0; }).join("");
+    if (key !== this.rowKey) {  // move rows between "shown" and "add:", keeping the catalogue order
+      this.rowKey = key;
+      labels.forEach(function (l) {
+        (self.isOn(l) || !self.live ? self.onList : self.offList).appendChild(self.rows[l].row);
+      });
+    }
+    labels.forEach(function (label) {
+      var r = self.rows[label], on = self.isOn(label);
+      anyOff = anyOff || !on;
+      r.btn.setAttribute("aria-pressed", on ? "true" : "false");
+      r.row.classList.toggle("ol-off", !on);
+      r.btn.style.background = on ? "rgba(0,0,0,0.035)" : "#fff";
+    });
+    Object.keys(this.fields).forEach(function (id) {
+      var f = self.fields[id];
+      if (f.index !== undefined) {
+        f.range.value = String(st.idx[f.index]);
+        f.out.textContent = self.spec.sliders[f.index].text[st.idx[f.index]];
+        return;
+      }
+      var v = f.k.name === "lr" ? st.lrs[f.k.opt] : st[f.k.name];
+      if (v === undefined) return;
+      f.range.value = String(f.log ? Math.log10(v) : v);
+      if (doc.activeElement !== f.num) { f.num.value = String(v); f.num.setAttribute("aria-invalid", "false"); }
+    });
+    this.offList.style.display = this.live && anyOff ? "" : "none";
+    if (this.linkBox) this.linkBox.checked = !!st.linked;
+    if (this.surfaceSelect) this.surfaceSelect.value = st.surface;
+    if (this.stepInput) { this.stepInput.max = String(this.T()); this.stepInput.value = String(st.step); }
+    if (this.codeBox) this.codeBox.textContent = this.code();
+    var knobsUsed = {};
+    if (this.live) {
+      this.spec.optimizers.forEach(function (o) {
+        if (st.active.indexOf(o.label) >= 0) Object.keys(o.bind || {}).forEach(function (k) { knobsUsed[k] = 1; });
+      });
+      (this.spec.knobs || []).forEach(function (k) {
+        var f = self.fields[k.name];
+        if (f) f.range.parentNode.style.opacity = knobsUsed[k.name] ? "1" : "0.45";
+      });
+      this.el.setAttribute("data-start", st.start[0] + "," + st.start[1]);
+    }
+  };
+
+  // ---------------------------------------------------------------- play
+  P.togglePlay = function (user) { if (this.playing) this.pause(); else this.play(user); };
+
+  P.play = function (user) {
+    var self = this, T = this.T();
+    if (!this.playBtn) return;
+    if (!user && reduceMotion()) { this.set({ step: T }); return; }  // no animation nobody asked for
+    if (this.state.step >= T) this.state.step = 0;
+    this.playing = true;
+    this.playBtn.textContent = "❚❚ Pause";
+    this.playBtn.setAttribute("aria-label", "Pause");
+    var rate = Math.max(15, T / 6), last = null, acc = this.state.step;
+    this.frames = 0;
+    function frame(now) {
+      if (!self.playing) return;
+      if (last !== null) acc = Math.min(T, acc + (now - last) / 1000 * rate);
+      last = now;
+      var k = Math.floor(acc);
+      if (k !== self.state.step) { self.state.step = k; self.syncTime(); self.draw(now); self.frames++; }
+      if (k >= T) { self.pause(); return; }
+      self.raf = root.requestAnimationFrame(frame);
+    }
+    this.raf = root.requestAnimationFrame(frame);
+  };
+
+  P.pause = function (fromModel) {
+    if (!this.playing) return;
+    this.playing = false;
+    if (this.raf) root.cancelAnimationFrame(this.raf);
+    this.playBtn.textContent = "▶ Play";
+    this.playBtn.setAttribute("aria-label", "Play");
+    this.syncControls();
+    if (!fromModel && this.onChange) this.queue({ step: this.state.step });
+  };
+
+  P.syncTime = function () {
+    if (this.stepInput) this.stepInput.value = String(this.state.step);
+  };
+
+  // ---------------------------------------------------------------- layout and drawing
+  P.relayout = function () {
+    var W = this.el.clientWidth || 640;
+    var vh = (root.innerHeight || 800);
+    if (this.kind === "race") {
+      var sp = this.surface(), w = sp.window, side = this.loss && W >= 700;
+      var mw = side ? Math.floor((W - 8) * 0.5) : W, maxH = Math.max(260, Math.min(520, vh * 0.62));
+      var mh = this.map.layout(mw, maxH, w[0], w[1]);
+      if (this.loss) {
+        var lw = side ? W - 8 - mw : W, lh = side ? mh : Math.min(260, maxH);
+        this.loss.layout(lw, lh, [0, this.T()], this.lossRange, false, true);
+      }
+    } else {
+      var spec = this.spec;
+      this.chart.layout(W, spec.height || 380, spec.xrange, spec.yrange, spec.logx, spec.logy);
+    }
+    this.draw();
+    if (!this.ready) { this.ready = true; this.el.setAttribute("data-ready", "1"); }
+  };
+
+  P.draw = function (t0) {
+    if (this.kind === "race") this.drawRace(); else this.drawLines();
+    var st = this.state, T = this.T();
+    if (this.stepOut) {
+      this.stepOut.textContent = this.kind === "race" ? "step " + st.step + " / " + T
+        : (this.spec.stepword || "x") + " = " + fmt(this.X[st.step]);
+    }
+    this.el.setAttribute("data-step", String(st.step));
+    if (!this.live) this.el.setAttribute("data-combo", String(this.combo()));
+    this.timing.draws++;
+    if (t0 !== undefined && root.requestAnimationFrame) {
+      // Input event → the frame that shows it: read when the next frame has been produced.
+      var self = this;
+      root.requestAnimationFrame(function () {
+        setTimeout(function () { self.timing.last = root.performance.now() - t0; }, 0);
+      });
+    }
+  };
+
+  P.drawRace = function () {
+    var self = this, map = this.map, st = this.state, sp = this.surface(), k = st.step;
+    if (!map.rect) return;
+    map.clear();
+    this.bg.draw(map);
+    map.clip(true);
+    sp.minima.forEach(function (m) { map.marker(m[0], m[1], "star", MINIMUM, 9); });
+    this.runs.forEach(function (r) {
+      if (!self.isOn(r.label)) return;
+      var e = Math.min(k, r.end);
+      map.line(function (i) { return [r.xs[2 * i], r.xs[2 * i + 1]]; }, e + 1, r.color, 2.4, r.python ? [6, 4] : null);
+      if (e < 400) map.dots(function (i) { return [r.xs[2 * i], r.xs[2 * i + 1]]; }, e + 1, r.color, 2.1);
+    });
+    map.clip(false);
+    var start = this.live ? st.start : this.spec.start;
+    map.marker(start[0], start[1], "start", "#000", 5.5);
+    this.runs.forEach(function (r) {
+      if (!self.isOn(r.label)) return;
+      var e = Math.min(k, r.end), gone = r.div >= 0 && k >= r.div;
+      map.marker(r.xs[2 * e], r.xs[2 * e + 1], gone ? "cross" : "head", r.color, gone ? 7 : 6);
+    });
+    map.axes((sp.axes || [])[0], (sp.axes || [])[1], false);
+    if (this.loss) {
+      var loss = this.loss;
+      loss.xr = [0, this.T()];
+      loss.yr = this.lossRange;
+      loss.clear();
+      loss.axes("step", this.word(), true);
+      loss.clip(true);
+      this.runs.forEach(function (r) {
+        if (!self.isOn(r.label)) return;
+        var e = Math.min(k, r.gap.length - 1);
+        loss.line(function (i) { return [i, r.gap[i]]; }, e + 1, r.color, 2.2, r.python ? [6, 4] : null);
+      });
+      loss.clip(false);
+      var top = Math.pow(10, this.lossRange[1]) / 1.5;
+      this.runs.forEach(function (r) {
+        if (!self.isOn(r.label)) return;
+        var e = Math.min(k, r.gap.length - 1), gone = r.div >= 0 && k >= r.div;
+        loss.marker(e, Math.min(r.gap[e], gone ? top : Infinity), gone ? "cross" : "head", r.color, gone ? 6 : 4.5);
+      });
+    }
+    this.status();
+  };
+
+  P.status = function () {
+    var self = this, k = this.state.step, word = this.word();
+    this.runs.forEach(function (r) {
+      var row = self.rows[r.label];
+      if (!row) return;
+      var msg;
+      if (r.div >= 0 && k >= r.div) msg = "✗ diverged at step " + r.div;
+      else {
+        var f = r.gap[Math.min(k, r.gap.length - 1)];
+        msg = word + " " + (f <= FLOOR * 1.0001 ? "< " + fmt(FLOOR) : fmt(f)) + " at step " + k;
+      }
+      row.status.textContent = msg;
+    });
+  };
+
+  P.drawLines = function () {
+    var c = this.chart, spec = this.spec, self = this, st = this.state, X = this.X;
+    var T = spec.T + 1, e = spec.animate ? st.step : spec.T, combo = this.combo();
+    c.clear();
+    c.axes(spec.xlabel, spec.ylabel, true);
+    c.clip(true);
+    this.series.forEach(function (d) {
+      if (self.hidden[d.s.label]) return;
+      var base = d.s.fixed ? 0 : (d.s.m ? d.s.m[combo] : combo) * T, n = d.s.fixed ? T : e + 1;
+      var dash = d.s.dash === "dash" ? [7, 5] : d.s.dash === "dot" ? [2, 4] : d.s.dash === "dashdot" ? [7, 4, 2, 4] : null;
+      c.line(function (i) { return [X[i], d.Y[base + i]]; }, n, d.s.color, d.s.fixed ? 1.8 : 2.4, dash);
+    });
+    c.clip(false);
+  };
+
+  // ---------------------------------------------------------------- code and copy
+  P.code = function () {
+    if (!this.live) return "";
+    var st = this.state, spec = this.spec, self = this, sp = this.surfaces[st.surface];
+    var lines = ["import optimlab as ol", "", "surface = " + sp.code, "optimizers = {"];
+    spec.optimizers.forEach(function (o) {
+      if (st.active.indexOf(o.label) < 0) return;
+      var hp = self.hp(o), defaults = spec.defaults[o.rule], args = [];
+      Object.keys(hp).forEach(function (k) {
+        if (k !== "lr" && JSON.stringify(hp[k]) === JSON.stringify(defaults[k])) return;
+        args.push(k + "=" + py(hp[k]));
+      });
+      lines.push("    " + JSON.stringify(o.label) + ": ol." + o.rule + "(" + args.join(", ") + "),");
+    });
+    lines.push("}");
+    lines.push("runs = {label: ol.run(opt, surface, (" + py(st.start[0]) + ", " + py(st.start[1]) +
+               "), steps=" + st.steps + ") for label, opt in optimizers.items()}");
+    return lines.join("\n");
+  };
+
+  P.copy = function () {
+    var text = this.code(), btn = this.copyBtn;
+    function done(ok) { btn.textContent = ok ? "Copied ✓" : "Select and copy the text above"; }
+    if (root.navigator && navigator.clipboard && root.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(fallback(text)); });
+    } else done(fallback(text));
+    function fallback(t) {
+      var ta = h("textarea", { style: "position:fixed;opacity:0" });
+      ta.value = t; doc.body.appendChild(ta); ta.select();
+      var ok = false;
+      try { ok = doc.execCommand("copy"); } catch (e) { ok = false; }
+      doc.body.removeChild(ta);
+      return ok;
+    }
+  };
+
+  // ---------------------------------------------------------------- hooks for tests
+  P.toPixel = function (x, y) {
+    var b = this.mapCanvas.getBoundingClientRect();
+    return [b.left + this.map.fx(x), b.top + this.map.fy(y)];
+  };
+
+  P.snapshot = function () {
+    var self = this, out = { step: this.state.step, runs: {} };
+    (this.runs || []).forEach(function (r) {
+      if (!self.isOn(r.label)) return;
+      out.runs[r.label] = { xs: Array.from(r.xs.subarray ? r.xs.subarray(0, 2 * (r.end + 1)) : r.xs),
+                            div: r.div, end: r.end };
+    });
+    if (this.kind === "lines") {
+      var combo = this.combo(), T = this.spec.T + 1;
+      this.series.forEach(function (d) {
+        if (self.hidden[d.s.label]) return;
+        var base = d.s.fixed ? 0 : (d.s.m ? d.s.m[combo] : combo) * T;
+        out.runs[d.s.label] = { y: Array.from(d.Y.subarray(base, base + T)) };
+      });
+    }
+    out.state = JSON.parse(JSON.stringify(this.state));
+    return out;
+  };
+
+  P.destroy = function () {
+    this.pause(true);
+    if (this.ro) this.ro.disconnect();
+    if (this.outTimer) clearTimeout(this.outTimer);
+  };
+
+  // ------------------------------------------------------------------ mounting
   function fail(el, message) {
-    var plot = el.querySelector(".ol-plot");
-    var fb = plot && plot.querySelector(".ol-fallback");
-    if (fb) fb.textContent = message;
+    var fb = el.querySelector(".ol-fallback");
+    if (fb) fb.textContent = message; else el.appendChild(h("div", { "class": "ol-fallback", text: message }));
   }
 
-  function start(el) {
-    var spec;
-    try {
-      spec = JSON.parse(el.querySelector("script.optimlab-explorer-data").textContent);
-    } catch (err) {
-      el.__olMounting = false;
-      fail(el, "Interactive figure: its data could not be read.");
-      return;
-    }
-    var ex = new Explorer(el, spec);
-    var fb = ex.gd.querySelector(".ol-fallback");
-    var data = ex.figure();
-    var config = spec.figure.config;
-    window.Plotly.newPlot(ex.gd, data, spec.figure.layout, config).then(function () {
-      if (fb && fb.parentNode) fb.parentNode.removeChild(fb);
-      ex.wire();
-      el.__olExplorer = ex;
-      return ex.render();
-    }).then(function () {
-      el.setAttribute("data-ready", "1");
-    }, function (err) {
-      el.__olMounting = false;
-      fail(el, "Interactive figure: plotting failed (" + err + ").");
-    });
+  function create(el, spec, opts) {
+    injectCSS();
+    el.classList.add("optimlab-explorer");
+    var ex = new Explorer(el, spec, opts);
+    el.__ol = ex;
+    return ex;
   }
 
   function mount(el) {
-    if (!el || el.getAttribute("data-ready") === "1" || el.__olMounting) return;
+    if (!el || el.__ol || el.__olMounting) return;
+    var data = el.querySelector("script.optimlab-explorer-data");
+    if (!data) return;
     el.__olMounting = true;
-    injectCSS();
-    var tries = 0;
-    (function wait() {
-      if (window.Plotly && window.Plotly.newPlot && el.isConnected) { start(el); return; }
-      tries += 1;
-      if (tries === 100 && !window.Plotly) {
-        fail(el, "Interactive figure: plotly.js is not loaded on this page. In Jupyter, run " +
-          "optimlab.explorers.reset_session() and re-run this cell.");
+    var spec;
+    try { spec = JSON.parse(data.textContent); } catch (err) {
+      fail(el, "Interactive figure: its data could not be read.");
+      return;
+    }
+    (function go() {
+      if (!el.isConnected) { setTimeout(go, 50); return; }
+      try { create(el, spec); } catch (err) {
+        fail(el, "Interactive figure: it could not be drawn (" + err + ").");
+        if (root.console) console.error(err);
       }
-      setTimeout(wait, tries < 100 ? 50 : 500);
     })();
   }
 
   function mountAll() {
-    var els = document.querySelectorAll(".optimlab-explorer");
+    var els = doc.querySelectorAll(".optimlab-explorer");
     for (var i = 0; i < els.length; i++) mount(els[i]);
   }
 
-  window.optimlabExplorer = { version: 1, mount: mount, mountAll: mountAll, decode: decode };
+  root.optimlabExplorer = { version: 2, create: create, mount: mount, mountAll: mountAll,
+                            decode: decode, Explorer: Explorer };
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", mountAll);
-  } else {
-    mountAll();
+  if (doc) {
+    if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", mountAll);
+    else mountAll();
   }
-})();
+})(typeof globalThis !== "undefined" ? globalThis : this);
