@@ -158,6 +158,13 @@ class Panel(anywidget.AnyWidget):
                                f"y ∈ [{y0}, {y1}], got {(x, y)}")
         return [float(x), float(y)]
 
+    @t.observe("surface")
+    def _start_inside(self, change):
+        (x0, x1), (y0, y1) = self.spec["surfaces"][self.surface]["window"]
+        x, y = self.start
+        if not (x0 <= x <= x1 and y0 <= y <= y1):
+            self.start = list(self.spec["surfaces"][self.surface]["start"])
+
     @t.validate("step")
     def _valid_step(self, proposal):
         return self._check("step", proposal["value"], 0, self.steps)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import optimlab as ol
-from optimlab import explorers, style
+from optimlab import engine, explorers, style
 
 Q = ol.surfaces.Quadratic(kappa=10, angle=20)
 LRS = [0.01, 0.03, 0.05, 0.1, 0.2, 0.3]
@@ -113,11 +113,9 @@ def test_race_marks_divergence(typical):
     tol = 1e-3
     assert x0 - tol <= x <= x1 + tol and y0 - tol <= y <= y1 + tol
     assert np.all(d["div"][typical.combos.index({"lr": 0.05, "beta": 0.0})] == -1)
-    fig = typical.spec["figure"]
-    assert fig["layout"]["xaxis"]["range"] == [x0, x1]
-    assert fig["layout"]["yaxis"]["range"] == [y0, y1]
-    assert fig["layout"]["yaxis2"]["type"] == "log"
-    assert fig["data"][s["t"]["cross"]]["marker"]["symbol"] == "x"
+    assert typical.spec["surface"]["window"] == [[x0, x1], [y0, y1]]
+    assert typical.spec["loss_panel"] and not typical.spec["live"]
+    assert s["label"] == "SGD" and s["color"] == style.color("SGD")
 
 
 def test_race_rejects_bad_input():
@@ -148,66 +146,133 @@ def test_book_mode_markup_only(monkeypatch, typical):
     assert html.startswith('<div class="optimlab-explorer" id="ol-')
     assert "<script src=" not in html.replace(" ", "")
     assert "http" not in html.lower()
-    assert "plotly.js v" not in html and "window.optimlabExplorer" not in html
-    assert html.count("<script") == 1  # only the JSON data
-    for hook in ('class="ol-play"', 'class="ol-step"', 'class="ol-param" data-name="lr"',
-                 'class="ol-param" data-name="beta"', 'class="ol-plot"', 'class="ol-status"'):
-        assert hook in html
+    assert "window.optimlabExplorer" not in html and "optimlabEngine" not in html
+    assert html.count("<script") == 1  # only the JSON data; the page's scripts draw the controls
+    assert 'class="ol-fallback"' in html
     spec = _payload(html)
-    assert spec["figure"]["config"]["typesetMath"] is False
-    assert spec["figure"]["config"]["displaylogo"] is False
-    assert "$" not in json.dumps(spec["figure"]["layout"])  # no LaTeX for MathJax to find
+    assert spec == json.loads(json.dumps(typical.spec))
+    assert "$" not in json.dumps(spec)  # no LaTeX for MathJax to find
 
 
 def test_size_budget(typical):
     assert typical.size < 150_000
     rast = explorers.race(ol.surfaces.Rastrigin(), OPTS, {"lr": LRS, "beta": BETAS}, steps=60)
     assert rast.size < 150_000
+    assert explorers.race(Q, FIXED_LIVE).size < 15_000  # a live race carries tables, not runs
 
 
-def test_live_mode_includes_plotly_once_per_session(monkeypatch, typical):
+def test_live_mode_inlines_the_scripts(monkeypatch):
     monkeypatch.delenv("OPTIMLAB_BOOK", raising=False)
-    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    explorers.reset_session()
-    first = explorers.race(Q, OPTS, {"lr": LRS[:2], "beta": [0.9]}, steps=5)
-    second = explorers.race(Q, OPTS, {"lr": LRS[2:4], "beta": [0.9]}, steps=5)
-    h1 = first._repr_mimebundle_()["text/html"]
-    assert first._repr_html_() == h1  # both reprs agree (rendered once)
-    h2 = second._repr_mimebundle_()["text/html"]
-    assert h1.count("plotly.js v") == 1 and "plotly.js v" not in h2
-    for h in (h1, h2):
-        assert h.count("window.optimlabExplorer") >= 1  # the controller, inline
-        assert 'class="optimlab-explorer-data"' in h
-        assert "<script src=" not in h
-    assert len(h1) > 4_000_000 > len(h2)
-    explorers.reset_session()
-    assert "plotly.js v" in explorers.race(Q, FIXED, steps=3).to_html("live")
-
-
-def test_live_mode_under_colab_always_includes_plotly(monkeypatch):
-    monkeypatch.delenv("OPTIMLAB_BOOK", raising=False)
-    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    for _ in range(2):
-        ex = explorers.race(Q, FIXED, steps=3)
-        assert "plotly.js v" in ex._repr_mimebundle_()["text/html"]
-    explorers.reset_session()
+    ex = explorers.race(Q, FIXED_LIVE, steps=5)
+    h = ex._repr_mimebundle_()["text/html"]
+    assert ex._repr_html_() == h
+    assert "window.optimlabExplorer" in h and "root.optimlabEngine" in h
+    assert 'class="optimlab-explorer-data"' in h and "<script src=" not in h
+    assert "http" not in h.lower() and len(h) < 120_000
 
 
 def test_standalone_page(tmp_path):
     path = explorers.race(Q, FIXED, steps=3).save(tmp_path / "x.html")
     text = path.read_text(encoding="utf-8")
-    assert text.startswith("<!DOCTYPE html>") and "plotly.js v" in text
-    assert "window.optimlabExplorer" in text
+    assert text.startswith("<!DOCTYPE html>")
+    assert "root.optimlabEngine" in text and "window.optimlabExplorer" not in text.split("<script>")[0]
 
 
-def test_controller_asset_is_clean():
-    js = explorers.CONTROLLER_PATH.read_text(encoding="utf-8")
+def test_controller_assets_are_clean():
+    js = explorers.scripts()
     assert "http" not in js and "</script" not in js.lower()
-    assert "console." not in js
-    for hook in ("data-ready", "data-step", "data-combo", ".ol-play", ".ol-step", ".ol-param",
-                 "DOMContentLoaded", "Plotly.restyle", "Plotly.newPlot"):
-        assert hook in js
-    assert explorers.plotly_js_path().is_file()
+    assert "console." not in js and "eval(" not in js
+    for hook in ("data-ready", "data-step", "data-start", "data-combo", "ol-play", "ol-step",
+                 "ol-param", "ol-num", "ol-toggle", "ol-surface", "ol-reset", "ol-copy", "ol-link",
+                 "DOMContentLoaded", "prefers-reduced-motion", "aria-label", "aria-pressed"):
+        assert hook in js, hook
+    assert list(explorers.ASSETS) == ["engine.js", "explorer.js"]  # the engine loads first
+
+
+# --------------------------------------------------------------------------- live races
+FIXED_LIVE = {"GD": ol.SGD(lr=0.1), "Momentum": ol.SGD(lr=0.05, momentum=0.8),
+              "Adam": ol.Adam(lr=0.1, betas=(0.8, 0.99))}
+
+
+def test_live_race_spec_holds_tables_from_optimlab():
+    ex = explorers.race(Q, FIXED_LIVE, steps=50)
+    s = ex.spec
+    assert s["live"] and s["kind"] == "race" and ex.live
+    labels = [o["label"] for o in s["optimizers"]]
+    assert labels[:3] == ["GD", "Momentum", "Adam"]
+    # the catalogue adds the book's others, but not a copy of an optimizer already there
+    assert "SGD" not in labels and "Momentum" in labels and {"Nesterov", "RMSprop", "NAdam"} <= set(labels)
+    st = s["state"]
+    assert st["active"] == ["GD", "Momentum", "Adam"] and st["steps"] == st["step"] == 50
+    assert st["start"] == list(Q.start) and st["surface"] == Q.name
+    assert st["lrs"]["GD"] == 0.1 and st["lrs"]["Momentum"] == 0.05 and not st["linked"]
+    # knobs: β₁ takes its first value (Momentum's 0.8); Adam's β₁ = 0.8 follows it, its β₂ too
+    assert st["beta1"] == 0.8 and st["beta2"] == 0.99
+    by = {o["label"]: o for o in s["optimizers"]}
+    assert by["Momentum"]["bind"] == {"beta1": "momentum"} and by["GD"]["bind"] == {}
+    assert by["Adam"]["bind"] == {"beta1": "betas.0", "beta2": "betas.1"}
+    assert by["Adam"]["hp"] == engine.optimizer_spec(FIXED_LIVE["Adam"])["hp"]
+    assert s["defaults"] == engine.DEFAULTS
+    assert s["surfaces"][Q.name] == engine.surface_spec(Q)
+    assert {sp["kind"] for sp in s["surfaces"].values()} >= {"quadratic", "rosenbrock", "rastrigin"}
+    # the Python side keeps the initial runs
+    ref = ol.run(FIXED_LIVE["Adam"], Q, Q.start, 50)
+    assert np.array_equal(ex.runs["Adam"].xs, ref.xs)
+
+
+def test_live_race_optimizer_with_its_own_beta_keeps_it():
+    ex = explorers.race(Q, {"a": ol.SGD(lr=0.1, momentum=0.9), "b": ol.SGD(lr=0.1, momentum=0.5)})
+    by = {o["label"]: o for o in ex.spec["optimizers"]}
+    assert by["a"]["bind"] == {"beta1": "momentum"} and by["b"]["bind"] == {}
+    assert ex.spec["state"]["linked"]
+
+
+def test_live_or_replay_is_one_argument():
+    assert explorers.race(Q, FIXED_LIVE).live
+    assert not explorers.race(Q, FIXED_LIVE, live=False).live
+    assert not explorers.race(Q, OPTS, {"lr": LRS, "beta": BETAS}, steps=5).live
+    with pytest.raises(ValueError, match="sliders"):
+        explorers.race(Q, OPTS, {"lr": LRS, "beta": BETAS}, live=True)
+    with pytest.raises(ValueError, match="scalar hyperparameters"):
+        explorers.race(Q, {"f": lambda lr=0.1: ol.SGD(lr=lr)}, live=True)
+    with pytest.raises(ValueError, match="stochastic"):
+        explorers.race(Q, FIXED_LIVE, live=True, noise=0.1)
+
+    class Bowl(ol.surfaces.Surface):
+        window = ((-1, 1), (-1, 1))
+        start = (0.5, 0.5)
+
+        def f(self, xy):
+            return np.sum(np.asarray(xy) ** 2, axis=-1)
+
+        def grad(self, xy):
+            return 2 * np.asarray(xy)
+
+    assert not explorers.race(Bowl(), FIXED_LIVE, steps=5).live  # unknown surface: replayed
+
+
+def test_live_race_rejects_bad_input():
+    with pytest.raises(ValueError, match="knobs"):
+        explorers.race(Q, FIXED_LIVE, knobs=("gamma",))
+    with pytest.raises(ValueError, match="lr_range"):
+        explorers.race(Q, FIXED_LIVE, lr_range=(1.0, 2.0))
+    with pytest.raises(ValueError, match="steps"):
+        explorers.race(Q, FIXED_LIVE, steps=10**6)
+    with pytest.raises(ValueError, match="x0"):
+        explorers.race(Q, FIXED_LIVE, x0=(np.nan, 0))
+
+
+def test_live_race_draws_python_runs():
+    tr = ol.run(ol.SGD(lr=0.05, momentum=0.5), Q, Q.start, 30)
+    ex = explorers.race(Q, FIXED_LIVE, steps=30, extra={"mine": tr, "points": tr.xs})
+    e = ex.spec["extra"]
+    assert e["mine"]["xs"] == tr.xs.ravel().tolist() and e["mine"]["div"] == -1
+    assert np.allclose(e["points"]["losses"], tr.losses)
+    bad = tr.xs.copy()
+    bad[10:] = np.nan
+    assert explorers.python_run(Q, bad, "q", "#000")["div"] == 10
+    with pytest.raises(ValueError, match="shape"):
+        explorers.python_run(Q, np.zeros((3, 3)), "q", "#000")
 
 
 # --------------------------------------------------------------------------- lines
@@ -226,14 +291,14 @@ def test_lines_shapes_values_and_fixed_curves(monkeypatch):
     assert np.allclose(back, ys["EWMA"], atol=2 * np.ptp(ys["EWMA"]) / 64000)
     assert np.allclose(ex.series_data("signal")["y"], sig, atol=2 * np.ptp(sig) / 64000)
     html = ex._repr_html_()
-    assert 'class="ol-play"' in html and 'data-name="beta"' in html
+    assert _payload(html)["sliders"][0]["name"] == "beta"
     assert "http" not in html.lower()
     # grid-shaped input is accepted, wrong shapes are not
     grid = np.zeros((2, 3, 50))
     ex2 = explorers.lines(t, {"a": grid}, {"p": [1, 2], "q": [1, 2, 3]})
     assert len(ex2.combos) == 6 and not ex2.spec["animate"]
-    assert 'class="ol-play"' not in ex2.to_html("book")
+    assert not _payload(ex2.to_html("book"))["animate"]
     with pytest.raises(ValueError, match="shape"):
         explorers.lines(t, {"a": np.zeros((4, 50))}, {"p": [1, 2]})
     logy = explorers.lines(t, {"a": np.exp(-t)[None, :]}, logy=True)
-    assert logy.spec["figure"]["layout"]["yaxis"]["type"] == "log"
+    assert logy.spec["logy"] and logy.spec["yrange"][0] < -21 < -20 < logy.spec["yrange"][1] + 20  # log10 units

@@ -1,132 +1,117 @@
-"""The live panel: its logic (Lab) on Agg, the widget wiring, and the note in the book."""
-import matplotlib
+"""The lecturer's panel (optimlab.widgets): the live explorer as an anywidget, state synced with Python.
+
+What the page does with the state is tested in the browser (tests/browser); here: the widget's
+traits, their validation, the Python-side runs, Python-computed runs, and book mode.
+"""
 import numpy as np
 import pytest
+import traitlets
 
-matplotlib.use("Agg")
-
-from matplotlib.backend_bases import MouseEvent  # noqa: E402
-
-import optimlab as ol  # noqa: E402
-from optimlab import widgets  # noqa: E402
+import optimlab as ol
+from optimlab import engine, explorers, widgets
 
 
-def _path(lab, name):
-    return lab.artists[name][0].get_xydata().copy()
-
-
-def _click(lab, x, y, ax=None, button=1):
-    ax = ax or lab.ax
-    lab.fig.canvas.draw()
-    px, py = ax.transData.transform((x, y))
-    event = MouseEvent("button_press_event", lab.fig.canvas, px, py, button=button)
-    lab.fig.canvas.callbacks.process("button_press_event", event)
-
-
-def test_lab_runs_the_active_optimizers_from_the_start():
-    lab = widgets.Lab("quadratic", ("SGD", "Adam"), lr=0.05, steps=30)
-    assert set(lab.runs) == {"SGD", "Adam"}
-    q = ol.surfaces.Quadratic()
-    ref = ol.run(ol.Adam(lr=0.05, betas=(0.9, 0.999)), q, q.start, 30)
-    assert np.allclose(lab.runs["Adam"].xs, ref.xs)
-    assert np.allclose(_path(lab, "Adam"), ref.xs)
-    assert lab.artists["SGD"][0].get_visible() and not lab.artists["RMSprop"][0].get_visible()
-
-
-def test_changing_lr_changes_the_drawn_path():
-    lab = widgets.Lab("rosenbrock", ("SGD", "Momentum", "Adam"), lr=0.001, steps=50)
-    before = {n: _path(lab, n) for n in lab.active}
-    lab.set(lr=0.002)
-    assert lab.lr == 0.002
-    for n in lab.active:
-        assert not np.array_equal(before[n], _path(lab, n)), n
-    r = ol.surfaces.Rosenbrock()
-    assert np.allclose(_path(lab, "SGD"), ol.run(ol.SGD(lr=0.002), r, r.start, 50).xs)
-
-
-def test_step_slider_shows_a_prefix_without_rerunning():
-    lab = widgets.Lab("quadratic", ("Adam",), steps=40)
-    runs = lab.runs
-    lab.set(step=7)
-    assert lab.runs is runs
-    assert _path(lab, "Adam").shape == (8, 2)
-    head = lab.artists["Adam"][1].get_xydata()
-    assert np.allclose(head[0], runs["Adam"].xs[7])
-    assert len(lab.artists["Adam"][3].get_xdata()) == 8  # loss curve up to step 7
-
-
-def test_click_sets_the_start_point():
-    lab = widgets.Lab("himmelblau", ("SGD", "Adam"), lr=0.01, steps=20)
-    seen = []
-    lab.listeners.append(lambda lab_, changed: seen.append(changed))
-    _click(lab, 1.0, -2.0)
-    assert np.allclose(lab.x0, (1.0, -2.0), atol=0.02)
-    assert np.allclose(_path(lab, "SGD")[0], lab.x0)
-    assert np.allclose(lab.runs["Adam"].xs[0], lab.x0)
-    assert seen == [{"x0"}]
-    x0 = lab.x0
-    _click(lab, 10.0, 1e-3, ax=lab.ax_loss)  # a click on the loss panel does nothing
-    _click(lab, 0.0, 0.0, button=3)          # nor does a right click
-    assert lab.x0 == x0
-
-
-def test_divergence_is_marked_and_toggles_hide_optimizers():
-    lab = widgets.Lab("quadratic", ("SGD", "Adam"), lr=0.3, steps=60)
-    d = int(lab.runs["SGD"].diverged_at)
-    assert d > 0
-    path, head, cross, loss, lcross = lab.artists["SGD"]
-    assert cross.get_visible() and not head.get_visible() and lcross.get_visible()
-    (x0, x1), (y0, y1) = lab.surface.window
-    assert lab.ax.get_xlim() == (x0, x1) and lab.ax.get_ylim() == (y0, y1)
-    labels = [t.get_text() for t in lab.ax_loss.get_legend().get_texts()]
-    assert f"SGD (diverged at step {d})" in labels
-    lab.set(active=["Adam"])
-    assert not path.get_visible() and set(lab.runs) == {"Adam"}
-    lab.set(surface="saddle")
-    assert lab.x0 == tuple(map(float, ol.surfaces.Saddle().start))
-    with pytest.raises(ValueError):
-        lab.set(active=["nope"])
-    with pytest.raises(ValueError):
-        widgets.Lab("nope")
-    with pytest.raises(TypeError):
-        widgets.Lab(colour="red")
-
-
-def test_book_mode_returns_the_note_and_no_widgets(monkeypatch):
-    import ipywidgets
-
-    monkeypatch.setenv("OPTIMLAB_BOOK", "1")
-    note = widgets.panel()
-    assert not isinstance(note, ipywidgets.Widget)
-    html = note._repr_html_()
-    assert "running Python kernel" in html and "launch button" in html
-    assert "rocket icon, Binder or Colab" in repr(note)
-    assert "optimlab-explorer" not in html  # does not pull the explorer assets into the page
-
-
-def test_panel_widgets_drive_the_lab(monkeypatch):
-    import ipywidgets as W
-
+@pytest.fixture
+def kernel(monkeypatch):
     monkeypatch.delenv("OPTIMLAB_BOOK", raising=False)
-    box = widgets.panel("rosenbrock", ("SGD", "Adam"), lr=0.001, steps=40)
-    assert isinstance(box, W.VBox)
-    lab = box.lab
-    by_desc = {}
-    for row in box.children[:4]:
-        for w in row.children:
-            by_desc[getattr(w, "description", "")] = w
-    before = _path(lab, "Adam")
-    by_desc["η (lr)"].value = 0.003
-    assert lab.lr == pytest.approx(0.003, rel=0.2)
-    assert not np.array_equal(before, _path(lab, "Adam"))
-    by_desc["Momentum"].value = True
-    assert set(lab.active) == {"SGD", "Momentum", "Adam"}
-    by_desc["start x"].value = -1.0
-    assert lab.x0[0] == -1.0 and np.allclose(lab.runs["SGD"].xs[0], lab.x0)
-    by_desc["steps"].value = 60
-    assert lab.steps == 60 and by_desc["step"].max == 60
-    by_desc["step"].value = 5
-    assert _path(lab, "Adam").shape == (6, 2)
-    by_desc["surface"].value = "beale"
-    assert lab.surface.name == "Beale"
-    assert by_desc["start x"].value == ol.surfaces.Beale().start[0]
+
+
+def test_panel_is_a_widget_with_the_explorers_state(kernel):
+    p = widgets.panel("rosenbrock", optimizers=("SGD", "Adam"), lr=0.01, steps=50)
+    assert isinstance(p, widgets.Panel)
+    assert p.surface == "Rosenbrock" and p.active == ["SGD", "Adam"]
+    assert p.start == [-1.5, 2.5] and p.steps == p.step == 50
+    assert p.lr == 0.01 and p.beta1 == 0.9 and p.beta2 == 0.999
+    # the same component as the book's explorers: engine + controller + the anywidget entry
+    assert engine.engine_source() in p._esm and "optimlabExplorer.create" in p._esm
+    assert "export default" in p._esm
+    assert p.spec["live"] and p.spec["kind"] == "race"
+
+
+def test_setting_traits_from_python(kernel):
+    p = widgets.panel("quadratic", optimizers=("SGD", "Momentum", "Adam"), lr=0.05)
+    p.lr = 0.02
+    assert set(p.lrs.values()) == {0.02}
+    p.lrs = {**p.lrs, "Adam": 0.1}
+    assert p.lr == 0.02 and p.lrs["Adam"] == 0.1
+    p.start = [0.5, -0.5]
+    p.active = ["Adam", "SGD"]
+    assert p.active == ["SGD", "Adam"]  # the panel's order
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("beta1", 1.5, "beta1 must be in"), ("beta2", -0.1, "beta2 must be in"),
+    ("steps", 0, "steps must be in"), ("eps", float("nan"), "eps must be in"),
+    ("start", [50.0, 0.0], "start must lie in the plot window"),
+    ("surface", "moon", "surface must be one of"), ("active", ["Bogus"], "unknown optimizers"),
+    ("lrs", {"SGD": -1.0}, "lr of SGD must be in"), ("step", 10**6, "step must be in"),
+])
+def test_bad_values_name_the_parameter_and_range(kernel, name, value, message):
+    p = widgets.panel("quadratic")
+    with pytest.raises(traitlets.TraitError, match=message):
+        setattr(p, name, value)
+
+
+def test_runs_recompute_what_the_page_shows(kernel):
+    p = widgets.panel(ol.surfaces.Quadratic(kappa=25, angle=30), optimizers=("Momentum", "Adam"),
+                      lr=0.03, beta1=0.7, steps=40)
+    p.start = [1.0, -1.0]
+    p.beta2 = 0.99
+    runs = p.runs()
+    q = ol.surfaces.Quadratic(kappa=25, angle=30)
+    ref = ol.run(ol.SGD(lr=0.03, momentum=0.7), q, (1.0, -1.0), 40)
+    assert np.allclose(runs["Momentum"].xs, ref.xs, rtol=1e-12, atol=1e-12)
+    ref = ol.run(ol.Adam(lr=0.03, betas=(0.7, 0.99)), q, (1.0, -1.0), 40)
+    assert np.allclose(runs["Adam"].xs, ref.xs, rtol=1e-12, atol=1e-12)
+    assert repr(p.optimizer("Adam")) == repr(ol.Adam(lr=0.03, betas=(0.7, 0.99)))
+
+
+def test_every_offered_surface_rebuilds(kernel):
+    p = widgets.panel("quadratic")
+    for name, sp in p.spec["surfaces"].items():
+        p.surface = name
+        s = p.surface_object()
+        assert engine.surface_spec(s)["kind"] == sp["kind"]
+        assert np.allclose(s.f(np.array(sp["start"])), s.f(np.array(s.start)))
+
+
+def test_python_runs_follow_the_start(kernel):
+    p = widgets.panel("quadratic", optimizers=("SGD",), lr=0.1, steps=20)
+    p.add("mine", lambda s, start, steps: ol.run(ol.SGD(lr=0.05), s, start, steps))
+    first = list(p.extra["mine"]["xs"][:2])
+    assert first == list(p.start)
+    p.start = [1.0, 1.0]
+    assert p.extra["mine"]["xs"][:2] == [1.0, 1.0]
+    assert len(p.extra["mine"]["xs"]) == 2 * 21
+    p.steps = 30
+    assert len(p.extra["mine"]["losses"]) == 31
+
+
+def test_run_torch_matches_optimlab(kernel):
+    torch = pytest.importorskip("torch")
+    q = ol.surfaces.Quadratic(kappa=10)
+    tr = ol.run_torch(lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.5), q, q.start, 30)
+    ref = ol.run(ol.SGD(lr=0.1, momentum=0.5), q, q.start, 30)
+    assert np.allclose(tr.xs, ref.xs, rtol=1e-12, atol=1e-14)
+    blow = ol.run_torch(lambda ps: torch.optim.SGD(ps, lr=5.0), q, q.start, 30)
+    assert blow.diverged_at == ol.run(ol.SGD(lr=5.0), q, q.start, 30).diverged_at
+
+
+def test_book_mode_returns_the_same_explorer(monkeypatch):
+    monkeypatch.setenv("OPTIMLAB_BOOK", "1")
+    ex = widgets.panel("quadratic", optimizers=("SGD", "Adam"), lr=0.05,
+                       python={"mine": lambda s, start, steps: ol.run(ol.SGD(lr=0.05), s, start, steps)})
+    assert isinstance(ex, explorers.Explorer) and ex.live
+    html = ex._repr_mimebundle_()["text/html"]
+    assert html.startswith('<div class="optimlab-explorer"')
+    assert "application/vnd.jupyter.widget-view+json" not in ex._repr_mimebundle_()
+    assert "mine" in ex.spec["extra"]
+
+
+def test_panel_rejects_bad_arguments(kernel):
+    with pytest.raises(ValueError, match="unknown surface"):
+        widgets.panel("moon")
+    with pytest.raises(ValueError, match="unknown optimizers"):
+        widgets.panel("quadratic", optimizers=("SGD", "Adamm"))
+    with pytest.raises(ValueError, match="lrs names"):
+        widgets.panel("quadratic", optimizers=("SGD",), lrs={"Adam": 0.1})

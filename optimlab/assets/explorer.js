@@ -976,7 +976,7 @@
       });
       (this.spec.knobs || []).forEach(function (k) {
         var f = self.fields[k.name];
-        if (f) f.range.parentNode.style.opacity = knobsUsed[k.name] ? "1" : "0.45";
+        if (f) f.range.parentNode.style.display = knobsUsed[k.name] ? "" : "none";  // only what acts
       });
       this.el.setAttribute("data-start", st.start[0] + "," + st.start[1]);
     }
@@ -1182,7 +1182,7 @@
     (this.runs || []).forEach(function (r) {
       if (!self.isOn(r.label)) return;
       out.runs[r.label] = { xs: Array.from(r.xs.subarray ? r.xs.subarray(0, 2 * (r.end + 1)) : r.xs),
-                            div: r.div, end: r.end };
+                            div: r.div, end: r.end, python: !!r.python };
     });
     if (this.kind === "lines") {
       var combo = this.combo(), T = this.spec.T + 1;
@@ -1230,7 +1230,6 @@
       if (!el.isConnected) { setTimeout(go, 50); return; }
       try { create(el, spec); } catch (err) {
         fail(el, "Interactive figure: it could not be drawn (" + err + ").");
-        if (root.console) console.error(err);
       }
     })();
   }

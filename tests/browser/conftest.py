@@ -17,6 +17,9 @@ HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
 TOC = Path(os.environ.get("BOOK_TOC", ROOT / "_toc.yml"))
 SHOTS = HTML.parent / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# A ceiling, not a timing: pages wait for readiness signals (data-ready, MathJax's promise); this
+# only turns a page that never becomes ready into a failure instead of a hang.
+READY_TIMEOUT = 180_000
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -71,14 +74,17 @@ class PageVisit:
         self.errors: list[str] = []
         self.external: list[str] = []
         self.responses: dict[str, int] = {}
+        self.missing: list[str] = []
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.page.on("requestfinished", self._finished)
-        self.page.goto(site + path, wait_until="load")
-        self.page.wait_for_load_state("networkidle")
+        self.page.on("response", lambda r: r.status >= 400 and self.missing.append(f"{r.status} {r.url}"))
+        self.page.set_default_timeout(READY_TIMEOUT)
+        self.page.goto(site + path, wait_until="load", timeout=READY_TIMEOUT)
+        self.page.wait_for_load_state("networkidle", timeout=READY_TIMEOUT)
 
     def _route(self, route):
         if route.request.url.startswith(self.site):
@@ -90,6 +96,10 @@ class PageVisit:
     def _finished(self, request):
         sizes = request.sizes()
         self.responses[request.url] = sizes["responseBodySize"]
+
+    def first_visit_bytes(self) -> int:
+        """Every byte this first visit loaded (bodies, as sent by the server)."""
+        return sum(self.responses.values())
 
     def local(self, url: str) -> str:
         return url[len(self.site):].split("#")[0].split("?")[0]
