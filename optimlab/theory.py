@@ -5,7 +5,9 @@ import math
 
 import numpy as np
 
-__all__ = ["gd_best", "heavy_ball_best", "measured_rate"]
+from .rules import _check
+
+__all__ = ["gd_best", "heavy_ball_best", "nesterov_best", "momentum_rate", "measured_rate"]
 
 
 def _kappa(L, mu):
@@ -31,6 +33,44 @@ def heavy_ball_best(L: float, mu: float) -> tuple[float, float, float]:
     k = _kappa(L, mu)
     r = (math.sqrt(k) - 1) / (math.sqrt(k) + 1)
     return 4 / (math.sqrt(L) + math.sqrt(mu)) ** 2, r * r, r
+
+
+def nesterov_best(L: float, mu: float) -> tuple[float, float, float]:
+    r"""Best Nesterov momentum on a quadratic (Lessard, Recht & Packard 2016): step, momentum, rate.
+
+    :math:`\eta^*=\frac{4}{3L+\mu}`, :math:`\beta^*=\frac{\sqrt{3\kappa+1}-2}{\sqrt{3\kappa+1}+2}`,
+    :math:`\rho=1-\frac{2}{\sqrt{3\kappa+1}}`, for PyTorch's ``SGD(lr=η, momentum=β, nesterov=True)``.
+    (The textbook setting :math:`\eta=1/L`, :math:`\beta=\frac{\sqrt\kappa-1}{\sqrt\kappa+1}` gives
+    :math:`1-1/\sqrt\kappa` on a quadratic, the rate Nesterov's method guarantees for the loss on
+    every smooth strongly convex function.)
+    """
+    k = _kappa(L, mu)
+    s = math.sqrt(3 * k + 1)
+    return 4 / (3 * L + mu), (s - 2) / (s + 2), 1 - 2 / s
+
+
+def momentum_rate(lr, beta, curvatures, nesterov: bool = False) -> np.ndarray:
+    r"""Predicted rate of heavy-ball (or Nesterov) momentum on a quadratic with these curvatures.
+
+    Along an eigen-direction of curvature λ the error obeys :math:`e_t = a\,e_{t-1} - c\,e_{t-2}`
+    with :math:`a = 1+\beta-\eta\lambda`, :math:`c = \beta` (heavy ball, PyTorch's
+    ``SGD(lr=η, momentum=β)``) or :math:`a = (1-\eta\lambda)(1+\beta)`,
+    :math:`c = (1-\eta\lambda)\beta` (``nesterov=True``).  The rate is the largest modulus of a
+    root of :math:`z^2 - a z + c` over all curvatures; a rate ≥ 1 means divergence.  ``lr`` and
+    ``beta`` broadcast against each other; the result has their broadcast shape.  ``beta = 0``
+    is gradient descent, :math:`\max_\lambda |1-\eta\lambda|`.
+    """
+    _check("lr", lr)
+    _check("beta", beta, 0.0, 1.0)
+    lam = np.asarray(curvatures, dtype=float).ravel()
+    _check("curvatures", lam, 0.0, lo_open=True)
+    if lam.size == 0:
+        raise ValueError("curvatures must hold at least one value")
+    h = np.asarray(lr, dtype=float)[..., None] * lam          # ηλ: a last axis over the curvatures
+    b = np.asarray(beta, dtype=float)[..., None]
+    a, c = ((1 - h) * (1 + b), (1 - h) * b) if nesterov else (1 + b - h, b)
+    root = np.sqrt((a * a - 4 * c).astype(complex))
+    return np.max(np.maximum(abs(a + root), abs(a - root)) / 2, axis=-1)
 
 
 def measured_rate(traj, minimum=(0.0, 0.0), tail: float = 0.5) -> np.ndarray:

@@ -84,3 +84,86 @@ def test_invalid_curvatures_raise(L, mu):
         theory.gd_best(L, mu)
     with pytest.raises(ValueError):
         theory.heavy_ball_best(L, mu)
+
+
+@pytest.mark.parametrize("kappa", [10, 100])
+def test_nesterov_best_matches_lessard_recht_packard_and_a_run(kappa):
+    q = Quadratic(kappa=kappa, angle=25, mu=0.5)
+    lr, momentum, rate = theory.nesterov_best(q.L, q.mu)
+    s = math.sqrt(3 * kappa + 1)
+    assert math.isclose(lr, 4 / (3 * q.L + q.mu))
+    assert math.isclose(momentum, (s - 2) / (s + 2)) and math.isclose(rate, 1 - 2 / s)
+    # a double root: its square-root-sized rounding error is ~1e-8
+    assert math.isclose(theory.momentum_rate(lr, momentum, [q.mu, q.L], nesterov=True), rate,
+                        rel_tol=1e-6)
+    measured = theory.measured_rate(ol.run(ol.SGD(lr=lr, momentum=momentum, nesterov=True),
+                                           q, q.start, STEPS[kappa]))
+    assert 0.99 * rate < measured < 1.03 * rate, (measured, rate)
+    # slower than the tuned heavy ball, faster than Nesterov's textbook setting 1 − 1/√κ
+    assert theory.heavy_ball_best(q.L, q.mu)[2] < rate < 1 - 1 / math.sqrt(kappa)
+
+
+def test_nesterov_best_is_the_best_point_of_a_grid():
+    q = Quadratic(kappa=25)
+    lr, momentum, rate = theory.nesterov_best(q.L, q.mu)
+    lrs, betas = np.linspace(0.01, 2.0, 400) / q.L, np.linspace(0.0, 0.99, 400)
+    grid = theory.momentum_rate(lrs[:, None], betas[None, :], [q.mu, q.L], nesterov=True)
+    assert grid.min() >= rate - 1e-12
+    i, j = np.unravel_index(np.argmin(grid), grid.shape)
+    assert abs(lrs[i] - lr) < 2 * (lrs[1] - lrs[0]) and abs(betas[j] - momentum) < 0.01
+
+
+def test_momentum_rate_without_momentum_is_gradient_descent():
+    lrs = np.linspace(0.0, 0.25, 11)
+    expected = np.maximum(abs(1 - lrs * 1.0), abs(1 - lrs * 10.0))
+    np.testing.assert_allclose(theory.momentum_rate(lrs, 0.0, [1.0, 10.0]), expected, atol=1e-12)
+    np.testing.assert_allclose(theory.momentum_rate(lrs, 0.0, [1.0, 10.0], nesterov=True), expected,
+                               atol=1e-12)
+
+
+def test_momentum_rate_at_polyaks_optimum_and_in_the_spiral_regime():
+    q = Quadratic(kappa=25)
+    lr, beta, rate = theory.heavy_ball_best(q.L, q.mu)
+    assert math.isclose(theory.momentum_rate(lr, beta, [q.mu, q.L]), rate, rel_tol=1e-6)
+    # complex roots for both curvatures: the rate is √β whatever the learning rate
+    betas = np.array([0.7, 0.8, 0.9])            # (1 − √β)² < ηλ < (1 + √β)² for λ = 1 and 25
+    lrs = np.array([0.04, 0.06])[:, None]
+    np.testing.assert_allclose(theory.momentum_rate(lrs, betas, [q.mu, q.L]),
+                               np.broadcast_to(np.sqrt(betas), (2, 3)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_rate_predicts_runs_and_the_stability_edge(nesterov):
+    q = Quadratic(kappa=10)
+    lrs = np.linspace(0.03, 3.7, 40) / q.L          # no ηL exactly on an edge
+    betas = np.array([0.0, 0.3, 0.6, 0.8]) if not nesterov else np.array([0.3, 0.6, 0.8])
+    predicted = theory.momentum_rate(lrs[:, None], betas[None, :], [q.mu, q.L], nesterov=nesterov)
+    assert predicted.shape == (40, len(betas))
+    traj = ol.run(ol.SGD(lr=lrs[:, None, None], momentum=betas[None, :, None], nesterov=nesterov),
+                  q, q.start, 400, bound=1e3)
+    measured = theory.measured_rate(traj)
+    clear = np.abs(predicted - 1) > 0.02          # away from the edge, 400 steps decide it
+    assert np.array_equal((measured < 1)[clear], (predicted < 1)[clear])
+    fast = predicted < 0.95
+    assert np.median(np.abs(measured - predicted)[fast]) < 0.01
+    edge = 2 * (1 + betas) / (1 + 2 * betas) if nesterov else 2 * (1 + betas)
+    assert np.array_equal(predicted < 1, lrs[:, None] * q.L < edge[None, :] - 1e-12)
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    (dict(lr=-0.1, beta=0.5, curvatures=[1.0]), "lr"),
+    (dict(lr=0.1, beta=1.5, curvatures=[1.0]), "beta"),
+    (dict(lr=0.1, beta=-0.1, curvatures=[1.0]), "beta"),
+    (dict(lr=0.1, beta=0.5, curvatures=[0.0, 1.0]), "curvatures"),
+    (dict(lr=0.1, beta=0.5, curvatures=[]), "curvatures"),
+    (dict(lr=np.nan, beta=0.5, curvatures=[1.0]), "lr"),
+])
+def test_momentum_rate_rejects_bad_input(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        theory.momentum_rate(**kwargs)
+
+
+@pytest.mark.parametrize("L, mu", [(1.0, 0.0), (1.0, 2.0)])
+def test_nesterov_best_rejects_bad_curvatures(L, mu):
+    with pytest.raises(ValueError):
+        theory.nesterov_best(L, mu)
