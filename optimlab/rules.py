@@ -15,6 +15,7 @@ The contract, the same for every rule::
     opt = Adam(lr=0.1)
     state = opt.init(x)              # a NamedTuple you can print
     x, state = opt.step(x, g, state) # pure: x, g and state are never mutated
+    opt.replace(lr=0.01)             # a new rule with changed hyperparameters (rules are frozen)
 
 Hyperparameters may be numpy arrays that broadcast against ``x`` (``lr=lrs[:, None]`` with
 ``x`` of shape ``(N, 2)`` runs N learning rates at once).  The same code runs on torch tensors:
@@ -90,6 +91,17 @@ class Optimizer:
     def hyperparameters(self) -> dict[str, Any]:
         """The hyperparameters as a dict (the keyword arguments that rebuild this optimizer)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def replace(self, **changes) -> "Optimizer":
+        """A copy with some hyperparameters changed, validated like a new optimizer.
+
+        ``opt.replace(lr=0.01)``: the rule is frozen, so a schedule builds a new one per step.
+        """
+        unknown = sorted(set(changes) - set(self.hyperparameters))
+        if unknown:
+            raise ValueError(f"{type(self).__name__} has no hyperparameter {unknown[0]!r}; "
+                             f"its hyperparameters are {', '.join(self.hyperparameters)}")
+        return dataclasses.replace(self, **changes)
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Trajectory", "run"]
+__all__ = ["Trajectory", "run", "settled_at"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -49,6 +49,21 @@ class Trajectory:
         """Last point of each run, shape ``(*B, 2)``."""
         return self.xs[-1]
 
+    def head(self, steps: int) -> "Trajectory":
+        """The first ``steps`` steps of every run (points ``0 … steps``), as a Trajectory.
+
+        A run that diverged later than ``steps`` counts as not diverged in the head; recorded
+        states are cut the same way.
+        """
+        if isinstance(steps, bool) or not (isinstance(steps, (int, np.integer)) and 0 <= steps <= self.steps):
+            raise ValueError(f"steps must be an integer in [0, {self.steps}], got {steps!r}")
+        cut = slice(0, steps + 1)
+        states = None
+        if self.states is not None:
+            states = type(self.states)(*(None if f is None else f[cut] for f in self.states))
+        diverged_at = np.where(self.diverged_at <= steps, self.diverged_at, -1)
+        return Trajectory(self.xs[cut], self.losses[cut], diverged_at, states)
+
     def __getitem__(self, index) -> "Trajectory":
         """Select runs from the batch: ``traj[3]``, ``traj[:, 0]``…  (time axis kept)."""
         index = index if isinstance(index, tuple) else (index,)
@@ -58,6 +73,22 @@ class Trajectory:
                 f[(slice(None),) + index] if np.ndim(f) > 1 else f for f in self.states))
         return Trajectory(self.xs[(slice(None),) + index], self.losses[(slice(None),) + index],
                           self.diverged_at[index], states)
+
+
+def settled_at(ok) -> np.ndarray:
+    """The step from which ``ok`` holds for good, for every run; ``inf`` where it fails at the end.
+
+    ``ok`` is a boolean array of shape ``(steps + 1, *B)``, one row per point of a run (for
+    example "within tolerance of the minimum").  The answer is the smallest ``t`` with
+    ``ok[t:]`` all true — the number of steps after which the run stays where ``ok`` wants it —
+    as floats of shape ``B`` (``inf`` is a float).
+    """
+    ok = np.asarray(ok)
+    if ok.dtype != bool or ok.ndim == 0:
+        raise ValueError(f"ok must be a boolean array of shape (steps + 1, ...), got dtype {ok.dtype}, shape {ok.shape}")
+    failed = ~ok
+    last_failure = np.where(failed.any(axis=0), ok.shape[0] - 1 - np.argmax(failed[::-1], axis=0), -1)
+    return np.where(ok[-1], last_failure + 1.0, np.inf)
 
 
 def _select(keep, new, old):

@@ -496,3 +496,19 @@ def test_betas_may_be_a_list_like_in_torch():
     assert opt.betas == (0.8, 0.99) and isinstance(opt.betas, tuple)
     with pytest.raises(ValueError, match="betas must be a pair"):
         ol.Adam(betas=[0.9])
+
+
+def test_replace_changes_hyperparameters_and_validates_them():
+    opt = ol.Adam(lr=0.1, betas=(0.8, 0.99), amsgrad=True)
+    new = opt.replace(lr=0.01)
+    assert type(new) is ol.Adam and new.lr == 0.01 and opt.lr == 0.1
+    assert {k: v for k, v in new.hyperparameters.items() if k != "lr"} == \
+           {k: v for k, v in opt.hyperparameters.items() if k != "lr"}
+    x, g = np.array([1.0, -2.0]), np.array([0.3, 0.4])
+    np.testing.assert_array_equal(new.step(x, g, new.init(x))[0],
+                                  ol.Adam(lr=0.01, betas=(0.8, 0.99), amsgrad=True).step(x, g, new.init(x))[0])
+    assert type(ol.AdamW().replace(weight_decay=0.5)) is ol.AdamW
+    with pytest.raises(ValueError, match=r"lr must be in \[0.0, inf\)"):
+        opt.replace(lr=-1.0)
+    with pytest.raises(ValueError, match="Adam has no hyperparameter 'momentum'"):
+        opt.replace(momentum=0.9)

@@ -267,3 +267,59 @@ def test_run_rejects_bool_steps_and_batch_size_without_data():
         ol.run(ol.SGD(lr=0.1), q, q.start, True)
     with pytest.raises(ValueError, match="batch_size needs a surface built from data"):
         ol.run(ol.SGD(lr=0.1), q, q.start, 5, batch_size=2)
+
+
+# --------------------------------------------------------------------------- head, settled_at
+def test_head_is_the_same_run_stopped_early():
+    """traj.head(k) equals a run of k steps: points, losses, states and divergence."""
+    lrs = np.array([0.05, 0.19, 0.35])[:, None]          # 0.35 > 2(1 + μ)/L = 0.3 diverges
+    q = S.Quadratic(kappa=10)
+    full = ol.run(ol.SGD(lr=lrs, momentum=0.5), q, (1.0, 1.0), 60, bound=10.0, record_states=True)
+    t_div = int(full.diverged_at[2])
+    assert 0 < t_div < 60
+    for k in (0, 5, t_div - 1, t_div, 60):
+        short = ol.run(ol.SGD(lr=lrs, momentum=0.5), q, (1.0, 1.0), k, bound=10.0, record_states=True)
+        head = full.head(k)
+        assert head.steps == k
+        np.testing.assert_array_equal(head.xs, short.xs)
+        np.testing.assert_array_equal(head.losses, short.losses)
+        np.testing.assert_array_equal(head.diverged_at, short.diverged_at)
+        np.testing.assert_array_equal(head.states.momentum_buffer, short.states.momentum_buffer)
+    assert full.head(t_div - 1).diverged_at[2] == -1 and full.head(t_div).diverged_at[2] == t_div
+
+
+def test_head_without_states_and_bad_lengths():
+    traj = ol.run(ol.Adam(lr=0.1), S.Quadratic(), (1.0, 2.0), 10)
+    assert traj.head(3).states is None and traj.head(3).final.tolist() == traj.xs[3].tolist()
+    for bad in (-1, 11, 2.0, True):
+        with pytest.raises(ValueError, match=r"steps must be an integer in \[0, 10\]"):
+            traj.head(bad)
+
+
+def test_settled_at_counts_the_steps_after_which_a_condition_holds_for_good():
+    ok = np.array([[False, True, False, True],
+                   [True, True, False, False],
+                   [False, True, True, True],
+                   [True, True, True, True]])
+    np.testing.assert_array_equal(ol.settled_at(ok), [3.0, 0.0, 2.0, 2.0])
+    np.testing.assert_array_equal(ol.settled_at(ok[:2]), [1.0, 0.0, np.inf, np.inf])
+    assert ol.settled_at(np.array([False, False, True])) == 2.0          # a single run
+    assert ol.settled_at(np.array([True, False])) == np.inf
+
+
+def test_settled_at_on_a_run_matches_a_loop():
+    """On real runs: the first step from which |θ − θ*| stays below a tolerance, checked by a loop."""
+    lrs = np.geomspace(0.01, 0.3, 7)[:, None]
+    traj = ol.run(ol.Adam(lr=lrs), S.Quadratic(kappa=10), S.Quadratic(kappa=10).start, 300)
+    ok = np.linalg.norm(traj.xs, axis=-1) < 1e-2
+    expected = []
+    for j in range(len(lrs)):
+        t = next((t for t in range(301) if ok[t:, j].all()), np.inf)
+        expected.append(t)
+    np.testing.assert_array_equal(ol.settled_at(ok), expected)
+    assert np.isfinite(expected).any() and not np.isfinite(expected).all()
+
+
+def test_settled_at_rejects_non_boolean_input():
+    with pytest.raises(ValueError, match="ok must be a boolean array"):
+        ol.settled_at(np.array([0.1, 0.2]))
