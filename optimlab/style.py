@@ -36,7 +36,7 @@ OKABE_ITO = {
 _FIXED = {
     "sgd": OKABE_ITO["black"],
     "momentum": OKABE_ITO["blue"],
-    "nesterov": OKABE_ITO["sky blue"],
+    "nesterov": "#332288",  # Tol's indigo: far darker than Momentum's blue, so the two never blur
     "rmsprop": OKABE_ITO["bluish green"],
     "adagrad": OKABE_ITO["reddish purple"],
     "adam": OKABE_ITO["vermillion"],

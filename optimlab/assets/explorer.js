@@ -494,7 +494,7 @@
     this.onChange = opts.onChange || null;
     this.live = !!spec.live;
     this.kind = spec.kind;
-    this.timing = { last: null, draws: 0 };
+    this.timing = { last: null, n: 0, draws: 0 };  // input event → painted frame (ms), see draw()
     this.playing = false;
     this.hidden = {};
     if (this.kind === "race") this.initRace(opts.state);
@@ -717,7 +717,9 @@
       el.appendChild(h("div", { "class": "ol-note", text: "Precomputed runs: the sliders switch " +
         "between them." }));
     }
-    // Keyboard: space plays and pauses when the focus is on the figure or a slider.
+    // Keyboard: space plays and pauses when the focus is on the figure or a slider.  Keys pressed
+    // in the explorer stay there (a notebook would otherwise move between cells on an arrow key).
+    el.addEventListener("keydown", function (ev) { ev.stopPropagation(); });
     el.addEventListener("keydown", function (ev) {
       var t = ev.target, tag = (t.tagName || "").toLowerCase();
       if ((ev.key === " " || ev.code === "Space") && self.playBtn &&
@@ -1055,7 +1057,7 @@
       // Input event → the frame that shows it: read when the next frame has been produced.
       var self = this;
       root.requestAnimationFrame(function () {
-        setTimeout(function () { self.timing.last = root.performance.now() - t0; }, 0);
+        setTimeout(function () { self.timing.last = root.performance.now() - t0; self.timing.n++; }, 0);
       });
     }
   };
@@ -1211,6 +1213,8 @@
   function create(el, spec, opts) {
     injectCSS();
     el.classList.add("optimlab-explorer");
+    // In JupyterLab the keys belong to the explorer's controls, not to the notebook's shortcuts.
+    el.setAttribute("data-lm-suppress-shortcuts", "true");
     var ex = new Explorer(el, spec, opts);
     el.__ol = ex;
     return ex;
