@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 from typing import Any
 
 import numpy as np
@@ -105,7 +106,7 @@ def _select(keep, new, old):
 
 def run(opt, surface, x0, steps: int, *, bound: float = 1e6, noise: float = 0.0,
         batch_size: int | None = None, seed: int | None = 0,
-        record_states: bool = False) -> Trajectory:
+        record_states: bool = False, lr_schedule=None) -> Trajectory:
     """Run ``opt`` on ``surface`` from ``x0`` for ``steps`` steps, for a whole batch at once.
 
     Parameters
@@ -134,6 +135,11 @@ def run(opt, surface, x0, steps: int, *, bound: float = 1e6, noise: float = 0.0,
         Seed of the random generator used for ``noise`` and ``batch_size``.
     record_states : bool
         Keep the optimizer state after every step in ``Trajectory.states``.
+    lr_schedule : callable, optional
+        ``t -> factor``: update ``t`` (``t = 1`` for the first) uses the learning rate
+        ``opt.lr * lr_schedule(t)``, like ``torch.optim.lr_scheduler.LambdaLR`` with
+        ``lambda k: lr_schedule(k + 1)``.  The factor is a number in ``[0, inf)``; a linear
+        warmup over ``w`` steps is ``lambda t: min(1, t / w)``.
 
     Returns
     -------
@@ -145,6 +151,8 @@ def run(opt, surface, x0, steps: int, *, bound: float = 1e6, noise: float = 0.0,
         raise ValueError(f"bound must be in (0, inf), got {bound}")
     if not noise >= 0:
         raise ValueError(f"noise must be in [0, inf), got {noise}")
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise ValueError(f"lr_schedule must be a callable t -> factor, got {lr_schedule!r}")
     if batch_size is not None:
         if isinstance(batch_size, bool) or not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
             raise ValueError(f"batch_size must be an integer in [1, inf), got {batch_size!r}")
@@ -163,6 +171,15 @@ def run(opt, surface, x0, steps: int, *, bound: float = 1e6, noise: float = 0.0,
     x = np.array(np.broadcast_to(x0, shape))
     rng = np.random.default_rng(seed)
 
+    def scheduled(t):
+        if lr_schedule is None:
+            return opt
+        factor = lr_schedule(t)
+        if not (isinstance(factor, (int, float, np.integer, np.floating)) and not isinstance(factor, bool)
+                and 0 <= factor < math.inf):
+            raise ValueError(f"lr_schedule must return a number in [0, inf), got {factor!r} at step {t}")
+        return dataclasses.replace(opt, lr=opt.lr * float(factor))
+
     def gradient(x):
         g = surface.grad(x, rng=rng, batch_size=batch_size) if batch_size else surface.grad(x)
         if noise:
@@ -178,7 +195,7 @@ def run(opt, surface, x0, steps: int, *, bound: float = 1e6, noise: float = 0.0,
     with np.errstate(all="ignore"):
         xs[0], losses[0] = x, surface.f(x)
         for t in range(1, steps + 1):
-            x_new, state_new = opt.step(x, gradient(x), state)
+            x_new, state_new = scheduled(t).step(x, gradient(x), state)
             f_new = surface.f(x_new)
             ok = np.isfinite(f_new) & np.all(np.isfinite(x_new) & (np.abs(x_new) <= bound), axis=-1)
             if ok.all() and alive.all():

@@ -216,6 +216,64 @@ def test_batch_size_one_uses_single_samples(regression):
     assert np.abs(per_sample - g).max(axis=1).min() < 1e-12
 
 
+# --------------------------------------------------------------------------- learning-rate schedules
+def test_constant_schedule_of_one_is_the_plain_run():
+    q = S.Rosenbrock()
+    plain = ol.run(ol.Adam(lr=0.05), q, q.start, 60)
+    same = ol.run(ol.Adam(lr=0.05), q, q.start, 60, lr_schedule=lambda t: 1.0)
+    np.testing.assert_array_equal(plain.xs, same.xs)
+
+
+def test_schedule_scales_every_learning_rate_of_a_batch_at_each_step():
+    """SGD's step is lr·g, so a schedule of t ↦ 1/t must give steps lr·g/t, for every lr."""
+    q = S.Quadratic(kappa=10)
+    lrs = np.array([0.01, 0.05])[:, None]
+    traj = ol.run(ol.SGD(lr=lrs), q, q.start, 8, lr_schedule=lambda t: 1 / t)
+    for t in range(1, 9):
+        expected = traj.xs[t - 1] - lrs / t * q.grad(traj.xs[t - 1])
+        np.testing.assert_allclose(traj.xs[t], expected, rtol=1e-14)
+
+
+def test_schedule_matches_torch_lambdalr():
+    """A linear warmup in ``run`` is torch's LambdaLR with the step count shifted by one."""
+    import torch
+
+    warmup = lambda t: min(1.0, t / 7)
+    q = S.Rosenbrock()
+    ours = ol.run(ol.Adam(lr=0.05), q, q.start, 20, lr_schedule=warmup).xs
+    p = torch.tensor(q.start, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([p], lr=0.05)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: warmup(k + 1))
+    path = [p.detach().numpy().copy()]
+    for _ in range(20):
+        p.grad = torch.from_numpy(q.grad(p.detach().numpy()))
+        opt.step()
+        sched.step()
+        path.append(p.detach().numpy().copy())
+    np.testing.assert_allclose(ours, np.array(path), rtol=1e-12, atol=1e-14)
+
+
+def test_zero_factor_holds_the_point_but_fills_the_state():
+    q = S.Quadratic(kappa=10)
+    traj = ol.run(ol.Adam(lr=0.1), q, q.start, 6, lr_schedule=lambda t: 0.0 if t <= 3 else 1.0,
+                  record_states=True)
+    np.testing.assert_array_equal(traj.xs[:4], np.broadcast_to(q.start, (4, 2)))
+    assert not np.allclose(traj.xs[4], q.start)
+    assert list(traj.states.step) == [0, 1, 2, 3, 4, 5, 6] and np.all(traj.states.v[3] > 0)
+
+
+@pytest.mark.parametrize("schedule", [0.5, "warmup"])
+def test_run_rejects_a_schedule_that_is_not_callable(schedule):
+    with pytest.raises(ValueError, match="lr_schedule must be a callable"):
+        ol.run(ol.SGD(lr=0.1), S.Quadratic(), (1.0, 1.0), 3, lr_schedule=schedule)
+
+
+@pytest.mark.parametrize("factor", [-0.5, math.nan, math.inf, np.ones(2), True, None])
+def test_run_rejects_a_schedule_returning_a_bad_factor(factor):
+    with pytest.raises(ValueError, match="lr_schedule must return a number"):
+        ol.run(ol.SGD(lr=0.1), S.Quadratic(), (1.0, 1.0), 3, lr_schedule=lambda t: factor)
+
+
 # --------------------------------------------------------------------------- validation & Trajectory
 @pytest.mark.parametrize("kwargs, name", [
     (dict(steps=-1), "steps"), (dict(steps=2.5), "steps"), (dict(steps="3"), "steps"),
