@@ -112,7 +112,7 @@ def test_float32_parameters_keep_their_dtype():
     train(theirs, torch.optim.Adam(theirs.parameters(), lr=1e-2), 50, data)
     for p in ours.parameters():
         assert p.dtype == torch.float32
-        assert opt.state[p]["m"].dtype == torch.float32
+        assert opt.state[p]["exp_avg"].dtype == torch.float32
     assert_params_close(params_of(ours), params_of(theirs), rtol=1e-5)
 
 
@@ -211,7 +211,8 @@ def test_parameters_without_grad_are_skipped(name):
     assert torch.equal(frozen.detach(), torch.tensor([5.0]))
     assert len(opt.state[unused]) == 0 and len(opt.state[frozen]) == 0
     assert not torch.equal(used.detach(), torch.tensor([1.0, -2.0]))
-    assert opt.state[used]["step"] == 3
+    if name != "SGD":  # plain SGD keeps no state at all, as torch.optim.SGD
+        assert opt.state[used]["step"] == 3
 
 
 # --------------------------------------------------------------------------- state_dict
