@@ -159,10 +159,10 @@ class _RuleOptimizer(torch.optim.Optimizer):
                         self._store(self.state[p], rule.init(_real(p)), p)
 
     # -- validation ----------------------------------------------------------------------
-    def _explain(self, key, value) -> str:
-        """optimlab's own sentence on ``key=value`` (it names the allowed range), or ''."""
+    def _explain(self, **hyper) -> str:
+        """optimlab's own sentence on these values (it names the allowed range), or ''."""
         try:
-            self.rule(**{key: _number(value)})
+            self.rule(**{key: _number(value) for key, value in hyper.items()})
         except ValueError as error:
             return f" ({error})"
         return ""
@@ -175,7 +175,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
                 if isinstance(item, np.ndarray) and item.ndim > 0:
                     raise ValueError(f"{key} must be single numbers in optimlab.torch (arrays of "
                                      f"hyperparameters are for optimlab's batched rules), got an "
-                                     f"array of shape {item.shape}" + self._explain(key, value))
+                                     f"array of shape {item.shape}" + self._explain(**{key: value}))
         tensor_lr = isinstance(lr, torch.Tensor)
         if name in ("Adam", "AdamW") and tensor_lr and hyper["foreach"] and not hyper["capturable"]:
             raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
@@ -189,9 +189,12 @@ class _RuleOptimizer(torch.optim.Optimizer):
                         betas = list(self._group_defaults["betas"])
                         betas[i] = beta
                         raise ValueError(f"Invalid beta parameter at index {i}: {beta}"
-                                         + self._explain("betas", tuple(betas)))
+                                         + self._explain(betas=tuple(betas)))
             elif not 0.0 <= hyper[key]:
-                raise ValueError(f"Invalid {label}: {hyper[key]}" + self._explain(key, hyper[key]))
+                raise ValueError(f"Invalid {label}: {hyper[key]}" + self._explain(**{key: hyper[key]}))
+        if self._twin == "SGD" and hyper["nesterov"] and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening" + self._explain(
+                **{key: hyper[key] for key in ("nesterov", "momentum", "dampening")}))
         if self._twin in ("Adam", "AdamW"):
             self._check_tensor_betas(hyper)
 
