@@ -30,8 +30,10 @@ adds is the bookkeeping that makes ``optimlab.torch.Adam`` interchangeable with
 * **Implementation switches.**  optimlab always runs torch.optim's single-tensor ("for-loop")
   algorithm.  ``foreach`` may be ``None``, ``False`` or ``True`` (it only chooses how torch
   batches its kernels, and torch's own tests hold the for-loop result as the reference).
-  ``fused=True``, ``differentiable=True`` and ``capturable=True`` cannot be honoured and raise a
-  ``ValueError`` naming the option; their defaults (``None``/``False``) are accepted.
+  ``differentiable=True`` lets autograd run through the step (to the parameters, gradients and
+  state; a hyperparameter tensor that requires grad is refused).  ``fused=True`` and
+  ``capturable=True`` cannot be honoured and raise a ``ValueError`` naming the option; their
+  defaults (``None``/``False``) are accepted.
 """
 from __future__ import annotations
 
@@ -104,14 +106,14 @@ def _number(value):
 # --------------------------------------------------------------------------- implementation switches
 #: torch.optim's implementation switches and the values optimlab honours.  optimlab always runs
 #: the single-tensor algorithm; ``foreach`` only picks how torch batches its kernels, so any value
-#: gives the numbers torch's own tests treat as the reference.
+#: gives the numbers torch's own tests treat as the reference.  ``differentiable=True`` runs the
+#: (pure) rule with autograd on, so gradients flow through the step to the parameters, gradients
+#: and state, as in torch.optim.
 _SWITCHES = {"foreach": (None, False, True), "fused": (None, False),
-             "differentiable": (False,), "capturable": (False,)}
+             "differentiable": (False, True), "capturable": (False,)}
 _WHY_NOT = {
     "fused": "optimlab.torch has no fused kernel (nor the grad_scale/found_inf protocol that "
              "torch.amp.GradScaler uses with one)",
-    "differentiable": "optimlab.torch updates parameters under torch.no_grad(), so autograd "
-                      "cannot differentiate through a step",
     "capturable": "it keeps the counters on the device for CUDA-graph capture, and optimlab.torch "
                   "reads them as Python numbers",
 }
@@ -254,21 +256,30 @@ class _RuleOptimizer(torch.optim.Optimizer):
                         stored[key] = torch.tensor(float(stored[key]), dtype=_scalar_dtype())
 
     def _rule_for(self, group: dict) -> rules.Optimizer:
-        return self.rule(**{f.name: _number(group[f.name]) for f in dataclasses.fields(self.rule)})
+        values = {f.name: group[f.name] for f in dataclasses.fields(self.rule)}
+        if group.get("differentiable"):
+            for key, value in values.items():
+                for item in value if isinstance(value, (tuple, list)) else (value,):
+                    if isinstance(item, torch.Tensor) and item.requires_grad:
+                        raise ValueError(
+                            f"{type(self).__name__}: {key} is a tensor that requires grad; "
+                            "optimlab's rules take hyperparameters as numbers, so with "
+                            "differentiable=True no gradient would reach it")
+        return self.rule(**{key: _number(value) for key, value in values.items()})
 
     # -- the step ------------------------------------------------------------------------
-    @torch.no_grad()
     def step(self, closure=None):
         """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            rule = self._rule_for(group)
-            for p in group["params"]:
-                if p.grad is not None:
-                    self._step_tensor(rule, p, p.grad)
+        with torch.set_grad_enabled(self.defaults["differentiable"]):  # usually: no autograd
+            for group in self.param_groups:
+                rule = self._rule_for(group)
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self._step_tensor(rule, p, p.grad)
         return loss
 
     def _step_tensor(self, rule: rules.Optimizer, p: torch.Tensor, grad: torch.Tensor) -> None:
@@ -321,6 +332,8 @@ class _RuleOptimizer(torch.optim.Optimizer):
                                f"(it has {sorted(stored)}); was it saved by another optimizer, "
                                "or with other options?")
             elif field in _COUNTERS:
+                if torch.is_tensor(stored[key]) and stored[key].requires_grad:
+                    raise RuntimeError(f"`requires_grad` is not supported for `{key}` in differentiable mode")
                 values[field] = _COUNTERS[field](stored[key])
             else:
                 values[field] = _real(stored[key])
@@ -328,7 +341,8 @@ class _RuleOptimizer(torch.optim.Optimizer):
 
     @staticmethod
     def _store(stored: dict, state, p: torch.Tensor, rows=None) -> None:
-        """Write a rule state into torch.optim's entries (in place where they exist)."""
+        """Write a rule state into torch.optim's entries: in place where they exist, except under
+        autograd (differentiable=True), where the new tensors, with their history, replace them."""
         rebuilt = _REBUILT.get(type(state), {})
         for field in _torch_order(type(state)):
             value = getattr(state, field)
@@ -342,7 +356,8 @@ class _RuleOptimizer(torch.optim.Optimizer):
                     stored[key] = torch.tensor(float(value), dtype=_scalar_dtype())
             elif rows is not None:
                 _real(old)[rows] = value
-            elif old is not None and not old.is_sparse and not value.is_sparse:
+            elif old is not None and not old.is_sparse and not value.is_sparse \
+                    and not torch.is_grad_enabled():
                 _real(old).copy_(value)
             else:
                 stored[key] = torch.view_as_complex(value) if p.is_complex() else value

@@ -2,8 +2,9 @@
 
 * the signature (names, order, defaults, keyword-only flags) and the param-group keys are
   torch.optim's;
-* ``foreach``/``fused``/``differentiable``/``capturable``: torch's defaults and ``foreach=True``
-  are accepted; what optimlab cannot honour raises a ValueError naming the option;
+* ``foreach``/``fused``/``differentiable``/``capturable``: torch's defaults, ``foreach=True`` and
+  ``differentiable=True`` are accepted (the last with the gradients torch.optim computes through a
+  step); what optimlab cannot honour raises a ValueError naming the option;
 * invalid arguments: the same exception type as torch.optim in every case where torch.optim
   raises, with torch's sentence first; the few values only optimlab refuses get a ValueError;
 * tensor learning rates follow torch's rules and give the same steps as a float;
@@ -95,7 +96,7 @@ def test_torch_defaults_and_foreach_are_accepted_and_give_torchs_numbers(name):
 
 
 @pytest.mark.parametrize("name", NAMES + ["Momentum"])
-@pytest.mark.parametrize("switch", ["fused", "differentiable", "capturable"])
+@pytest.mark.parametrize("switch", ["fused", "capturable"])
 def test_switches_optimlab_cannot_honour_are_refused_by_name(name, switch):
     known = switch in inspect.signature(getattr(olt, name)).parameters
     with pytest.raises(ValueError if known else TypeError, match=switch):
@@ -336,3 +337,79 @@ def test_adagrad_share_memory():
     opt = olt.Adagrad([p])
     opt.share_memory()
     assert opt.state[p]["sum"].is_shared()
+
+
+# --------------------------------------------------------------------------- differentiable=True
+# One step from a given state, as torch.optim's own TestDifferentiableOptimizer sets it up: the
+# parameter, its gradient and the state tensors are inputs; the parameter and state are outputs.
+DIFFERENTIABLE = [
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1), ["momentum_buffer"]),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1),
+     ["square_avg", "momentum_buffer", "grad_avg"]),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, maximize=True), ["sum"]),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1), ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]),
+    ("AdamW", dict(lr=0.01), ["exp_avg", "exp_avg_sq"]),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), ["exp_avg", "exp_avg_sq"]),
+]
+
+
+def differentiable_step(cls, kwargs, p0, grad, tensors, counters):
+    """The parameter and state after one differentiable step of ``cls`` (outputs for autograd)."""
+    p = p0.clone()
+    p.grad = grad
+    opt = cls([p], differentiable=True, **kwargs)
+    opt.state[p].update({k: torch.tensor(v, dtype=torch.float64) for k, v in counters.items()})
+    opt.state[p].update({k: v.clone() for k, v in tensors.items()})
+    opt.step()
+    return [p] + [opt.state[p][k] for k in tensors]
+
+
+@pytest.mark.parametrize("name, kwargs, keys", DIFFERENTIABLE, ids=[d[0] for d in DIFFERENTIABLE])
+def test_differentiable_step_gives_torchs_gradients(name, kwargs, keys):
+    gen = torch.Generator().manual_seed(3)
+    leaf = lambda shift=0.0: (torch.rand(3, 2, generator=gen, dtype=torch.float64) + shift).requires_grad_()
+    # (a centered RMSprop needs square_avg > grad_avg², as any real history gives)
+    p0, grad, tensors = leaf(), leaf(), {k: leaf(1.0 if k == "square_avg" else 0.0) for k in keys}
+    counters = {"step": 3.0} | ({"mu_product": 0.7} if name == "NAdam" else {})
+    counters = {} if name == "SGD" else counters
+    weights = [torch.rand(3, 2, generator=gen, dtype=torch.float64) for _ in range(len(keys) + 1)]
+    inputs = [p0, grad, *tensors.values()]
+    grads = []
+    for cls in (getattr(olt, name), getattr(torch.optim, name)):
+        outputs = differentiable_step(cls, kwargs, p0, grad, tensors, counters)
+        loss = sum((w * o).sum() for w, o in zip(weights, outputs))
+        grads.append(torch.autograd.grad(loss, inputs))
+    for ours, theirs in zip(*grads):
+        assert float(theirs.abs().max()) > 0 and close(ours, theirs, 1e-12)
+
+
+@pytest.mark.parametrize("name, kwargs", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.1, amsgrad=True))])
+def test_differentiable_steps_pass_gradcheck_from_an_empty_state(name, kwargs):
+    """Two steps from scratch, by finite differences.  (torch.optim.SGD detaches its first
+    momentum buffer b₁ = g₁ from the graph; optimlab's gradient goes through it.)"""
+    def two_steps(p0, g1, g2):
+        p = p0.clone()
+        opt = getattr(olt, name)([p], differentiable=True, **kwargs)
+        for g in (g1, g2):
+            p.grad = g
+            opt.step()
+        return p
+    gen = torch.Generator().manual_seed(4)
+    inputs = [torch.rand(3, generator=gen, dtype=torch.float64).requires_grad_() for _ in range(3)]
+    assert torch.autograd.gradcheck(two_steps, inputs)
+
+
+def test_differentiable_refuses_a_hyperparameter_tensor_that_requires_grad():
+    """Its gradient would silently be lost: the rules take hyperparameters as numbers."""
+    lr = torch.tensor(0.1, requires_grad=True)
+    with pytest.raises(ValueError, match="lr"):
+        olt.SGD([param(2)], lr=lr, differentiable=True)
+    olt.SGD([param(2)], lr=lr)  # without differentiable=True, lr is just a value (as in torch)
+
+
+def test_non_leaf_parameters_need_differentiable_like_torch():
+    w = param(3)
+    for module in (torch.optim, olt):
+        with pytest.raises(ValueError, match="non-leaf"):
+            module.Adam([w * 2])
+        module.Adam([w * 2], differentiable=True)
