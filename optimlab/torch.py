@@ -30,10 +30,11 @@ adds is the bookkeeping that makes ``optimlab.torch.Adam`` interchangeable with
 * **Implementation switches.**  optimlab always runs torch.optim's single-tensor ("for-loop")
   algorithm.  ``foreach`` may be ``None``, ``False`` or ``True`` (it only chooses how torch
   batches its kernels, and torch's own tests hold the for-loop result as the reference).
+  ``fused=True`` keeps what a fused optimizer promises besides speed (float32 counters,
+  floating-point parameters, torch.amp.GradScaler's ``grad_scale``/``found_inf`` protocol).
   ``differentiable=True`` lets autograd run through the step (to the parameters, gradients and
-  state; a hyperparameter tensor that requires grad is refused).  ``fused=True`` and
-  ``capturable=True`` cannot be honoured and raise a ``ValueError`` naming the option; their
-  defaults (``None``/``False``) are accepted.
+  state; a hyperparameter tensor that requires grad is refused).  ``capturable=True`` (CUDA-graph
+  capture) cannot be honoured and raises a ``ValueError`` naming the option.
 """
 from __future__ import annotations
 
@@ -89,6 +90,13 @@ def _scalar_dtype() -> torch.dtype:
     return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
 
 
+def _counter(value, p: torch.Tensor, fused=False) -> torch.Tensor:
+    """A counter as torch.optim stores it: a 0-dim float tensor; float32 on p's device if fused."""
+    if fused:
+        return torch.tensor(float(value), dtype=torch.float32, device=p.device)
+    return torch.tensor(float(value), dtype=_scalar_dtype())
+
+
 def _real(t: torch.Tensor) -> torch.Tensor:
     """A complex tensor as its real view (last dimension: real, imaginary), as torch.optim steps it."""
     return torch.view_as_real(t) if t.is_complex() else t
@@ -105,18 +113,18 @@ def _number(value):
 
 # --------------------------------------------------------------------------- implementation switches
 #: torch.optim's implementation switches and the values optimlab honours.  optimlab always runs
-#: the single-tensor algorithm; ``foreach`` only picks how torch batches its kernels, so any value
-#: gives the numbers torch's own tests treat as the reference.  ``differentiable=True`` runs the
-#: (pure) rule with autograd on, so gradients flow through the step to the parameters, gradients
-#: and state, as in torch.optim.
-_SWITCHES = {"foreach": (None, False, True), "fused": (None, False),
+#: the single-tensor algorithm.  ``foreach`` only picks how torch batches its kernels, so any value
+#: gives the numbers torch's own tests treat as the reference.  ``fused=True`` keeps what a fused
+#: optimizer promises besides speed: float32 counters, floating-point parameters only, and
+#: torch.amp.GradScaler's protocol (it sets ``grad_scale``, which unscales the gradients, and
+#: ``found_inf``, which skips the step).  ``differentiable=True`` runs the (pure) rule with
+#: autograd on, so gradients flow through the step to the parameters, gradients and state.
+_SWITCHES = {"foreach": (None, False, True), "fused": (None, False, True),
              "differentiable": (False, True), "capturable": (False,)}
-_WHY_NOT = {
-    "fused": "optimlab.torch has no fused kernel (nor the grad_scale/found_inf protocol that "
-             "torch.amp.GradScaler uses with one)",
-    "capturable": "it keeps the counters on the device for CUDA-graph capture, and optimlab.torch "
-                  "reads them as Python numbers",
-}
+_WHY_NOT = {"capturable": "it keeps the counters on the device for CUDA-graph capture, and "
+                          "optimlab.torch reads them as Python numbers"}
+#: Devices on which torch.optim accepts fused=True.
+_FUSED_DEVICES = ("cpu", "cuda", "xpu", "mps", "hpu")
 
 # --------------------------------------------------------------------------- torch.optim's checks
 #: torch.optim's constructor checks "0 <= value" (and 0 <= beta < 1), in torch's order, with the
@@ -153,12 +161,14 @@ class _RuleOptimizer(torch.optim.Optimizer):
         self._check_like_torch(hyper)
         self._check_group(hyper)
         super().__init__(params, hyper)
+        if hyper.get("fused"):
+            self._step_supports_amp_scaling = True  # GradScaler then hands us grad_scale, found_inf
         if self._state_at_construction:
             with torch.no_grad():
                 for group in self.param_groups:
                     rule = self._rule_for(group)
                     for p in group["params"]:
-                        self._store(self.state[p], rule.init(_real(p)), p)
+                        self._store(self.state[p], rule.init(_real(p)), p, fused=group["fused"])
 
     # -- validation ----------------------------------------------------------------------
     def _explain(self, **hyper) -> str:
@@ -253,7 +263,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
                 stored = self.state.get(p, {})
                 for key in _COUNTERS:  # old checkpoints keep the step as a Python number
                     if key in stored and not torch.is_tensor(stored[key]):
-                        stored[key] = torch.tensor(float(stored[key]), dtype=_scalar_dtype())
+                        stored[key] = _counter(stored[key], p, group.get("fused"))
 
     def _rule_for(self, group: dict) -> rules.Optimizer:
         values = {f.name: group[f.name] for f in dataclasses.fields(self.rule)}
@@ -279,30 +289,47 @@ class _RuleOptimizer(torch.optim.Optimizer):
                 rule = self._rule_for(group)
                 for p in group["params"]:
                     if p.grad is not None:
-                        self._step_tensor(rule, p, p.grad)
+                        self._step_tensor(rule, p, p.grad, group.get("fused"))
         return loss
 
-    def _step_tensor(self, rule: rules.Optimizer, p: torch.Tensor, grad: torch.Tensor) -> None:
+    def _step_tensor(self, rule: rules.Optimizer, p: torch.Tensor, grad: torch.Tensor, fused) -> None:
         """One rule step for one parameter, reading and writing torch.optim's state layout."""
+        if fused:
+            grad = self._fused_grad(p, grad)
+            if grad is None:  # GradScaler found an inf or a nan: a fused optimizer skips the step
+                return
         stored = self.state.get(p) or {}
         x = _real(p)
         if grad.is_sparse and self._check_sparse(rule, p) == "rows":
             if not stored:
-                self._store(stored, rule.init(x), p)
+                self._store(stored, rule.init(x), p, fused=fused)
             grad = grad.coalesce()
             rows = tuple(grad.indices())  # torch.optim.Adagrad steps only the rows a gradient holds
             state = self._rule_state(rule, stored, x)
             state = type(state)(*(v[rows] if torch.is_tensor(v) else v for v in state))
             new_x, new_state = rule.step(x[rows], grad.values(), state)
             x[rows] = new_x
-            self._store(stored, new_state, p, rows)
+            self._store(stored, new_state, p, rows, fused=fused)
         else:  # dense, or sparse into a rule that is linear in g
             state = self._rule_state(rule, stored, x) if stored else rule.init(x)
             new_x, new_state = rule.step(x, _real(grad), state)
             x.copy_(new_x)
-            self._store(stored, new_state, p)
+            self._store(stored, new_state, p, fused=fused)
         if stored:  # like torch.optim, keep no entry for a parameter without state (plain SGD)
             self.state[p] = stored
+
+    def _fused_grad(self, p: torch.Tensor, grad: torch.Tensor) -> torch.Tensor | None:
+        """fused=True: torch's parameter check, then GradScaler's protocol (None: skip the step)."""
+        if not (p.is_floating_point() and p.device.type in _FUSED_DEVICES):
+            raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of "
+                               f"supported devices: {list(_FUSED_DEVICES)} but {p.dtype} and "
+                               f"{p.device.type}")
+        if grad.is_sparse:
+            raise RuntimeError(f"{type(self).__name__}: fused=True does not support sparse gradients")
+        found_inf, grad_scale = getattr(self, "found_inf", None), getattr(self, "grad_scale", None)
+        if found_inf is not None and bool(found_inf):
+            return None
+        return grad if grad_scale is None else grad / grad_scale.to(grad.device)
 
     def _check_sparse(self, rule: rules.Optimizer, p: torch.Tensor) -> str:
         name = type(self).__name__
@@ -340,7 +367,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
         return type(template)(**values)
 
     @staticmethod
-    def _store(stored: dict, state, p: torch.Tensor, rows=None) -> None:
+    def _store(stored: dict, state, p: torch.Tensor, rows=None, fused=False) -> None:
         """Write a rule state into torch.optim's entries: in place where they exist, except under
         autograd (differentiable=True), where the new tensors, with their history, replace them."""
         rebuilt = _REBUILT.get(type(state), {})
@@ -353,7 +380,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
                 if torch.is_tensor(old):
                     old.fill_(value)
                 else:
-                    stored[key] = torch.tensor(float(value), dtype=_scalar_dtype())
+                    stored[key] = _counter(value, p, fused)
             elif rows is not None:
                 _real(old)[rows] = value
             elif old is not None and not old.is_sparse and not value.is_sparse \

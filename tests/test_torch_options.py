@@ -2,9 +2,10 @@
 
 * the signature (names, order, defaults, keyword-only flags) and the param-group keys are
   torch.optim's;
-* ``foreach``/``fused``/``differentiable``/``capturable``: torch's defaults, ``foreach=True`` and
-  ``differentiable=True`` are accepted (the last with the gradients torch.optim computes through a
-  step); what optimlab cannot honour raises a ValueError naming the option;
+* ``foreach``/``fused``/``differentiable``/``capturable``: torch's defaults, ``foreach=True``,
+  ``fused=True`` (float32 counters, GradScaler's protocol) and ``differentiable=True`` (the
+  gradients torch.optim computes through a step) are accepted; ``capturable=True`` cannot be
+  honoured and raises a ValueError naming the option;
 * invalid arguments: the same exception type as torch.optim in every case where torch.optim
   raises, with torch's sentence first; the few values only optimlab refuses get a ValueError;
 * tensor learning rates follow torch's rules and give the same steps as a float;
@@ -96,7 +97,7 @@ def test_torch_defaults_and_foreach_are_accepted_and_give_torchs_numbers(name):
 
 
 @pytest.mark.parametrize("name", NAMES + ["Momentum"])
-@pytest.mark.parametrize("switch", ["fused", "capturable"])
+@pytest.mark.parametrize("switch", ["capturable"])
 def test_switches_optimlab_cannot_honour_are_refused_by_name(name, switch):
     known = switch in inspect.signature(getattr(olt, name)).parameters
     with pytest.raises(ValueError if known else TypeError, match=switch):
@@ -155,7 +156,7 @@ def test_refuses_what_torch_refuses_with_the_same_exception_type(name, kwargs):
 STRICTER = [("SGD", dict(momentum=1.5)), ("SGD", dict(dampening=-1.0)), ("SGD", dict(lr=math.nan)),
             ("RMSprop", dict(alpha=1.5)), ("RMSprop", dict(momentum=1.5)), ("Adam", dict(lr=math.inf)),
             ("Adam", dict(lr=np.array([0.1, 0.2]))), ("NAdam", dict(betas=(np.array([0.5, 0.9]), 0.99))),
-            ("Adam", dict(capturable=True)), ("Adagrad", dict(fused=True))]
+            ("Adam", dict(capturable=True))]
 
 
 @pytest.mark.parametrize("name, kwargs", STRICTER, ids=[f"{n}-{list(k)[0]}" for n, k in STRICTER])
@@ -413,3 +414,84 @@ def test_non_leaf_parameters_need_differentiable_like_torch():
         with pytest.raises(ValueError, match="non-leaf"):
             module.Adam([w * 2])
         module.Adam([w * 2], differentiable=True)
+
+
+# --------------------------------------------------------------------------- fused=True
+FUSED = ["SGD", "Adagrad", "Adam", "AdamW"]  # those torch.optim offers fused=True for
+
+
+@pytest.mark.parametrize("name", FUSED)
+def test_fused_gives_torchs_numbers_and_float32_counters(name):
+    """Even under a float64 default dtype, a fused optimizer's step counter is float32."""
+    kwargs = dict(lr=0.01, momentum=0.9) if name == "SGD" else dict(lr=0.01)
+    grads = random_grads([param(3, 2)], 4)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        states = []
+        for module in (olt, torch.optim):
+            p = param(3, 2)
+            opt = getattr(module, name)([p], fused=True, **kwargs)
+            feed(opt, [p], grads)
+            states.append((p, opt.state[p]))
+    finally:
+        torch.set_default_dtype(previous)
+    (ours, ours_state), (theirs, theirs_state) = states
+    assert close(ours, theirs, 1e-12)
+    assert {k: (v.dtype, v.shape) for k, v in ours_state.items()} == \
+        {k: (v.dtype, v.shape) for k, v in theirs_state.items()}
+    assert name == "SGD" or ours_state["step"].dtype == torch.float32
+
+
+@pytest.mark.parametrize("name", FUSED)
+def test_fused_follows_gradscalers_protocol(name):
+    """grad_scale unscales the gradients; a found_inf skips the whole step, state included."""
+    kwargs = dict(lr=0.01, momentum=0.9) if name == "SGD" else dict(lr=0.01)
+    plain, scaled = param(3, 2), param(3, 2)
+    opt_plain, opt_scaled = getattr(olt, name)([plain], **kwargs), getattr(olt, name)([scaled], fused=True, **kwargs)
+    assert opt_scaled._step_supports_amp_scaling
+    for k, (g,) in enumerate(random_grads([plain], 5)):
+        plain.grad, scaled.grad = g.clone(), 1024 * g
+        opt_scaled.grad_scale, opt_scaled.found_inf = torch.tensor(1024.0), torch.tensor(0.0)
+        opt_plain.step()
+        opt_scaled.step()
+        if k == 2:  # an overflow: nothing moves
+            before = (scaled.detach().clone(), {key: v.clone() for key, v in opt_scaled.state[scaled].items()})
+            opt_scaled.found_inf = torch.tensor(1.0)
+            opt_scaled.step()
+            assert torch.equal(scaled, before[0])
+            assert all(torch.equal(v, before[1][key]) for key, v in opt_scaled.state[scaled].items())
+    assert close(scaled, plain, 1e-12)
+
+
+def test_fused_adam_with_a_real_gradscaler_matches_torch():
+    results = []
+    for module in (olt, torch.optim):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 1)
+        opt = module.Adam(model.parameters(), lr=0.01, fused=True)
+        scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 8)
+        x = torch.randn(16, 4)
+        for k in range(6):
+            opt.zero_grad()
+            loss = model(x).pow(2).mean() * (math.inf if k == 3 else 1.0)  # step 3 overflows
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        results.append((torch.cat([p.detach().flatten() for p in model.parameters()]), scaler.get_scale()))
+    assert results[0][1] == results[1][1] == 2.0 ** 7
+    assert close(results[0][0], results[1][0], 1e-5)
+
+
+@pytest.mark.parametrize("name", FUSED)
+def test_fused_refuses_what_torch_refuses_at_the_step(name):
+    """Parameters that are not floating point (complex, meta-device...), and sparse gradients."""
+    for module in (torch.optim, olt):
+        c = param(3, dtype=torch.complex64)
+        c.grad = torch.ones_like(c)
+        with pytest.raises(RuntimeError, match="fused=True"):
+            getattr(module, name)([c], fused=True).step()
+    p = param(5, 3)
+    p.grad = sparse_grads((5, 3), 1)[0]
+    with pytest.raises(RuntimeError, match="fused"):
+        getattr(olt, name)([p], fused=True).step()

@@ -245,13 +245,23 @@ def test_adam_and_adamw_checkpoints_respect_decoupled_weight_decay():
         assert adamw.param_groups[0]["decoupled_weight_decay"] is True
 
 
-# --------------------------------------------------------------------------- what cannot be loaded
-def test_checkpoint_of_a_fused_optimizer_is_refused_clearly():
-    params = make_params(torch.float32)
-    fused = torch.optim.Adam(params, fused=True)
-    train(fused, params, 2)
-    with pytest.raises(ValueError, match="fused=True"):
-        olt.Adam(clone(params)).load_state_dict(fused.state_dict())
+# --------------------------------------------------------------------------- fused, and what cannot be loaded
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "Adam", "AdamW"])
+def test_checkpoint_of_a_fused_optimizer_crosses_over(name):
+    """fused=True checkpoints (float32 counters) load both ways and continue identically."""
+    kwargs = dict(lr=0.05, momentum=0.9) if name == "SGD" else dict(lr=0.05)
+    for source_cls, target_cls in [(getattr(torch.optim, name), getattr(olt, name)),
+                                   (getattr(olt, name), getattr(torch.optim, name))]:
+        params = make_params(torch.float64)
+        source = source_cls(params, fused=True, **kwargs)
+        train(source, params, 4)
+        moved = clone(params)
+        target = target_cls(moved, fused=True, **kwargs)
+        target.load_state_dict(saved_and_loaded(source.state_dict()))
+        train(source, params, 4, start=4)
+        train(target, moved, 4, start=4)
+        assert_params_close(moved, params, 1e-10)
+        assert all(v.dtype == torch.float32 for s in target.state.values() for k, v in s.items() if k == "step")
 
 
 def test_state_of_another_optimizer_raises_key_error_as_torch():
