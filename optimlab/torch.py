@@ -153,7 +153,9 @@ class _RuleOptimizer(torch.optim.Optimizer):
     _group_defaults: dict       # every param-group key with its default, in torch's order
     _fixed: dict                # group keys the class fixes (AdamW: decoupled_weight_decay=True)
     _sparse: str | None         # None (refuse), "linear" (rule is linear in g) or "rows" (Adagrad)
-    _state_at_construction: bool = False  # torch.optim.Adagrad creates its state in __init__
+    # torch.optim.Adagrad creates its state in __init__.  (It starts every group's sum from the
+    # optimizer's initial_accumulator_value; optimlab honours a group's own value.)
+    _state_at_construction: bool = False
 
     def __init__(self, params, *args, **kwargs):
         bound = self.__signature__.bind(params, *args, **kwargs).arguments
@@ -241,14 +243,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
         self._rule_for(group)
 
     def add_param_group(self, param_group: dict) -> None:
-        candidate = {**self.defaults, **param_group}
-        if self._state_at_construction and "initial_accumulator_value" in param_group \
-                and candidate["initial_accumulator_value"] != self.defaults["initial_accumulator_value"]:
-            raise ValueError(
-                "Adagrad: a param group's initial_accumulator_value differs from the optimizer's; "
-                "torch.optim.Adagrad would silently start every group from the optimizer's value, "
-                "so optimlab refuses the mismatch")
-        self._check_group(candidate)
+        self._check_group({**self.defaults, **param_group})  # before the group is added
         super().add_param_group(param_group)
 
     def __setstate__(self, state: dict) -> None:

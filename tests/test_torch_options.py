@@ -326,11 +326,18 @@ def test_adagrad_creates_its_state_at_construction_like_torch():
             assert torch.equal(ours["state"][i][key], value) and ours["state"][i][key].dtype == value.dtype
 
 
-def test_adagrad_refuses_a_param_group_with_its_own_initial_accumulator():
-    """torch.optim.Adagrad would silently start that group from the optimizer's value."""
-    with pytest.raises(ValueError, match="initial_accumulator_value"):
-        olt.Adagrad([{"params": [param(2)]}, {"params": [param(2)], "initial_accumulator_value": 0.5}])
-    olt.Adagrad([{"params": [param(2)], "initial_accumulator_value": 0.0}])  # the default: fine
+def test_adagrad_honours_a_param_groups_own_initial_accumulator():
+    """The one place where optimlab.torch departs from torch.optim on purpose: torch.optim.Adagrad
+    starts every group's sum from the optimizer's initial_accumulator_value, whatever the group
+    says; optimlab uses the group's value, as param groups promise."""
+    a, b, late = param(2), param(2), param(3)
+    ours = olt.Adagrad([{"params": [a]}, {"params": [b], "initial_accumulator_value": 0.5}])
+    ours.add_param_group({"params": [late], "initial_accumulator_value": 0.25})
+    late.grad = torch.zeros(3, dtype=torch.float64)
+    ours.step()
+    assert [float(ours.state[p]["sum"][0]) for p in (a, b, late)] == [0.0, 0.5, 0.25]
+    theirs = torch.optim.Adagrad([{"params": [a]}, {"params": [b], "initial_accumulator_value": 0.5}])
+    assert float(theirs.state[b]["sum"][0]) == 0.0
 
 
 def test_adagrad_share_memory():
