@@ -27,6 +27,8 @@ adds is the bookkeeping that makes ``optimlab.torch.Adam`` interchangeable with
   ``torch.optim`` does.  **Sparse gradients** are supported by ``SGD``, ``Momentum`` and
   ``Adagrad`` (as in torch.optim: without weight decay); the other optimizers raise
   ``RuntimeError``, as torch.optim's do.
+* **One deliberate difference.**  A param group's own ``initial_accumulator_value`` is honoured
+  by ``Adagrad``; torch.optim.Adagrad starts every group from the optimizer's value.
 * **Implementation switches.**  optimlab always runs torch.optim's single-tensor ("for-loop")
   algorithm.  ``foreach`` may be ``None``, ``False`` or ``True`` (it only chooses how torch
   batches its kernels, and torch's own tests hold the for-loop result as the reference).
@@ -74,9 +76,8 @@ def _torch_name(field: str) -> str:
 @functools.lru_cache(maxsize=None)
 def _torch_order(state_type: type) -> tuple[str, ...]:
     """The fields of a rule's state, in the order torch.optim writes their entries."""
-    rank = lambda field: (_TORCH_ORDER.index(_torch_name(field)) if _torch_name(field) in _TORCH_ORDER
-                          else len(_TORCH_ORDER))
-    return tuple(sorted(state_type._fields, key=rank))
+    order = {name: i for i, name in enumerate(_TORCH_ORDER)}
+    return tuple(sorted(state_type._fields, key=lambda f: order.get(_torch_name(f), len(order))))
 
 
 @functools.lru_cache(maxsize=16)
@@ -206,7 +207,8 @@ class _RuleOptimizer(torch.optim.Optimizer):
                                          + self._explain(betas=tuple(betas)))
             elif not 0.0 <= hyper[key]:
                 raise ValueError(f"Invalid {label}: {hyper[key]}" + self._explain(**{key: hyper[key]}))
-        if self._twin == "SGD" and hyper["nesterov"] and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
+        if self._twin == "SGD" and hyper["nesterov"] and (hyper["momentum"] <= 0
+                                                          or hyper["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening" + self._explain(
                 **{key: hyper[key] for key in ("nesterov", "momentum", "dampening")}))
         if self._twin in ("Adam", "AdamW"):
@@ -237,9 +239,8 @@ class _RuleOptimizer(torch.optim.Optimizer):
             raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
         for switch, allowed in _SWITCHES.items():
             if switch in group and group[switch] not in allowed:
-                raise ValueError(
-                    f"{name}: {switch}={group[switch]!r} is not supported, because {_WHY_NOT[switch]}; "
-                    f"use {switch}={allowed[0]!r} (optimlab runs torch.optim's single-tensor algorithm)")
+                raise ValueError(f"{name}: {switch}={group[switch]!r} is not supported, because "
+                                 f"{_WHY_NOT[switch]}; use {switch}={allowed[0]!r}")
         self._rule_for(group)
 
     def add_param_group(self, param_group: dict) -> None:
@@ -287,7 +288,8 @@ class _RuleOptimizer(torch.optim.Optimizer):
                         self._step_tensor(rule, p, p.grad, group.get("fused"))
         return loss
 
-    def _step_tensor(self, rule: rules.Optimizer, p: torch.Tensor, grad: torch.Tensor, fused) -> None:
+    def _step_tensor(self, rule: rules.Optimizer, p: torch.Tensor, grad: torch.Tensor,
+                     fused: bool | None) -> None:
         """One rule step for one parameter, reading and writing torch.optim's state layout."""
         if fused:
             grad = self._fused_grad(p, grad)
@@ -355,7 +357,8 @@ class _RuleOptimizer(torch.optim.Optimizer):
                                "or with other options?")
             elif field in _COUNTERS:
                 if torch.is_tensor(stored[key]) and stored[key].requires_grad:
-                    raise RuntimeError(f"`requires_grad` is not supported for `{key}` in differentiable mode")
+                    raise RuntimeError(f"`requires_grad` is not supported for `{key}` in "
+                                       "differentiable mode")
                 values[field] = _COUNTERS[field](stored[key])
             else:
                 values[field] = _real(stored[key])
@@ -415,8 +418,9 @@ def _wrap(rule: type[rules.Optimizer], sparse: str | None = None) -> type[_RuleO
         signature = _momentum_signature()
         group_defaults = {k: p.default for k, p in signature.parameters.items() if k != "params"}
     fields = {f.name for f in dataclasses.fields(rule)}
-    unknown = set(group_defaults) - fields - set(_SWITCHES)
-    assert not unknown and fields <= set(group_defaults), (rule.__name__, unknown)
+    if set(group_defaults) - set(_SWITCHES) != fields:  # a torch version with other arguments
+        raise TypeError(f"optimlab.rules.{rule.__name__} has the hyperparameters {sorted(fields)}, "
+                        f"torch.optim.{rule.__name__} {sorted(set(group_defaults) - set(_SWITCHES))}")
     namespace = {
         "rule": rule,
         "_twin": twin.__name__ if twin is not None else None,
