@@ -1,79 +1,448 @@
-"""The optimlab update rules as real ``torch.optim.Optimizer`` subclasses.
+"""The optimlab update rules as real ``torch.optim.Optimizer`` subclasses, drop-in for torch.optim.
 
 There is no second copy of the math: each class below hands every parameter tensor to the
-matching rule in :mod:`optimlab.rules` (whose code runs unchanged on tensors) and stores the
-returned state in ``self.state[p]``.  So these optimizers support what any PyTorch optimizer
-does — param groups, ``closure``, ``zero_grad``, ``state_dict()``/``load_state_dict()`` and
-``torch.optim.lr_scheduler`` — and match ``torch.optim`` step for step::
+matching rule in :mod:`optimlab.rules` (whose code runs unchanged on tensors).  What this module
+adds is the bookkeeping that makes ``optimlab.torch.Adam`` interchangeable with
+``torch.optim.Adam``::
 
     import optimlab.torch as olt
     opt = olt.Adam(model.parameters(), lr=1e-3)
+
+* **Signature and param groups.**  Each class takes the arguments of its ``torch.optim`` twin
+  (read from that class: names, order, defaults, keyword-only flags), and its param groups hold
+  the same keys in the same order, ``foreach``, ``fused``, ``differentiable`` and ``capturable``
+  included.  Param groups, closures, ``zero_grad``, hooks and ``torch.optim.lr_scheduler`` work
+  as on any PyTorch optimizer.
+* **State layout.**  ``self.state[p]`` is torch.optim's: the same entry names, ``step`` (and
+  NAdam's ``mu_product``) as a 0-dim float tensor, the buffers as tensors shaped like ``p``.  A
+  checkpoint saved by ``torch.optim.Adam`` loads into ``optimlab.torch.Adam`` and the other way
+  round, and training continues identically.  The rules keep the book's names (``m``, ``v``,
+  ``v_max``); :data:`STATE_NAMES` is the one place where the two namings meet.
+  ``load_state_dict`` fills param-group keys that an older checkpoint lacks with the defaults.
+* **Validation.**  Whatever ``torch.optim`` refuses is refused with the same exception type and
+  torch's sentence, followed by optimlab's (which names the allowed range).  optimlab refuses a
+  little more (a momentum above 1, an infinite learning rate, an array hyperparameter), always
+  with a ``ValueError`` that says why.
+* **Complex parameters** are stepped as their real view (``torch.view_as_real``), as
+  ``torch.optim`` does.  **Sparse gradients** are supported by ``SGD``, ``Momentum`` and
+  ``Adagrad`` (as in torch.optim: without weight decay); the other optimizers raise
+  ``RuntimeError``, as torch.optim's do.
+* **One deliberate difference.**  A param group's own ``initial_accumulator_value`` is honoured
+  by ``Adagrad``; torch.optim.Adagrad starts every group from the optimizer's value.
+* **Implementation switches.**  optimlab always runs torch.optim's single-tensor ("for-loop")
+  algorithm.  ``foreach`` may be ``None``, ``False`` or ``True`` (it only chooses how torch
+  batches its kernels, and torch's own tests hold the for-loop result as the reference).
+  ``fused=True`` keeps what a fused optimizer promises besides speed (float32 counters,
+  floating-point parameters, torch.amp.GradScaler's ``grad_scale``/``found_inf`` protocol).
+  ``differentiable=True`` lets autograd run through the step (to the parameters, gradients and
+  state; a hyperparameter tensor that requires grad is refused).  ``capturable=True`` (CUDA-graph
+  capture) cannot be honoured and raises a ``ValueError`` naming the option.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 
+import numpy as np
 import torch
 
 from . import rules
 
-__all__ = ["SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam"]
+__all__ = ["SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam", "STATE_NAMES"]
+
+# --------------------------------------------------------------------------- the state mapping
+#: optimlab's state fields that ``torch.optim`` names differently (every other field has
+#: torch's name): the book's :math:`m_t`, :math:`v_t` and :math:`\max v_t` of Adam and NAdam.
+STATE_NAMES = {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"}
+
+#: Counters: Python numbers in the rules, 0-dim float tensors in torch.optim's state.
+_COUNTERS = {"step": int, "mu_product": float}
+
+#: State fields torch.optim does not keep, and how to rebuild them from what it keeps.  torch's
+#: SGD has no step counter: the rule only needs to know whether a buffer exists yet (on the
+#: first momentum step it sets b₁ = g₁).
+_REBUILT = {rules.SGDState: {"step": lambda stored: int("momentum_buffer" in stored)}}
+
+#: The order in which torch.optim writes the entries of a parameter's state.
+_TORCH_ORDER = ("step", "mu_product", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg",
+                "momentum_buffer", "grad_avg", "sum")
 
 
+def _torch_name(field: str) -> str:
+    return STATE_NAMES.get(field, field)
+
+
+@functools.lru_cache(maxsize=None)
+def _torch_order(state_type: type) -> tuple[str, ...]:
+    """The fields of a rule's state, in the order torch.optim writes their entries."""
+    order = {name: i for i, name in enumerate(_TORCH_ORDER)}
+    return tuple(sorted(state_type._fields, key=lambda f: order.get(_torch_name(f), len(order))))
+
+
+@functools.lru_cache(maxsize=16)
+def _template(rule: rules.Optimizer):
+    """The rule's initial state for an empty tensor: which fields its options use (not None)."""
+    return rule.init(torch.zeros(0))
+
+
+def _scalar_dtype() -> torch.dtype:
+    """The dtype torch.optim gives its counters: float64 under a float64 default, else float32."""
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+
+
+def _counter(value, p: torch.Tensor, fused=False) -> torch.Tensor:
+    """A counter as torch.optim stores it: a 0-dim float tensor; float32 on p's device if fused."""
+    if fused:
+        return torch.tensor(float(value), dtype=torch.float32, device=p.device)
+    return torch.tensor(float(value), dtype=_scalar_dtype())
+
+
+def _real(t: torch.Tensor) -> torch.Tensor:
+    """A complex tensor as its real view (last dimension: real, imaginary), as torch.optim steps it."""
+    return torch.view_as_real(t) if t.is_complex() else t
+
+
+def _number(value):
+    """A hyperparameter as the rule takes it: 1-element tensors become Python numbers."""
+    if isinstance(value, torch.Tensor):
+        return value.item()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_number(v) for v in value)
+    return value
+
+
+# --------------------------------------------------------------------------- implementation switches
+#: torch.optim's implementation switches and the values optimlab honours.  optimlab always runs
+#: the single-tensor algorithm.  ``foreach`` only picks how torch batches its kernels, so any value
+#: gives the numbers torch's own tests treat as the reference.  ``fused=True`` keeps what a fused
+#: optimizer promises besides speed: float32 counters, floating-point parameters only, and
+#: torch.amp.GradScaler's protocol (it sets ``grad_scale``, which unscales the gradients, and
+#: ``found_inf``, which skips the step).  ``differentiable=True`` runs the (pure) rule with
+#: autograd on, so gradients flow through the step to the parameters, gradients and state.
+_SWITCHES = {"foreach": (None, False, True), "fused": (None, False, True),
+             "differentiable": (False, True), "capturable": (False,)}
+_WHY_NOT = {"capturable": "it keeps the counters on the device for CUDA-graph capture, and "
+                          "optimlab.torch reads them as Python numbers"}
+#: Devices on which torch.optim accepts fused=True.
+_FUSED_DEVICES = ("cpu", "cuda", "xpu", "mps", "hpu")
+
+# --------------------------------------------------------------------------- torch.optim's checks
+#: torch.optim's constructor checks "0 <= value" (and 0 <= beta < 1), in torch's order, with the
+#: label of torch's message "Invalid <label>: <value>".
+_NONNEGATIVE = {
+    "SGD": {"lr": "learning rate", "momentum": "momentum value", "weight_decay": "weight_decay value"},
+    "Adagrad": {"lr": "learning rate", "lr_decay": "lr_decay value",
+                "weight_decay": "weight_decay value",
+                "initial_accumulator_value": "initial_accumulator_value value", "eps": "epsilon value"},
+    "RMSprop": {"lr": "learning rate", "eps": "epsilon value", "momentum": "momentum value",
+                "weight_decay": "weight_decay value", "alpha": "alpha value"},
+    "Adam": {"lr": "learning rate", "eps": "epsilon value", "betas": "beta parameter",
+             "weight_decay": "weight_decay value"},
+    "NAdam": {"lr": "learning rate", "eps": "epsilon value", "betas": "beta parameter",
+              "weight_decay": "weight_decay value", "momentum_decay": "momentum_decay value"},
+}
+_NONNEGATIVE["AdamW"] = _NONNEGATIVE["Adam"]
+
+
+# --------------------------------------------------------------------------- the adapter
 class _RuleOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` whose step is an :class:`optimlab.rules.Optimizer` rule."""
 
     rule: type[rules.Optimizer]
+    _twin: str | None           # name of the torch.optim twin, if any
+    _group_defaults: dict       # every param-group key with its default, in torch's order
+    _fixed: dict                # group keys the class fixes (AdamW: decoupled_weight_decay=True)
+    _sparse: str | None         # None (refuse), "linear" (rule is linear in g) or "rows" (Adagrad)
+    # torch.optim.Adagrad creates its state in __init__.  (It starts every group's sum from the
+    # optimizer's initial_accumulator_value; optimlab honours a group's own value.)
+    _state_at_construction: bool = False
 
-    def __init__(self, params, **hyperparameters):
-        self.rule(**hyperparameters)  # validate up front, with the rule's messages
-        defaults = {f.name: f.default for f in dataclasses.fields(self.rule)}
-        defaults.update(hyperparameters)
-        super().__init__(params, defaults)
+    def __init__(self, params, *args, **kwargs):
+        bound = self.__signature__.bind(params, *args, **kwargs).arguments
+        hyper = {key: bound.get(key, default) for key, default in self._group_defaults.items()}
+        self._check_like_torch(hyper)
+        self._check_group(hyper)
+        super().__init__(params, hyper)
+        if hyper.get("fused"):
+            self._step_supports_amp_scaling = True  # GradScaler then hands us grad_scale, found_inf
+        if self._state_at_construction:
+            with torch.no_grad():
+                for group in self.param_groups:
+                    rule = self._rule_for(group)
+                    for p in group["params"]:
+                        self._store(self.state[p], rule.init(_real(p)), p, fused=group["fused"])
 
-    def _rule_for(self, group) -> rules.Optimizer:
-        return self.rule(**{f.name: group[f.name] for f in dataclasses.fields(self.rule)})
+    # -- validation ----------------------------------------------------------------------
+    def _explain(self, **hyper) -> str:
+        """optimlab's own sentence on these values (it names the allowed range), or ''."""
+        try:
+            self.rule(**{key: _number(value) for key, value in hyper.items()})
+        except ValueError as error:
+            return f" ({error})"
+        return ""
 
-    @torch.no_grad()
+    def _check_like_torch(self, hyper: dict) -> None:
+        """Refuse what the torch.optim twin refuses, with its exception type and its sentence."""
+        name, lr = type(self).__name__, hyper["lr"]
+        for key, value in hyper.items():  # an array would make torch's checks ambiguous
+            for item in value if isinstance(value, (tuple, list)) else (value,):
+                if isinstance(item, np.ndarray) and item.ndim > 0:
+                    raise ValueError(f"{key} must be single numbers in optimlab.torch (arrays of "
+                                     f"hyperparameters are for optimlab's batched rules), got an "
+                                     f"array of shape {item.shape}" + self._explain(**{key: value}))
+        tensor_lr = isinstance(lr, torch.Tensor)
+        if name in ("Adam", "AdamW") and tensor_lr and hyper["foreach"] and not hyper["capturable"]:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
+        if tensor_lr and lr.numel() != 1:
+            raise ValueError(f"Tensor lr must be 1-element, got shape {tuple(lr.shape)}")
+        for key, label in _NONNEGATIVE.get(self._twin, {}).items():
+            if key == "betas":
+                for i in (0, 1):
+                    beta = hyper["betas"][i]
+                    if not 0.0 <= beta < 1.0:
+                        betas = list(self._group_defaults["betas"])
+                        betas[i] = beta
+                        raise ValueError(f"Invalid beta parameter at index {i}: {beta}"
+                                         + self._explain(betas=tuple(betas)))
+            elif not 0.0 <= hyper[key]:
+                raise ValueError(f"Invalid {label}: {hyper[key]}" + self._explain(**{key: hyper[key]}))
+        if self._twin == "SGD" and hyper["nesterov"] and (hyper["momentum"] <= 0
+                                                          or hyper["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening" + self._explain(
+                **{key: hyper[key] for key in ("nesterov", "momentum", "dampening")}))
+        if self._twin in ("Adam", "AdamW"):
+            self._check_tensor_betas(hyper)
+
+    @staticmethod
+    def _check_tensor_betas(hyper: dict) -> None:
+        """torch.optim.Adam's rules for betas given as tensors; stores them as torch does."""
+        betas = hyper["betas"]
+        floats = all(isinstance(b, float) for b in betas[:2])
+        if not (floats or all(isinstance(b, torch.Tensor) for b in betas[:2])):
+            raise ValueError("betas must be either both floats or both Tensors")
+        for i, beta in enumerate(betas[:2]):
+            if isinstance(beta, torch.Tensor):
+                if hyper["foreach"] and not hyper["capturable"]:
+                    raise ValueError(f"betas[{i}] as a Tensor is not supported for "
+                                     "capturable=False and foreach=True")
+                if beta.numel() != 1:
+                    raise ValueError(f"Tensor betas[{i}] must be 1-element")
+        hyper["betas"] = tuple(b.squeeze() if isinstance(b, torch.Tensor) else b for b in betas)
+
+    def _check_group(self, group: dict) -> None:
+        """The switches optimlab cannot honour, and the rule's own checks, for one group."""
+        name = type(self).__name__
+        if group.get("fused") and group.get("differentiable"):
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if group.get("fused") and group.get("foreach"):
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        for switch, allowed in _SWITCHES.items():
+            if switch in group and group[switch] not in allowed:
+                raise ValueError(f"{name}: {switch}={group[switch]!r} is not supported, because "
+                                 f"{_WHY_NOT[switch]}; use {switch}={allowed[0]!r}")
+        self._rule_for(group)
+
+    def add_param_group(self, param_group: dict) -> None:
+        self._check_group({**self.defaults, **param_group})  # before the group is added
+        super().add_param_group(param_group)
+
+    def __setstate__(self, state: dict) -> None:
+        """Also what ``load_state_dict`` calls: fill keys an older checkpoint lacks, as torch does."""
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, default in self._group_defaults.items():
+                group.setdefault(key, default)
+            group.update(self._fixed)
+            self._check_group(group)
+            for p in group["params"]:
+                stored = self.state.get(p, {})
+                for key in _COUNTERS:  # old checkpoints keep the step as a Python number
+                    if key in stored and not torch.is_tensor(stored[key]):
+                        stored[key] = _counter(stored[key], p, group.get("fused"))
+
+    def _rule_for(self, group: dict) -> rules.Optimizer:
+        values = {f.name: group[f.name] for f in dataclasses.fields(self.rule)}
+        if group.get("differentiable"):
+            for key, value in values.items():
+                for item in value if isinstance(value, (tuple, list)) else (value,):
+                    if isinstance(item, torch.Tensor) and item.requires_grad:
+                        raise ValueError(
+                            f"{type(self).__name__}: {key} is a tensor that requires grad; "
+                            "optimlab's rules take hyperparameters as numbers, so with "
+                            "differentiable=True no gradient would reach it")
+        return self.rule(**{key: _number(value) for key, value in values.items()})
+
+    # -- the step ------------------------------------------------------------------------
     def step(self, closure=None):
         """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            rule = self._rule_for(group)
-            State = type(rule.init(torch.zeros(())))
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if p.grad.is_sparse:
-                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
-                stored = self.state[p]
-                state = State(**stored) if stored else rule.init(p.detach())
-                new_p, new_state = rule.step(p.detach(), p.grad, state)
-                p.copy_(new_p)
-                stored.update(new_state._asdict())
+        with torch.set_grad_enabled(self.defaults["differentiable"]):  # usually: no autograd
+            for group in self.param_groups:
+                rule = self._rule_for(group)
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self._step_tensor(rule, p, p.grad, group.get("fused"))
         return loss
 
+    def _step_tensor(self, rule: rules.Optimizer, p: torch.Tensor, grad: torch.Tensor,
+                     fused: bool | None) -> None:
+        """One rule step for one parameter, reading and writing torch.optim's state layout."""
+        if fused:
+            grad = self._fused_grad(p, grad)
+            if grad is None:  # GradScaler found an inf or a nan: a fused optimizer skips the step
+                return
+        stored = self.state.get(p) or {}
+        x = _real(p)
+        if grad.is_sparse and self._check_sparse(rule, p) == "rows":
+            if not stored:
+                self._store(stored, rule.init(x), p, fused=fused)
+            grad = grad.coalesce()
+            rows = tuple(grad.indices())  # torch.optim.Adagrad steps only the rows a gradient holds
+            state = self._rule_state(rule, stored, x)
+            state = type(state)(*(v[rows] if torch.is_tensor(v) else v for v in state))
+            new_x, new_state = rule.step(x[rows], grad.values(), state)
+            x[rows] = new_x
+            self._store(stored, new_state, p, rows, fused=fused)
+        else:  # dense, or sparse into a rule that is linear in g
+            state = self._rule_state(rule, stored, x) if stored else rule.init(x)
+            new_x, new_state = rule.step(x, _real(grad), state)
+            x.copy_(new_x)
+            self._store(stored, new_state, p, fused=fused)
+        if stored:  # like torch.optim, keep no entry for a parameter without state (plain SGD)
+            self.state[p] = stored
 
-def _wrap(rule: type[rules.Optimizer]) -> type[_RuleOptimizer]:
-    fields = dataclasses.fields(rule)
-    signature = ", ".join(f"{f.name}={f.default!r}" for f in fields)
-    cls = type(rule.__name__, (_RuleOptimizer,), {
+    def _fused_grad(self, p: torch.Tensor, grad: torch.Tensor) -> torch.Tensor | None:
+        """fused=True: torch's parameter check, then GradScaler's protocol (None: skip the step)."""
+        if not (p.is_floating_point() and p.device.type in _FUSED_DEVICES):
+            raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of "
+                               f"supported devices: {list(_FUSED_DEVICES)} but {p.dtype} and "
+                               f"{p.device.type}")
+        if grad.is_sparse:
+            raise RuntimeError(f"{type(self).__name__}: fused=True does not support sparse gradients")
+        found_inf, grad_scale = getattr(self, "found_inf", None), getattr(self, "grad_scale", None)
+        if found_inf is not None and bool(found_inf):
+            return None
+        return grad if grad_scale is None else grad / grad_scale.to(grad.device)
+
+    def _check_sparse(self, rule: rules.Optimizer, p: torch.Tensor) -> str:
+        name = type(self).__name__
+        if self._sparse is None:
+            raise RuntimeError(f"{name} does not support sparse gradients")
+        if p.is_complex():
+            raise ValueError(f"{name}: sparse gradients of complex parameters are not supported")
+        if rule.weight_decay != 0:
+            raise RuntimeError(f"{name}: weight_decay is not compatible with sparse gradients "
+                               "(torch.optim refuses the combination too)")
+        return self._sparse
+
+    # -- between torch.optim's layout and the rule's NamedTuple ---------------------------
+    def _rule_state(self, rule: rules.Optimizer, stored: dict, x: torch.Tensor):
+        """The rule's state from torch.optim's entries (views of them, never copies)."""
+        template = _template(rule)
+        rebuilt = _REBUILT.get(type(template), {})
+        values = {}
+        for field, used in zip(template._fields, template):
+            key = _torch_name(field)
+            if field in rebuilt:
+                values[field] = rebuilt[field](stored)
+            elif used is None:
+                values[field] = None
+            elif key not in stored:
+                raise KeyError(f"{type(self).__name__}: a parameter's state has no {key!r} "
+                               f"(it has {sorted(stored)}); was it saved by another optimizer, "
+                               "or with other options?")
+            elif field in _COUNTERS:
+                if torch.is_tensor(stored[key]) and stored[key].requires_grad:
+                    raise RuntimeError(f"`requires_grad` is not supported for `{key}` in "
+                                       "differentiable mode")
+                values[field] = _COUNTERS[field](stored[key])
+            else:
+                values[field] = _real(stored[key])
+        return type(template)(**values)
+
+    @staticmethod
+    def _store(stored: dict, state, p: torch.Tensor, rows=None, fused=False) -> None:
+        """Write a rule state into torch.optim's entries: in place where they exist, except under
+        autograd (differentiable=True), where the new tensors, with their history, replace them."""
+        rebuilt = _REBUILT.get(type(state), {})
+        for field in _torch_order(type(state)):
+            value = getattr(state, field)
+            if value is None or field in rebuilt:
+                continue
+            key, old = _torch_name(field), stored.get(_torch_name(field))
+            if field in _COUNTERS:
+                if torch.is_tensor(old):
+                    old.fill_(value)
+                else:
+                    stored[key] = _counter(value, p, fused)
+            elif rows is not None:
+                _real(old)[rows] = value
+            elif old is not None and not old.is_sparse and not value.is_sparse \
+                    and not torch.is_grad_enabled():
+                _real(old).copy_(value)
+            else:
+                stored[key] = torch.view_as_complex(value) if p.is_complex() else value
+
+
+class _AdagradMethods:
+    def share_memory(self) -> None:
+        """Calls ``tensor.share_memory_()`` on the state sum tensors (as torch.optim.Adagrad)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["sum"].share_memory_()
+
+
+def _momentum_signature() -> inspect.Signature:
+    """optimlab's Momentum has no torch.optim twin: its rule's fields, then SGD's switches."""
+    kind, kw = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
+    fields = [f for f in dataclasses.fields(rules.Momentum) if f.name != "maximize"]
+    return inspect.Signature(
+        [inspect.Parameter("params", kind)]
+        + [inspect.Parameter(f.name, kind, default=f.default) for f in fields]
+        + [inspect.Parameter(name, kw, default=default) for name, default in
+           (("maximize", False), ("foreach", None), ("differentiable", False), ("fused", None))])
+
+
+def _wrap(rule: type[rules.Optimizer], sparse: str | None = None) -> type[_RuleOptimizer]:
+    """``rule`` as a torch.optim.Optimizer with the signature and group keys of its torch twin."""
+    twin = getattr(torch.optim, rule.__name__, None)
+    if twin is not None:
+        signature = inspect.signature(twin)
+        probe = torch.nn.Parameter(torch.zeros(1))
+        group_defaults = dict(twin([probe]).defaults)  # torch's keys, in torch's order
+    else:
+        signature = _momentum_signature()
+        group_defaults = {k: p.default for k, p in signature.parameters.items() if k != "params"}
+    fields = {f.name for f in dataclasses.fields(rule)}
+    if set(group_defaults) - set(_SWITCHES) != fields:  # a torch version with other arguments
+        raise TypeError(f"optimlab.rules.{rule.__name__} has the hyperparameters {sorted(fields)}, "
+                        f"torch.optim.{rule.__name__} {sorted(set(group_defaults) - set(_SWITCHES))}")
+    namespace = {
         "rule": rule,
+        "_twin": twin.__name__ if twin is not None else None,
+        "_group_defaults": group_defaults,
+        "_fixed": {k: v for k, v in group_defaults.items() if k not in signature.parameters},
+        "_sparse": sparse,
+        "_state_at_construction": rule is rules.Adagrad,
+        "__signature__": signature,
         "__module__": __name__,
-        "__doc__": (f"{rule.__name__}(params, {signature})\n\n"
-                    f"PyTorch optimizer running :class:`optimlab.rules.{rule.__name__}`.\n\n"
-                    + (rule.__doc__ or "")),
-    })
-    return cls
+        "__doc__": (f"{rule.__name__}{signature}\n\n"
+                    f"PyTorch optimizer running :class:`optimlab.rules.{rule.__name__}`"
+                    + (f", a drop-in for ``torch.optim.{rule.__name__}``" if twin else "")
+                    + ".\n\n" + (rule.__doc__ or "")),
+    }
+    bases = (_AdagradMethods, _RuleOptimizer) if rule is rules.Adagrad else (_RuleOptimizer,)
+    return type(rule.__name__, bases, namespace)
 
 
-SGD = _wrap(rules.SGD)
-Momentum = _wrap(rules.Momentum)
+SGD = _wrap(rules.SGD, sparse="linear")
+Momentum = _wrap(rules.Momentum, sparse="linear")
 RMSprop = _wrap(rules.RMSprop)
-Adagrad = _wrap(rules.Adagrad)
+Adagrad = _wrap(rules.Adagrad, sparse="rows")
 Adam = _wrap(rules.Adam)
 AdamW = _wrap(rules.AdamW)
 NAdam = _wrap(rules.NAdam)

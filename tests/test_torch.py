@@ -1,9 +1,11 @@
 """``optimlab.torch``: the rules as real ``torch.optim.Optimizer`` subclasses.
 
 Step-by-step parity with torch.optim on fed gradients, for random hyperparameters, lives in
-``test_rules.py`` (together with the numpy rules) and so does the construction-time validation.
-Here: closed-loop training of a small network, param groups, closures, ``zero_grad``, skipped
-parameters, ``state_dict`` round trips, learning-rate schedulers and import isolation.
+``test_rules.py`` (together with the numpy rules); the state layout and checkpoints that cross
+over to and from torch.optim in ``test_torch_state.py``; options, validation, tensor learning
+rates, complex parameters and sparse gradients in ``test_torch_options.py``.  Here: closed-loop
+training of a small network, param groups, closures, ``zero_grad``, skipped parameters,
+``state_dict`` round trips, learning-rate schedulers and import isolation.
 """
 from __future__ import annotations
 
@@ -90,12 +92,12 @@ def assert_params_close(a, b, rtol=1e-10):
 # --------------------------------------------------------------------------- closed-loop parity
 @pytest.mark.parametrize("name, kwargs", CASES, ids=IDS)
 def test_training_a_network_matches_torch_optim(name, kwargs):
-    """100 closed-loop steps on a small tanh network: same parameters and losses as torch.optim."""
+    """50 closed-loop steps on a small tanh network: same parameters and losses as torch.optim."""
     data = make_data()
     ours, theirs = make_model(), make_model()
     cls, kw = torch_twin(name, kwargs)
-    loss_ours = train(ours, getattr(olt, name)(ours.parameters(), **kwargs), 100, data)
-    loss_theirs = train(theirs, cls(theirs.parameters(), **kw), 100, data)
+    loss_ours = train(ours, getattr(olt, name)(ours.parameters(), **kwargs), 50, data)
+    loss_theirs = train(theirs, cls(theirs.parameters(), **kw), 50, data)
     # centered RMSprop divides by √(v − ḡ²), which cancels badly when a gradient is steady:
     # here torch.optim against itself, started 1 ulp apart, drifts by 1.8e-10 in 100 steps.
     rtol = 1e-8 if kwargs.get("centered") else 1e-10
@@ -112,7 +114,7 @@ def test_float32_parameters_keep_their_dtype():
     train(theirs, torch.optim.Adam(theirs.parameters(), lr=1e-2), 50, data)
     for p in ours.parameters():
         assert p.dtype == torch.float32
-        assert opt.state[p]["m"].dtype == torch.float32
+        assert opt.state[p]["exp_avg"].dtype == torch.float32
     assert_params_close(params_of(ours), params_of(theirs), rtol=1e-5)
 
 
@@ -133,15 +135,15 @@ def test_param_groups_with_different_hyperparameters(name, group_kwargs):
         return [dict(params=first.parameters(), **group_kwargs), dict(params=last.parameters())]
 
     opt = getattr(olt, name)(groups(ours), **defaults)
-    train(ours, opt, 60, data)
-    train(theirs, getattr(torch.optim, name)(groups(theirs), **defaults), 60, data)
+    train(ours, opt, 30, data)
+    train(theirs, getattr(torch.optim, name)(groups(theirs), **defaults), 30, data)
     assert_params_close(params_of(ours), params_of(theirs))
     assert opt.param_groups[0]["lr"] == group_kwargs["lr"]
     assert opt.param_groups[1]["lr"] == defaults["lr"]
 
     # and the groups really differ: one group for everything gives another result
     single = make_model()
-    train(single, getattr(olt, name)(single.parameters(), **defaults), 60, data)
+    train(single, getattr(olt, name)(single.parameters(), **defaults), 30, data)
     assert max(float((p - q).abs().max()) for p, q in zip(params_of(single), params_of(ours))) > 1e-4
 
 
@@ -209,40 +211,39 @@ def test_parameters_without_grad_are_skipped(name):
     assert unused.grad is None and frozen.grad is None
     assert torch.equal(unused.detach(), torch.tensor([3.0, 4.0]))
     assert torch.equal(frozen.detach(), torch.tensor([5.0]))
-    assert len(opt.state[unused]) == 0 and len(opt.state[frozen]) == 0
+    for p in (unused, frozen):  # no state; Adagrad's, created with the optimizer (as torch's), unused
+        assert len(opt.state[p]) == 0 if name != "Adagrad" else opt.state[p]["step"] == 0
     assert not torch.equal(used.detach(), torch.tensor([1.0, -2.0]))
-    assert opt.state[used]["step"] == 3
+    if name != "SGD":  # plain SGD keeps no state at all, as torch.optim.SGD
+        assert opt.state[used]["step"] == 3
 
 
 # --------------------------------------------------------------------------- state_dict
-@pytest.mark.parametrize("via_bytes", [False, True], ids=["in-memory", "torch.save"])
 @pytest.mark.parametrize("name, kwargs", CASES, ids=IDS)
-def test_state_dict_round_trip_continues_identically(name, kwargs, via_bytes):
+def test_state_dict_round_trip_continues_identically(name, kwargs):
     data = make_data()
     straight = make_model()
-    train(straight, getattr(olt, name)(straight.parameters(), **kwargs), 40, data)
+    train(straight, getattr(olt, name)(straight.parameters(), **kwargs), 20, data)
 
     first = make_model()
     opt = getattr(olt, name)(first.parameters(), **kwargs)
-    train(first, opt, 20, data)
-    state = opt.state_dict()
-    if via_bytes:
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        buffer.seek(0)
-        state = torch.load(buffer)
+    train(first, opt, 10, data)
+    buffer = io.BytesIO()
+    torch.save(opt.state_dict(), buffer)
+    buffer.seek(0)
+    state = torch.load(buffer)
     second = make_model(seed=123)  # other weights, then the checkpointed ones
     second.load_state_dict(first.state_dict())
     opt2 = getattr(olt, name)(second.parameters(), **kwargs)
     opt2.load_state_dict(state)
-    train(second, opt2, 20, data)
+    train(second, opt2, 10, data)
     np.testing.assert_array_equal(torch.cat([p.flatten() for p in params_of(second)]).numpy(),
                                   torch.cat([p.flatten() for p in params_of(straight)]).numpy())
 
     # the state really mattered: a fresh optimizer continues differently
     third = make_model(seed=123)
     third.load_state_dict(first.state_dict())
-    train(third, getattr(olt, name)(third.parameters(), **kwargs), 20, data)
+    train(third, getattr(olt, name)(third.parameters(), **kwargs), 10, data)
     assert max(float((p - q).abs().max()) for p, q in zip(params_of(third), params_of(straight))) > 1e-8
 
 
