@@ -1,4 +1,4 @@
-# The two commands of this project:  make book  ·  make test
+# The commands of this project:  make book  ·  make test  ·  make lab
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +8,7 @@ HTML   := _build/html
 # The static build: live panels render as a note instead of widgets.
 BUILD_ENV := OPTIMLAB_BOOK=1 PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: book test unit build-strict browser bench clean
+.PHONY: book test unit build-strict browser bench clean lab
 
 # (Re)create the virtual environment whenever requirements.txt or pyproject.toml change.
 $(STAMP): requirements.txt pyproject.toml
@@ -27,6 +27,11 @@ book: $(STAMP)
 	@echo
 	@echo "The book is built. Open it with:  xdg-open $(CURDIR)/$(HTML)/index.html"
 	@echo "(or serve it: $(BIN)/python -m http.server -d $(HTML) 8000  →  http://127.0.0.1:8000)"
+
+## make lab: JupyterLab on the chapters, opened with the outputs of the last build (Ctrl-C to stop).
+## Extra JupyterLab options: make lab LAB_ARGS="--no-browser --ServerApp.port=8899"
+lab: book
+	$(BIN)/python tools/lab.py $(LAB_ARGS)
 
 ## make test: unit tests, every chapter re-executed in a warnings-as-errors build, browser tests.
 test: unit build-strict browser
