@@ -69,7 +69,7 @@ class _TorchNote:
     """The handler behind :func:`setup`: remembers what torch cells would have defined."""
 
     def __init__(self):
-        self.missing: set[str] = set()
+        self.missing: set[str] = {"torch"}  # where torch is missing, a NameError for it means just that
         self.cell = ""
         self.noted: BaseException | None = None
 
