@@ -18,7 +18,10 @@ $(STAMP): requirements.txt pyproject.toml
 
 # The execution cache keys on a chapter's text only: when optimlab changed since the last build,
 # every chapter must run again.
-STALE = $(shell [ -f $(HTML)/index.html ] && find optimlab book/_ext \( -name '*.py' -o -name '*.js' \) -newer $(HTML)/index.html | head -1)
+# (Compared with a stamp touched after each build: Sphinx does not rewrite unchanged pages, and
+# index.html, a redirect, is written once.)
+BUILT  := $(HTML)/.built
+STALE = $(shell [ -f $(BUILT) ] && find optimlab book/_ext \( -name '*.py' -o -name '*.js' \) -newer $(BUILT) | head -1)
 
 ## make lite: the JupyterLite site behind "Run in your browser" (tools/lite.py); rebuilt only when
 ## its inputs change. Downloads (pinned, checksummed) are cached in _build/.lite-cache.
@@ -30,7 +33,7 @@ $(LITE)/.built: $(STAMP) $(LITE_INPUTS)
 	$(BIN)/python tools/lite.py
 	@touch $@
 # The book serves the lite site under lite/ (hard links: no second copy on disk).
-COPY_LITE = rm -rf $(HTML)/lite && cp -al $(LITE) $(HTML)/lite && rm -f $(HTML)/lite/.built
+COPY_LITE = rm -rf $(HTML)/lite && cp -al $(LITE) $(HTML)/lite && rm -f $(HTML)/lite/.built && touch $(BUILT)
 
 ## make book: execute every chapter (cached) and build the HTML book, with the lite site.
 book: $(STAMP) $(LITE)/.built
@@ -65,6 +68,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_grid.py
 	$(BIN)/python benchmarks/bench_widgets.py
 	$(BIN)/python benchmarks/bench_book.py
+	$(BIN)/python benchmarks/bench_lite.py
+	$(BIN)/python benchmarks/bench_lab.py
 
 clean:
 	rm -rf _build
