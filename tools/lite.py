@@ -202,7 +202,10 @@ def assemble(source: Path = SOURCE) -> None:
     print("pure-Python wheels (PyPI, hash-pinned) and optimlab's own wheel")
     for wheel in fetch_pure_wheels():
         shutil.copyfile(wheel, pypi / wheel.name)
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", pypi, ROOT])
+    with tempfile.TemporaryDirectory() as tmp:  # build from a copy: setuptools writes build/ beside the sources
+        for name in ("pyproject.toml", "README.md", "optimlab"):
+            (shutil.copytree if (ROOT / name).is_dir() else shutil.copyfile)(ROOT / name, Path(tmp) / name)
+        _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", pypi, tmp])
 
     files = source / "files"
     files.mkdir()
