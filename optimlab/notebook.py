@@ -23,8 +23,8 @@ import importlib.util
 __all__ = ["NOTE", "setup", "torch_available", "needs_torch", "defined_names"]
 
 #: What a cell that needs PyTorch prints where torch cannot be imported.
-NOTE = ("This cell needs PyTorch, which does not run in the browser. "
-        "To run it, open the chapter on Colab (rocket button at the top of the page).")
+NOTE = ("This cell needs PyTorch, which does not run in the browser. To run it, open the chapter "
+        "on Colab (rocket menu at the top of its page) or in Jupyter with PyTorch installed.")
 
 
 def torch_available() -> bool:
