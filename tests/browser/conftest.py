@@ -33,6 +33,17 @@ def toc_pages() -> list[str]:
     return [p + ".html" for p in pages]
 
 
+def configured_repository() -> str | None:
+    """The repository set in _config.yml, as the book's extension reads it (None: unset/placeholder)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from optimlab_launch import repository
+
+    url = (yaml.safe_load((ROOT / "_config.yml").read_text()).get("repository") or {}).get("url")
+    return repository({"repository_url": url})
+
+
 def chapter_pages() -> list[str]:
     return [p for p in toc_pages() if Path(p).name[:2].isdigit()]
 

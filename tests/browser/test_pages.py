@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HTML, READY_TIMEOUT, SHOTS, chapter_pages, toc_pages
+from conftest import HTML, READY_TIMEOUT, SHOTS, chapter_pages, configured_repository, toc_pages
 
 # Chromium keeps connections alive; the test server's sockets close when the session ends.
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
@@ -66,3 +66,25 @@ def test_page_weight_and_shared_scripts(visit, path):
         assert own < EXPLORER_BUDGET, f"{path}: explorers' scripts and data {own / 1e6:.2f} MB"
     else:
         assert not any(scripts.values()), "a page without explorers must not load their scripts"
+
+
+@pytest.mark.parametrize("path", chapter_pages())
+def test_chapter_reader_features(visit, path):
+    v = visit(path)
+    page = v.page
+    hrefs = page.eval_on_selector_all("a[href]", "as => as.map(a => a.getAttribute('href'))")
+    ipynb = [h for h in hrefs if h.endswith(".ipynb")]
+    assert ipynb, "no .ipynb download link"
+    assert (HTML / Path(path).parent / ipynb[0]).resolve().exists(), f"{ipynb[0]} is not in the site"
+    # "Run in your browser" always; Binder and Colab exactly when a real repository is configured.
+    header = page.eval_on_selector_all(".bd-header-article a[href]", "as => as.map(a => a.getAttribute('href'))")
+    lite = [h for h in header if "lite/notebooks/index.html?path=" in h]
+    assert lite, "no 'Run in your browser' link"
+    assert lite[0].endswith("?path=" + Path(path).stem + ".ipynb")
+    has_repo = configured_repository() is not None
+    for name, key in (("Binder", "mybinder"), ("Colab", "colab"), ("repository", "github.com")):
+        shown = any(key in h for h in header)
+        assert shown == has_repo, f"{name} button shown: {shown}; repository configured: {has_repo}"
+    assert page.locator(".exercise").count() >= 3, "fewer than three exercises"
+    assert page.locator(".solution").count() >= 3, "fewer than three solutions"
+    assert "Live panel" in page.inner_text("main"), "no live panel section"

@@ -1,0 +1,180 @@
+"""Launch buttons that lead somewhere: one repository setting, and "Run in your browser".
+
+The repository URL is set once, in ``_config.yml`` (``repository: url:``). From it:
+
+- the repository button, Binder and Colab appear only when it is a real repository (not empty,
+  not the old placeholder); otherwise nothing is shown that would lead nowhere;
+- Colab opens the chapter's *executed* notebook from the published site's branch
+  (:data:`PAGES_BRANCH`, written by ``.github/workflows/pages.yml``): Colab cannot open the ``.md``
+  sources, and the executed notebook shows every output at once;
+- the chapters' hidden install cell (``OPTIMLAB_REPOSITORY = ""``) gets the repository written in,
+  in the notebooks the site offers for download (``_sources/…ipynb``, which Colab opens).
+
+Every notebook page also gets "Run in your browser": the chapter opened in the JupyterLite site
+that ``make lite`` builds into ``lite/`` beside the book (Pyodide, no server, no repository),
+and the download button for its executed ``.ipynb``, whatever the repository setting.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+
+#: Repository URLs that do not lead to a repository: empty, and the address this project used
+#: before it had one.
+PLACEHOLDERS = {"", "https://github.com/optimlab/optimlab-book"}
+#: The branch the publishing workflow pushes the built site to (Colab reads notebooks from it).
+PAGES_BRANCH = "gh-pages"
+#: The JupyterLite app a chapter opens in, relative to the HTML root (built by `make lite`).
+LITE_APP = "lite/notebooks/index.html"
+#: The line of the chapters' hidden first cell that receives the repository.
+REPOSITORY_LINE = re.compile(r'^OPTIMLAB_REPOSITORY = ""$', re.M)
+
+
+def repository(theme_options: dict) -> str | None:
+    """The configured repository URL, or None while it is empty or a placeholder."""
+    url = (theme_options.get("repository_url") or "").strip().rstrip("/")
+    if url in PLACEHOLDERS:
+        return None
+    if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url):
+        raise ValueError(f"repository url must be https://github.com/ORG/REPO (or empty), got {url!r}")
+    return url
+
+
+def configure(app, config) -> None:
+    """``config-inited``: give the theme only the buttons the repository setting supports.
+
+    Without a repository the theme gets no launch provider at all (it would fail looking for one);
+    Colab and "Run in your browser" are added by :func:`add_buttons`, the download by
+    :func:`offer_notebook`.
+    """
+    theme = config.html_theme_options
+    url = repository(theme)
+    launch = dict(theme.get("launch_buttons") or {})
+    app.optimlab_colab = launch.pop("colab_url", "").rstrip("/") if url else ""
+    launch.pop("jupyterlite_url", None)
+    if url is None:
+        theme.pop("repository_url", None)
+        launch = {}
+    else:
+        theme["repository_url"] = url
+    theme["launch_buttons"] = launch
+    theme["use_repository_button"] = url is not None
+    app.optimlab_repository = url
+
+
+def _is_notebook(app, pagename) -> bool:
+    return "kernelspec" in app.env.metadata.get(pagename, {})
+
+
+def _with_outputs(app, executed: Path) -> None:
+    """Make sure ``jupyter_execute/<page>.ipynb`` holds its outputs.
+
+    myst-nb writes that file without outputs when the chapter came from the execution cache (it
+    merges the cached outputs into a copy); the outputs are merged back here from the same cache.
+    ``make lab`` and the ``.ipynb`` download both read this file.
+    """
+    nb = nbformat.read(executed, as_version=4)
+    if any(cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"):
+        return
+    from jupyter_cache import get_cache
+
+    cache_path = getattr(app.config, "nb_execution_cache_path", "") or ""
+    cache = get_cache(cache_path or Path(app.outdir).parent / ".jupyter_cache")
+    try:
+        _, nb = cache.merge_match_into_notebook(nb)
+    except KeyError:  # not executed (e.g. execution off): nothing to merge
+        return
+    nbformat.write(nb, executed)
+
+
+def offer_notebook(app, pagename, templatename, context, doctree) -> None:
+    """``html-page-context`` (before the theme's buttons): offer the executed ``.ipynb`` for download.
+
+    The theme does this only when a launch provider is configured; the notebook is what Colab
+    opens and what a reader downloads, so it is offered whatever the repository setting.
+    """
+    if not _is_notebook(app, pagename) or not context.get("sourcename", "").endswith((".md", ".md.txt")):
+        return
+    executed = Path(app.outdir).parent / "jupyter_execute" / (pagename + ".ipynb")
+    if executed.exists():
+        _with_outputs(app, executed)
+        target = Path(app.outdir) / "_sources" / (pagename + ".ipynb")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(executed, target)
+        context["ipynb_source"] = pagename + ".ipynb"
+
+
+def lite_notebook(pagename: str) -> str:
+    """The path of a page's notebook inside the JupyterLite site (chapters sit at its root)."""
+    return Path(pagename).name + ".ipynb"
+
+
+def _launch_group(context) -> dict:
+    for button in context["header_buttons"]:
+        if button.get("label") == "launch-buttons":
+            return button
+    group = {"type": "group", "tooltip": "Run this chapter", "icon": "fas fa-rocket",
+             "buttons": [], "label": "launch-buttons"}
+    context["header_buttons"].append(group)
+    return group
+
+
+def add_buttons(app, pagename, templatename, context, doctree) -> None:
+    """``html-page-context`` (after the theme's): "Run in your browser", and Colab when it can work."""
+    if not _is_notebook(app, pagename) or "header_buttons" not in context:
+        return
+    group = _launch_group(context)
+    buttons = [b for b in group["buttons"] if b.get("text") != "Colab"]
+    lite = context["pathto"](LITE_APP, 1) + "?path=" + lite_notebook(pagename)
+    buttons.insert(0, {"type": "link", "text": "Run in your browser", "url": lite,
+                       "tooltip": "Run this chapter in your browser (JupyterLite: no install, no server)",
+                       "icon": "fas fa-play", "label": "run-in-browser-button"})
+    url = getattr(app, "optimlab_repository", None)
+    colab = getattr(app, "optimlab_colab", "")
+    if url and colab:
+        org_repo = url.split("github.com/", 1)[1]
+        buttons.append({"type": "link", "text": "Colab", "tooltip": "Launch on Colab",
+                        "icon": "_static/images/logo_colab.png",
+                        "url": f"{colab}/github/{org_repo}/blob/{PAGES_BRANCH}/_sources/{pagename}.ipynb"})
+    group["buttons"] = buttons
+
+
+def install_source(url: str, branch: str) -> str:
+    """What the hidden first cell pip-installs optimlab from, for a repository and branch."""
+    return f"git+{url}@{branch or 'main'}"
+
+
+def fill_repository(notebook: dict, source: str) -> bool:
+    """Write the install source into the hidden first cell's ``OPTIMLAB_REPOSITORY = ""`` line."""
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if REPOSITORY_LINE.search(text):
+            cell["source"] = REPOSITORY_LINE.sub(f"OPTIMLAB_REPOSITORY = {json.dumps(source)}", text)
+            return True
+    return False
+
+
+def write_repository(app, exception) -> None:
+    """``build-finished``: the downloadable notebooks install optimlab from the repository."""
+    url = getattr(app, "optimlab_repository", None)
+    if exception is not None or url is None or app.builder.format != "html":
+        return
+    source = install_source(url, app.config.html_theme_options.get("repository_branch", "main"))
+    for path in (Path(app.outdir) / "_sources").rglob("*.ipynb"):
+        nb = json.loads(path.read_text())
+        if fill_repository(nb, source):
+            path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def setup(app):
+    app.connect("config-inited", configure)
+    app.connect("html-page-context", offer_notebook, priority=500)
+    app.connect("html-page-context", add_buttons, priority=502)
+    app.connect("build-finished", write_repository)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

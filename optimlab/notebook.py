@@ -1,0 +1,117 @@
+"""Chapters without PyTorch: a cell that needs torch prints a note instead of a traceback.
+
+PyTorch does not run in the browser (JupyterLite's Pyodide kernel), so there the chapters' torch
+cells cannot run. Each chapter's hidden first cell calls :func:`setup`; when ``import torch`` fails
+it installs an IPython exception handler that turns two kinds of error into :data:`NOTE`:
+
+- ``ModuleNotFoundError`` for ``torch`` (or ``torch.…``, also when raised inside
+  ``optimlab.torch``): the cell itself needs PyTorch;
+- ``NameError`` for a name that an earlier cell, stopped for lack of torch, would have defined
+  (found by reading that cell's assignments, imports and definitions with :mod:`ast`).
+
+The noted cell counts as run, not failed (its execution result is cleared after the cell), so
+"Run All" in JupyterLab goes on past it. Every other error keeps its usual traceback::
+
+    import optimlab.notebook
+    optimlab.notebook.setup()      # returns False (and does nothing) where torch imports
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+
+__all__ = ["NOTE", "setup", "torch_available", "needs_torch", "defined_names"]
+
+#: What a cell that needs PyTorch prints where torch cannot be imported.
+NOTE = ("This cell needs PyTorch, which does not run in the browser. To run it, open the chapter "
+        "on Colab (rocket menu at the top of its page) or in Jupyter with PyTorch installed.")
+
+
+def torch_available() -> bool:
+    """True when ``import torch`` can succeed (the module is found, without importing it)."""
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # a None placeholder in sys.modules, a broken parent
+        return False
+
+
+def defined_names(source: str) -> set[str]:
+    """The names a cell binds at its top level: assignments, imports, ``def``, ``class``, ``for``, ``with``.
+
+    IPython magics (``%…``, ``!…``) are blanked first; a cell that does not parse binds nothing.
+    """
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names if a.name != "*")
+    return names
+
+
+def needs_torch(error: BaseException, missing: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether ``error`` comes from torch being absent: ``torch`` not found, or a name in ``missing``."""
+    if isinstance(error, ModuleNotFoundError):
+        return (error.name or "").split(".")[0] == "torch"
+    if isinstance(error, NameError):
+        return getattr(error, "name", None) in missing
+    return False
+
+
+class _TorchNote:
+    """The handler behind :func:`setup`: remembers what torch cells would have defined."""
+
+    def __init__(self):
+        self.missing: set[str] = {"torch"}  # where torch is missing, a NameError for it means just that
+        self.cell = ""
+        self.noted: BaseException | None = None
+
+    def pre_run_cell(self, info):
+        self.cell, self.noted = info.raw_cell or "", None
+
+    def post_run_cell(self, result):
+        # The kernel replies "error" (and Run All stops) when the result holds an error.
+        if result is not None and self.noted is not None and result.error_in_exec is self.noted:
+            result.error_in_exec = None
+
+    def __call__(self, shell, etype, value, tb, tb_offset=None):
+        if needs_torch(value, self.missing):
+            self.missing |= defined_names(self.cell)
+            self.noted = value
+            print(NOTE)
+            return None
+        return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+
+def setup(shell=None) -> bool:
+    """Where torch is missing, make cells that need it print :data:`NOTE` instead of failing.
+
+    Returns True when the handler was installed, False where torch imports (nothing changes) or
+    outside IPython. Calling it again replaces the handler.
+    """
+    if torch_available():
+        return False
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+        if shell is None:
+            return False
+    note = _TorchNote()
+    previous = getattr(shell, "_optimlab_torch_note", None)
+    for event in ("pre_run_cell", "post_run_cell"):
+        if previous is not None:
+            shell.events.unregister(event, getattr(previous, event))
+        shell.events.register(event, getattr(note, event))
+    shell._optimlab_torch_note = note
+    shell.set_custom_exc((ModuleNotFoundError, NameError), note)
+    return True

@@ -1,0 +1,149 @@
+"""`make lab`: JupyterLab, started here on 127.0.0.1 the way `make lab` starts it, in headless Chromium.
+
+A chapter opened by its path is a notebook (not a text editor) with the outputs of the last build,
+its solutions folded; a chapter's `.md` source also opens as a notebook (jupytext); saving writes to
+the working folder only; nothing is requested outside 127.0.0.1.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+import lab as lab_tool  # noqa: E402  (tools/lab.py, what `make lab` runs)
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+
+CHAPTER = "01_gradient_descent"
+START_TIMEOUT = 120  # s, a ceiling for a server start on a busy 2-core machine, not a sleep
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _git_status() -> str:
+    return subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on a fresh working folder prepared as `make lab` prepares _build/lab."""
+    if not any(lab_tool.EXECUTED.glob("*.ipynb")):
+        pytest.fail("no executed chapters: run `make book` first")
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "chapters"
+    lab_tool.install_settings()
+    lab_tool.prepare(lab=root)
+    shutil.copyfile(ROOT / "book" / f"{CHAPTER}.md", root / f"{CHAPTER}.md")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"))
+    cmd = lab_tool.command(["--no-browser", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}"], lab=root)
+    log = open(tmp / "server.log", "w")
+    server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if server.poll() is not None:
+            pytest.fail(f"JupyterLab exited: {(tmp / 'server.log').read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
+            break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("JupyterLab did not answer in time")
+            time.sleep(0.2)  # polling interval of the readiness check
+    yield {"base": base, "token": token, "root": root}
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST"), timeout=10)
+        server.wait(timeout=30)
+    except Exception:
+        server.kill()
+        server.wait()
+    log.close()
+
+
+def _open(browser, lab, path):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    external: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith(lab["base"]):
+            r.continue_()
+        else:
+            external.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.goto(f"{lab['base']}/lab/tree/{path}?reset&token={lab['token']}")  # reset: no tabs restored
+    page.wait_for_selector(f".lm-TabBar-tab[title*='{path}']", timeout=60000)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell, .jp-FileEditor", timeout=60000)
+    return context, page, external
+
+
+def _scroll_until(page, selector: str) -> int:
+    """Scroll the notebook down until `selector` is in the DOM (cells render lazily); its count."""
+    for _ in range(200):
+        n = page.locator(selector).count()
+        if n:
+            return n
+        page.evaluate("() => { const o = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer');"
+                      " o.scrollTop += o.clientHeight; }")
+        page.wait_for_function("() => new Promise(r => requestAnimationFrame(() => r(true)))")
+    return 0
+
+
+def test_chapter_opens_as_notebook_with_outputs_and_folded_solutions(browser, lab):
+    context, page, external = _open(browser, lab, f"{CHAPTER}.ipynb")
+    try:
+        page.wait_for_selector(".jp-NotebookPanel .jp-OutputArea-output img", state="attached", timeout=60000)
+        assert page.locator(".jp-FileEditor").count() == 0, "opened in a text editor"
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
+        assert page.locator(".jp-NotebookPanel .jp-OutputArea-output").count() >= 5
+        # The hidden install cell (and the other cells the book hides) start folded.
+        assert page.locator(".jp-Cell .jp-InputPlaceholder").count() >= 1
+        # Exercises render (jupyterlab-myst), and their solutions are folded.
+        assert _scroll_until(page, "details.myst-exercise") >= 1, "no folded solution rendered"
+        assert page.evaluate("() => [...document.querySelectorAll('details.myst-exercise')].every(d => !d.open)")
+        assert "Solution" in page.locator("details.myst-exercise summary").first.inner_text()
+        assert page.locator(".myst-exercise").count() >= 2
+        # Saving writes the working copy only: the repository does not turn dirty.
+        before, saved = _git_status(), (lab["root"] / f"{CHAPTER}.ipynb").stat().st_mtime
+        page.locator(".jp-NotebookPanel .jp-Notebook").click()
+        page.keyboard.press("Control+s")
+        page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel .jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty')")
+        deadline = time.monotonic() + 30
+        while (lab["root"] / f"{CHAPTER}.ipynb").stat().st_mtime == saved and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (lab["root"] / f"{CHAPTER}.ipynb").stat().st_mtime > saved, "save did not reach the working copy"
+        assert _git_status() == before, "saving in JupyterLab changed the repository"
+        assert external == [], f"requests leaving 127.0.0.1: {external[:5]}"
+    finally:
+        context.close()
+
+
+def test_markdown_chapter_opens_as_notebook(browser, lab):
+    context, page, external = _open(browser, lab, f"{CHAPTER}.md")
+    try:
+        page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell, .jp-FileEditor", timeout=60000)
+        assert page.locator(".jp-NotebookPanel .jp-CodeCell").count() >= 1
+        assert page.locator(".jp-FileEditor").count() == 0, "the .md opened as text, not as a notebook"
+        assert external == [], f"requests leaving 127.0.0.1: {external[:5]}"
+    finally:
+        context.close()

@@ -1,0 +1,129 @@
+"""JupyterLite ("Run in your browser"), network off: chapter 1 runs in Pyodide from the built site.
+
+Headless Chromium opens chapter 1's "Run in your browser" link from the built book, waits for the
+Pyodide kernel, runs every cell, and checks the outputs; every request must stay on 127.0.0.1
+(the test server), so Pyodide, its packages and optimlab all come from the site.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import HTML, ROOT, SHOTS
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+
+CHAPTER = "book/01_gradient_descent"
+# Ceilings, not sleeps: each wait returns as soon as its readiness signal holds. Pyodide starts
+# in ~30 s on a 2-core machine; running the chapter takes about as long again.
+KERNEL_READY_MS = 240_000
+RUN_ALL_MS = 600_000
+NOTE = "This cell needs PyTorch"
+
+_KERNEL_IDLE = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle'; }"""
+_ALL_RUN = """() => { const w = window.jupyterapp.shell.currentWidget;
+  const cells = [...w.content.model.cells].filter(c => c.type === 'code');
+  return w.sessionContext.session.kernel.status === 'idle' && cells.every(c => c.executionCount !== null); }"""
+_OUTPUTS = """() => [...window.jupyterapp.shell.currentWidget.content.model.cells]
+  .filter(c => c.type === 'code')
+  .map(c => ({source: c.sharedModel.getSource(), outputs: [...Array(c.outputs.length).keys()].map(i => c.outputs.get(i).toJSON())}))"""
+
+
+def _setup_cell_imports_torch() -> bool:
+    """Whether chapter 1's setup cell (the first one the reader sees) still imports torch."""
+    text = (ROOT / f"{CHAPTER}.md").read_text()
+    cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", text, re.S)
+    setup = next(c for c in cells if "remove-cell" not in c.split("\n", 1)[0])
+    return bool(re.search(r"^\s*(import torch|import optimlab\.torch|from torch)", setup, re.M))
+
+
+# TODO(lead, after the chapter edits are merged): chapter 1 must import torch only in the cells
+# that need it. Until then its setup cell fails in Pyodide, every later cell prints the note, and
+# the two tests below are expected to fail; the marker lifts itself when the import moves.
+TORCH_IN_SETUP = pytest.mark.xfail(_setup_cell_imports_torch(), strict=True,
+                                   reason="chapter 1's setup cell still imports torch")
+
+
+@pytest.fixture(scope="module")
+def lite_run(browser, site):
+    """Chapter 1 opened from its page's "Run in your browser" link, every cell run once."""
+    if not (HTML / "lite" / "index.html").exists():
+        pytest.fail("no JupyterLite site in the book: run `make book` (it builds `make lite`)")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    external: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith(site):
+            r.continue_()
+        else:
+            external.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.goto(site + CHAPTER + ".html", wait_until="load")
+    href = page.get_attribute("a.btn-run-in-browser-button", "href")
+    assert href and "lite/notebooks/index.html?path=" in href, f"no Run in your browser link: {href}"
+    page.goto(page.url.rsplit("/", 1)[0] + "/" + href)
+    page.wait_for_function(_KERNEL_IDLE, timeout=KERNEL_READY_MS, polling=250)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(_ALL_RUN, timeout=RUN_ALL_MS, polling=250)
+    cells = page.evaluate(_OUTPUTS)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "lite_01_gradient_descent.png"))
+    yield {"page": page, "cells": cells, "external": external}
+    context.close()
+
+
+def _text(output) -> str:
+    text = output.get("text", "")
+    return "".join(text) if isinstance(text, list) else text
+
+
+def test_chapter_runs_offline_in_the_browser_without_errors(lite_run):
+    cells = lite_run["cells"]
+    assert lite_run["external"] == [], f"requests leaving 127.0.0.1: {lite_run['external'][:5]}"
+    assert cells and "optimlab.notebook.setup()" in cells[0]["source"], "the first cell is not the install cell"
+    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(cells) for o in c["outputs"]
+              if o["output_type"] == "error"]
+    assert errors == [], f"error outputs: {errors[:5]}"
+    tracebacks = [i for i, c in enumerate(cells) for o in c["outputs"]
+                  if o["output_type"] == "stream" and "Traceback" in _text(o)]
+    assert tracebacks == [], f"tracebacks printed by cells {tracebacks}"
+
+
+@TORCH_IN_SETUP
+def test_cells_without_torch_compute_in_the_browser(lite_run):
+    cells = lite_run["cells"]
+    assert all(NOTE not in _text(o) for o in cells[1]["outputs"]), "the setup cell needs torch"
+    figures = [i for i, c in enumerate(cells) for o in c["outputs"] if "image/png" in o.get("data", {})]
+    assert figures, "no cell drew a figure"
+    noted = [i for i, c in enumerate(cells) if any(NOTE in _text(o) for o in c["outputs"])]
+    assert len(noted) < len(cells) / 2, f"{len(noted)} of {len(cells)} cells need torch: {noted}"
+
+
+@TORCH_IN_SETUP
+def test_explorer_responds_to_a_slider(lite_run):
+    # TODO(lead, anywidget explorer): these are the component's stable hooks; they also hold for the
+    # current static explorer rendered live. Add a Play check (button.ol-play → data-step) once merged.
+    page = lite_run["page"]
+    # Off-screen cells are not rendered (the notebook is windowed): scroll to the first explorer's cell.
+    assert page.evaluate("""async () => { const nb = window.jupyterapp.shell.currentWidget.content;
+        const i = nb.widgets.findIndex(w => w.node.querySelector('.optimlab-explorer'));
+        if (i < 0) return false;
+        nb.activeCellIndex = i; await nb.scrollToItem(i, 'start'); return true; }"""), "no explorer in the notebook"
+    explorer = page.locator(".optimlab-explorer").first
+    page.wait_for_function("el => el.dataset.ready === '1' && el.offsetWidth > 0", arg=explorer.element_handle(),
+                           timeout=30_000)
+    slider = explorer.locator("input.ol-param").first
+    snapshot = """el => el.innerHTML.length + ':' + [...el.querySelectorAll('path, canvas')].map(
+        e => e.tagName === 'CANVAS' ? e.toDataURL().length + e.toDataURL().slice(-64) : e.getAttribute('d')).join('|')"""
+    before = explorer.evaluate(snapshot)
+    lo, hi, cur = (slider.evaluate(f"e => Number(e.{k})") for k in ("min", "max", "value"))
+    slider.evaluate("(e, v) => { e.value = v; e.dispatchEvent(new Event('input', {bubbles: true})); }",
+                    lo if cur != lo else hi)
+    page.wait_for_function(f"el => ({snapshot})(el) !== {before!r}", arg=explorer.element_handle(), timeout=10_000)

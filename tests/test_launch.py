@@ -1,0 +1,78 @@
+"""The book's launch buttons (book/_ext/optimlab_launch.py): one repository setting decides them.
+
+The built pages are checked by tests/browser/test_pages.py for the repository configured now; these
+tests cover both states of the setting without building the book twice.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import jupytext
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import optimlab_launch as launch  # noqa: E402
+
+PROVIDERS = {"notebook_interface": "jupyterlab", "binderhub_url": "https://mybinder.org",
+             "colab_url": "https://colab.research.google.com"}
+
+
+def _app(url):
+    theme = {"repository_url": url, "repository_branch": "main", "launch_buttons": dict(PROVIDERS)}
+    app = SimpleNamespace(config=SimpleNamespace(html_theme_options=theme),
+                          env=SimpleNamespace(metadata={"book/01_x": {"kernelspec": {}}, "book/intro": {}}))
+    launch.configure(app, app.config)
+    return app
+
+
+def _buttons(app, pagename="book/01_x"):
+    context = {"header_buttons": [], "pathto": lambda target, resource: "../" + target}
+    launch.add_buttons(app, pagename, "page.html", context, None)
+    return {b["text"]: b["url"] for group in context["header_buttons"] for b in group["buttons"]}
+
+
+@pytest.mark.parametrize("url", ["", None, "https://github.com/optimlab/optimlab-book"])
+def test_without_a_repository_only_the_browser_button(url):
+    app = _app(url)
+    theme = app.config.html_theme_options
+    assert launch.repository({"repository_url": url}) is None
+    assert "repository_url" not in theme and theme["use_repository_button"] is False
+    assert theme["launch_buttons"] == {}          # the theme adds no Binder (nor fails looking for a repo)
+    assert _buttons(app) == {"Run in your browser": "../lite/notebooks/index.html?path=01_x.ipynb"}
+
+
+def test_with_a_repository_binder_colab_and_the_repository_button():
+    app = _app("https://github.com/someone/the-book/")
+    theme = app.config.html_theme_options
+    assert theme["repository_url"] == "https://github.com/someone/the-book"
+    assert theme["use_repository_button"] is True
+    assert theme["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
+    assert "colab_url" not in theme["launch_buttons"]    # ours opens the executed notebook instead
+    buttons = _buttons(app)
+    assert buttons["Colab"] == ("https://colab.research.google.com/github/someone/the-book/blob/"
+                                f"{launch.PAGES_BRANCH}/_sources/book/01_x.ipynb")
+    assert list(buttons)[0] == "Run in your browser"
+
+
+def test_pages_that_are_not_notebooks_get_no_launch_buttons():
+    assert _buttons(_app(""), "book/intro") == {}
+
+
+@pytest.mark.parametrize("url", ["github.com/a/b", "https://gitlab.com/a/b", "https://github.com/a"])
+def test_a_repository_that_is_not_a_github_repository_is_refused(url):
+    with pytest.raises(ValueError, match="repository url"):
+        launch.repository({"repository_url": url})
+
+
+@pytest.mark.parametrize("chapter", sorted((ROOT / "book").glob("0*.md")), ids=lambda p: p.stem)
+def test_every_chapter_install_cell_receives_the_repository(chapter):
+    nb = jupytext.read(chapter)
+    source = launch.install_source("https://github.com/someone/the-book", "main")
+    assert launch.fill_repository(nb, source), f"{chapter.name}: no OPTIMLAB_REPOSITORY line in a code cell"
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert 'OPTIMLAB_REPOSITORY = "git+https://github.com/someone/the-book@main"' in first.source
+    assert "remove-cell" in first.metadata.get("tags", [])
+    assert "optimlab.notebook.setup()" in first.source
