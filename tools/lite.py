@@ -12,14 +12,14 @@ and no network: everything the site loads is in it. It is built from pinned down
    the sha256 that the official lockfile (from step 1) lists for it, or the build fails. The site
    serves only the packages in :data:`PYODIDE_PACKAGES` and their dependencies, and a lockfile
    restricted to them (entries unchanged), so nothing in it points to a missing file.
-3. **Pure-Python wheels** from PyPI that Pyodide does not ship (ipywidgets, ipympl, plotly,
-   anywidget, …): ``tools/lite-requirements.txt``, pinned with hashes that pip checks.
+3. **Pure-Python wheels** from PyPI that Pyodide does not ship (ipywidgets, anywidget, psygnal,
+   …): ``tools/lite-requirements.txt``, pinned with hashes that pip checks.
 4. **optimlab's own wheel**, built from this repository.
 5. **The chapters**, ``book/0*.md`` converted to notebooks (jupytext) for the Pyodide kernel, the
    cells the book hides folded.
 
 ``jupyter lite build`` (jupyterlite-core, pinned in requirements.txt, with the Pyodide kernel and
-the JupyterLab extensions of this environment: widgets, ipympl, anywidget, jupyterlab-myst)
+the JupyterLab extensions of this environment: widgets, anywidget, jupyterlab-myst)
 assembles the site in ``_build/lite``; ``make book`` copies it to ``_build/html/lite``. Downloads
 are cached in ``_build/.lite-cache``.
 """
@@ -64,11 +64,12 @@ PYODIDE_PACKAGES = ("micropip", "packaging", "ipython", "sqlite3", "ssl", "pyodi
 #: The kernel every chapter asks for in the site (jupyterlite-pyodide-kernel's name).
 KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
 #: JupyterLab extensions (installed in this environment by their Python packages) the site serves:
-#: the Pyodide kernel, the widget manager, ipympl's canvas, MyST rendering (folded solutions).
+#: the Pyodide kernel, the widget manager, the live panel's widget framework (anywidget), MyST
+#: rendering (folded solutions).
 LAB_EXTENSIONS = ("@jupyterlite/pyodide-kernel-extension", "@jupyter-widgets/jupyterlab-manager",
-                  "jupyter-matplotlib", "jupyterlab-myst")
-#: Served as well when installed: the live explorer's widget framework.
-OPTIONAL_LAB_EXTENSIONS = ("anywidget",)
+                  "anywidget", "jupyterlab-myst")
+#: Served as well when installed.
+OPTIONAL_LAB_EXTENSIONS = ()
 
 
 #: The site's settings: the kernel never looks for a package on PyPI (the site has them all).
