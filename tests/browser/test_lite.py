@@ -6,7 +6,6 @@ Pyodide kernel, runs every cell, and checks the outputs; every request must stay
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -31,21 +30,6 @@ _ALL_RUN = """() => { const w = window.jupyterapp.shell.currentWidget;
 _OUTPUTS = """() => [...window.jupyterapp.shell.currentWidget.content.model.cells]
   .filter(c => c.type === 'code')
   .map(c => ({source: c.sharedModel.getSource(), outputs: [...Array(c.outputs.length).keys()].map(i => c.outputs.get(i).toJSON())}))"""
-
-
-def _setup_cell_imports_torch() -> bool:
-    """Whether chapter 1's setup cell (the first one the reader sees) still imports torch."""
-    text = (ROOT / f"{CHAPTER}.md").read_text()
-    cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", text, re.S)
-    setup = next(c for c in cells if "remove-cell" not in c.split("\n", 1)[0])
-    return bool(re.search(r"^\s*(import torch|import optimlab\.torch|from torch)", setup, re.M))
-
-
-# TODO(lead, after the chapter edits are merged): chapter 1 must import torch only in the cells
-# that need it. Until then its setup cell fails in Pyodide, every later cell prints the note, and
-# the two tests below are expected to fail; the marker lifts itself when the import moves.
-TORCH_IN_SETUP = pytest.mark.xfail(_setup_cell_imports_torch(), strict=True,
-                                   reason="chapter 1's setup cell still imports torch")
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +80,6 @@ def test_chapter_runs_offline_in_the_browser_without_errors(lite_run):
     assert tracebacks == [], f"tracebacks printed by cells {tracebacks}"
 
 
-@TORCH_IN_SETUP
 def test_cells_without_torch_compute_in_the_browser(lite_run):
     cells = lite_run["cells"]
     assert all(NOTE not in _text(o) for o in cells[1]["outputs"]), "the setup cell needs torch"
@@ -106,10 +89,7 @@ def test_cells_without_torch_compute_in_the_browser(lite_run):
     assert len(noted) < len(cells) / 2, f"{len(noted)} of {len(cells)} cells need torch: {noted}"
 
 
-@TORCH_IN_SETUP
 def test_explorer_responds_to_a_slider(lite_run):
-    # TODO(lead, anywidget explorer): these are the component's stable hooks; they also hold for the
-    # current static explorer rendered live. Add a Play check (button.ol-play → data-step) once merged.
     page = lite_run["page"]
     # Off-screen cells are not rendered (the notebook is windowed): scroll to the first explorer's cell.
     assert page.evaluate("""async () => { const nb = window.jupyterapp.shell.currentWidget.content;
@@ -120,10 +100,13 @@ def test_explorer_responds_to_a_slider(lite_run):
     page.wait_for_function("el => el.dataset.ready === '1' && el.offsetWidth > 0", arg=explorer.element_handle(),
                            timeout=30_000)
     slider = explorer.locator("input.ol-param").first
-    snapshot = """el => el.innerHTML.length + ':' + [...el.querySelectorAll('path, canvas')].map(
-        e => e.tagName === 'CANVAS' ? e.toDataURL().length + e.toDataURL().slice(-64) : e.getAttribute('d')).join('|')"""
+    snapshot = "el => JSON.stringify(el.__ol.snapshot().runs)"
     before = explorer.evaluate(snapshot)
     lo, hi, cur = (slider.evaluate(f"e => Number(e.{k})") for k in ("min", "max", "value"))
     slider.evaluate("(e, v) => { e.value = v; e.dispatchEvent(new Event('input', {bubbles: true})); }",
                     lo if cur != lo else hi)
     page.wait_for_function(f"el => ({snapshot})(el) !== {before!r}", arg=explorer.element_handle(), timeout=10_000)
+    # Play advances the steps, in the browser's kernel-free page as in the book.
+    explorer.locator("input.ol-step").evaluate("e => { e.value = 0; e.dispatchEvent(new Event('input', {bubbles: true})); }")
+    explorer.locator(".ol-play").click()
+    page.wait_for_function("el => Number(el.dataset.step) > 0", arg=explorer.element_handle(), timeout=30_000)
