@@ -437,8 +437,8 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
         spec = engine.optimizer_spec(opt)
         bind = {}
         for knob, path in engine.KNOBS[spec["rule"]].items():
-            if knob not in knobs or (spec["rule"] == "SGD" and spec["hp"]["momentum"] == 0):
-                continue
+            if knob not in knobs or (knob == "beta1" and spec["rule"] == "SGD" and spec["hp"]["momentum"] == 0):
+                continue  # plain SGD has no momentum for β₁ to move
             v = _get(spec["hp"], path)
             if chapter:
                 values.setdefault(knob, v)

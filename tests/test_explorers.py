@@ -220,6 +220,15 @@ def test_live_race_spec_holds_tables_from_optimlab():
     assert np.array_equal(ex.runs["Adam"].xs, ref.xs)
 
 
+def test_live_race_weight_decay_moves_plain_sgd_too():
+    ex = explorers.race(Q, {"SGD + L2": ol.SGD(lr=0.1, weight_decay=0.5),
+                            "AdamW": ol.AdamW(lr=0.05, weight_decay=0.5)},
+                        knobs=("beta1", "beta2", "weight_decay"))
+    by = {o["label"]: o for o in ex.spec["optimizers"]}
+    assert by["SGD + L2"]["bind"] == {"weight_decay": "weight_decay"}
+    assert by["AdamW"]["bind"]["weight_decay"] == "weight_decay" and ex.spec["state"]["weight_decay"] == 0.5
+
+
 def test_live_race_optimizer_with_its_own_beta_keeps_it():
     ex = explorers.race(Q, {"a": ol.SGD(lr=0.1, momentum=0.9), "b": ol.SGD(lr=0.1, momentum=0.5)})
     by = {o["label"]: o for o in ex.spec["optimizers"]}
