@@ -94,7 +94,6 @@ def book_pages(browser, base):
         sizes = {}
         ctx.on("requestfinished", lambda r: sizes.__setitem__(r.url, r.sizes()["responseBodySize"]))
         page = ctx.new_page()
-        t = page.evaluate("() => performance.now()") if False else None
         page.goto(base + path, wait_until="commit")
         page.wait_for_function(
             "document.querySelectorAll('.optimlab-explorer').length > 0 && "

@@ -1,8 +1,6 @@
 """Explorers (optimlab.explorers): precomputed data, output modes, size budget, controller."""
 import json
 import re
-import sys
-import types
 
 import numpy as np
 import pytest

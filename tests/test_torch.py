@@ -9,7 +9,6 @@ training of a small network, param groups, closures, ``zero_grad``, skipped para
 """
 from __future__ import annotations
 
-import copy
 import io
 import subprocess
 import sys

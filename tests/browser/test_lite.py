@@ -6,11 +6,10 @@ Pyodide kernel, runs every cell, and checks the outputs; every request must stay
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from conftest import HTML, ROOT, SHOTS
+from conftest import HTML, SHOTS
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, READY_TIMEOUT, ROOT
+from conftest import CHROMIUM, READY_TIMEOUT, ROOT
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning",
                                         "ignore::pytest.PytestUnraisableExceptionWarning",
