@@ -4,8 +4,15 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import secrets
 import shutil
+import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -132,3 +139,73 @@ def visit(browser, site):
     yield _open
     for v in visits.values():
         v.close()
+
+
+# --------------------------------------------------------------------------- JupyterLab (`make lab`)
+LAB_CHAPTER = "01_gradient_descent"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def offline_context(browser, base: str, external: list, **options):
+    """A browser context in which every request outside ``base`` is refused and recorded."""
+    context = browser.new_context(**options)
+
+    def route(r):
+        if r.request.url.startswith(base):
+            r.continue_()
+        else:
+            external.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    return context
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    """JupyterLab on a fresh working folder prepared as `make lab` prepares _build/lab (the chapters
+    as notebooks with the outputs of the last build), started as `make lab` starts it; the tests
+    that use it share one server."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import lab as lab_tool  # tools/lab.py, what `make lab` runs
+
+    if not any(lab_tool.EXECUTED.glob("*.ipynb")):
+        pytest.fail("no executed chapters: run `make book` first")
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "chapters"
+    lab_tool.install_settings()
+    lab_tool.prepare(lab=root)
+    shutil.copyfile(ROOT / "book" / f"{LAB_CHAPTER}.md", root / f"{LAB_CHAPTER}.md")
+    port, token = free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"))
+    cmd = lab_tool.command(["--no-browser", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+                            "--LabApp.expose_app_in_browser=True"], lab=root)
+    log = open(tmp / "server.log", "w")
+    server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + READY_TIMEOUT / 1000
+    while True:
+        if server.poll() is not None:
+            pytest.fail(f"JupyterLab exited: {(tmp / 'server.log').read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
+            break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("JupyterLab did not answer in time")
+            time.sleep(0.2)  # polling interval of the readiness check
+    yield {"base": base, "token": token, "root": root, "runtime": tmp / "runtime"}
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST"), timeout=10)
+        server.wait(timeout=30)
+    except Exception:
+        server.kill()
+        server.wait()
+    log.close()

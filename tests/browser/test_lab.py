@@ -6,90 +6,27 @@ the working folder only; nothing is requested outside 127.0.0.1.
 """
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from conftest import ROOT
+from conftest import LAB_CHAPTER as CHAPTER
+from conftest import ROOT, offline_context
 
-sys.path.insert(0, str(ROOT / "tools"))
-import lab as lab_tool  # noqa: E402  (tools/lab.py, what `make lab` runs)
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 
-CHAPTER = "01_gradient_descent"
-START_TIMEOUT = 120  # s, a ceiling for a server start on a busy 2-core machine, not a sleep
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _git_status() -> str:
     return subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """JupyterLab on a fresh working folder prepared as `make lab` prepares _build/lab."""
-    if not any(lab_tool.EXECUTED.glob("*.ipynb")):
-        pytest.fail("no executed chapters: run `make book` first")
-    tmp = tmp_path_factory.mktemp("lab")
-    root = tmp / "chapters"
-    lab_tool.install_settings()
-    lab_tool.prepare(lab=root)
-    shutil.copyfile(ROOT / "book" / f"{CHAPTER}.md", root / f"{CHAPTER}.md")
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"))
-    cmd = lab_tool.command(["--no-browser", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}"], lab=root)
-    log = open(tmp / "server.log", "w")
-    server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if server.poll() is not None:
-            pytest.fail(f"JupyterLab exited: {(tmp / 'server.log').read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
-            break
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            if time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("JupyterLab did not answer in time")
-            time.sleep(0.2)  # polling interval of the readiness check
-    yield {"base": base, "token": token, "root": root}
-    try:
-        urllib.request.urlopen(urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST"), timeout=10)
-        server.wait(timeout=30)
-    except Exception:
-        server.kill()
-        server.wait()
-    log.close()
-
 
 def _open(browser, lab, path):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
     external: list[str] = []
-
-    def route(r):
-        if r.request.url.startswith(lab["base"]):
-            r.continue_()
-        else:
-            external.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
+    context = offline_context(browser, lab["base"], external, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(f"{lab['base']}/lab/tree/{path}?reset&token={lab['token']}")  # reset: no tabs restored
     page.wait_for_selector(f".lm-TabBar-tab[title*='{path}']", timeout=60000)

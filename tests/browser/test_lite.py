@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HTML, SHOTS
+from conftest import HTML, SHOTS, offline_context
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -36,17 +36,8 @@ def lite_run(browser, site):
     """Chapter 1 opened from its page's "Run in your browser" link, every cell run once."""
     if not (HTML / "lite" / "index.html").exists():
         pytest.fail("no JupyterLite site in the book: run `make book` (it builds `make lite`)")
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
     external: list[str] = []
-
-    def route(r):
-        if r.request.url.startswith(site):
-            r.continue_()
-        else:
-            external.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
+    context = offline_context(browser, site, external, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(site + CHAPTER + ".html", wait_until="load")
     href = page.get_attribute("a.btn-run-in-browser-button", "href")

@@ -1,6 +1,6 @@
 """The lecturer's panel in a real JupyterLab, driven in headless Chromium.
 
-A JupyterLab server on 127.0.0.1 opens chapter 1 as a notebook; the test runs it, drags the
+The `make lab` server (tests/browser/conftest.py) opens chapter 1 as a notebook; the test runs it, drags the
 panel's learning-rate slider and clicks its contour in the page, then asks the same kernel (over
 its own connection file) what the widget's state is; and the other way round, sets the state
 from Python and finds the page's controls moved.
@@ -8,74 +8,25 @@ from Python and finds the page's controls moved.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from conftest import CHROMIUM, READY_TIMEOUT, ROOT
+from conftest import LAB_CHAPTER, READY_TIMEOUT
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning",
                                         "ignore::pytest.PytestUnraisableExceptionWarning",
                                         "ignore::DeprecationWarning")
-BIN = Path(sys.executable).parent
-TOKEN = "optimlab-test"
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium); CI installs it")
-    work = tmp_path_factory.mktemp("lab")
-    subprocess.run([BIN / "jupytext", "--to", "ipynb", "-o", str(work / "chapter1.ipynb"),
-                    str(ROOT / "book" / "01_gradient_descent.md")], check=True, capture_output=True)
-    port = _free_port()
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(work / "runtime"), "OPTIMLAB_BOOK": ""}
-    server = subprocess.Popen(
-        [BIN / "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={work}",
-         "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False",
-         "--ServerApp.allow_root=True"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + READY_TIMEOUT / 1000
-    while True:  # the server is ready when its API answers
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=5)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("JupyterLab did not start")
-            time.sleep(0.5)
-    yield {"base": base, "runtime": work / "runtime"}
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    shutil.rmtree(work / "runtime", ignore_errors=True)
 
 
 def _kernel(lab):
     """A client of the notebook's own kernel (found through the server's sessions)."""
     from jupyter_client import BlockingKernelClient
 
-    with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={TOKEN}") as r:
+    with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}") as r:
         sessions = json.load(r)
-    kid = next(s["kernel"]["id"] for s in sessions if s["path"].endswith("chapter1.ipynb"))
+    kid = next(s["kernel"]["id"] for s in sessions if s["path"].endswith(f"{LAB_CHAPTER}.ipynb"))
     kc = BlockingKernelClient(connection_file=str(lab["runtime"] / f"kernel-{kid}.json"))
     kc.load_connection_file()
     kc.start_channels()
@@ -96,7 +47,7 @@ def test_panel_in_jupyterlab_syncs_both_ways(browser, lab):
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     page.set_default_timeout(READY_TIMEOUT)
-    page.goto(f"{lab['base']}/lab/tree/chapter1.ipynb?token={TOKEN}")
+    page.goto(f"{lab['base']}/lab/tree/{LAB_CHAPTER}.ipynb?reset&token={lab['token']}")
     page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')")
     page.wait_for_function("(() => { const w = window.jupyterapp.shell.currentWidget;"
                            " const k = w && w.sessionContext && w.sessionContext.session &&"
