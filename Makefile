@@ -29,11 +29,12 @@ $(LITE)/.built: $(STAMP) $(LITE_INPUTS)
 COPY_LITE = rm -rf $(HTML)/lite && cp -al $(LITE) $(HTML)/lite && rm -f $(HTML)/lite/.built
 
 ## make execute: every chapter not yet in the execution cache, run in parallel (one kernel per
-## core) into the cache Jupyter Book reads (tools/execute.py). The cache keys on a chapter's code;
-## when optimlab, book/_ext, requirements.txt, pyproject.toml or the execute settings change, the
-## whole cache is dropped and every chapter runs (and every page is read) again.
+## core; JOBS=N for N at a time) into the cache Jupyter Book reads (tools/execute.py). The cache
+## keys on a chapter's code; when optimlab, book/_ext, requirements.txt, pyproject.toml or the
+## execute settings change, the whole cache is dropped and every chapter runs (and every page is
+## read) again.
 execute: $(STAMP)
-	$(BUILD_ENV) $(BIN)/python tools/execute.py
+	$(BUILD_ENV) $(BIN)/python tools/execute.py $(if $(JOBS),--jobs $(JOBS))
 # The lite site and the chapters' execution are independent: build them side by side.
 prepare: $(STAMP)
 	@$(MAKE) --no-print-directory -j2 lite execute
