@@ -4,7 +4,7 @@ An explorer is a figure with controls, drawn in the page by ``optimlab/assets/ex
 canvas.  It works in two modes, chosen with one argument of :func:`race` (``live``):
 
 * **live** — the page itself computes the trajectories, with ``optimlab/assets/engine.js`` (the
-  update rules and surfaces in JavaScript, its tables written by :mod:`optimlab.engine` and held to
+  update rules and surfaces in JavaScript, its tables written by ``optimlab.engine`` and held to
   :func:`optimlab.run` by tests).  The reader clicks or drags the start on the contour, drags each
   optimizer's learning rate (log scale, linkable) and the shared β₁, β₂ (ε on request) and the
   number of steps, switches the surface, turns optimizers on and off (the book's others too),

@@ -225,7 +225,8 @@ class LinearRegression(Surface):
 
     :math:`f(w, b) = \frac1n \sum_i (w x_i + b - y_i)^2` — the same loss as ``torch.nn.MSELoss``.
     ``grad(wb, rng=..., batch_size=k)`` returns the gradient on a random mini-batch of k
-    samples (drawn independently for every point of a batch of runs).
+    samples (drawn independently for every point of a batch of runs); ``grad(wb, indices=idx)``
+    the gradient on the samples ``idx`` chosen by the caller (e.g. an epoch's shuffled batches).
     """
 
     def __init__(self, x, y, margin: float = 3.0):
@@ -251,9 +252,20 @@ class LinearRegression(Surface):
         r, _ = self._residual(xy)
         return np.mean(r * r, axis=-1)
 
-    def grad(self, xy, rng=None, batch_size=None):
+    def grad(self, xy, rng=None, batch_size=None, indices=None):
+        """The gradient of the mean squared error over all samples, over a random mini-batch of
+        ``batch_size`` samples, or over the samples ``indices``: integers in ``[0, n)`` of shape
+        ``(..., k)``, broadcast against the batch shape of ``xy`` (one mini-batch per point)."""
         idx = None
-        if batch_size is not None:
+        if indices is not None:
+            if batch_size is not None:
+                raise ValueError("give batch_size or indices, not both")
+            idx = np.asarray(indices)
+            if idx.ndim == 0 or idx.shape[-1] == 0 or not np.issubdtype(idx.dtype, np.integer) \
+                    or idx.min() < 0 or idx.max() >= self.x.size:
+                raise ValueError(f"indices must be a non-empty integer array with values in "
+                                 f"[0, {self.x.size}), got {indices!r}")
+        elif batch_size is not None:
             rng = np.random.default_rng() if rng is None else rng
             shape = np.shape(xy)[:-1] + (batch_size,)
             idx = rng.integers(0, self.x.size, size=shape)

@@ -28,7 +28,7 @@ from . import engine, explorers, surfaces
 
 __all__ = ["OPTIMIZERS", "SURFACES", "Panel", "panel"]
 
-#: The optimizers a panel can start with, by name (PyTorch's forms; :data:`explorers.CATALOGUE`).
+#: The optimizers a panel can start with, by name (PyTorch's forms; :data:`optimlab.explorers.CATALOGUE`).
 OPTIMIZERS = explorers.CATALOGUE
 
 #: Surfaces a panel can be given by name.

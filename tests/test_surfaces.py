@@ -287,6 +287,29 @@ def test_minibatch_is_reproducible_with_a_seeded_rng(data):
     assert not np.array_equal(a[0], a[1])  # independent draws for each run of a batch
 
 
+def test_gradient_on_chosen_indices_is_the_gradient_of_those_samples(data):
+    x, y = data
+    lr = S.LinearRegression(x, y)
+    wb = np.array([[0.3, 1.2], [-0.5, 2.0]])               # two runs
+    idx = np.array([[0, 5, 5, 9], [39, 1, 2, 3]])          # one mini-batch per run
+    got = lr.grad(wb, indices=idx)
+    for run in range(2):
+        np.testing.assert_allclose(got[run], S.LinearRegression(x[idx[run]], y[idx[run]]).grad(wb[run]),
+                                   rtol=1e-12)
+    np.testing.assert_allclose(lr.grad(wb[0], indices=np.arange(40)), lr.grad(wb[0]), rtol=1e-12)
+    shared = lr.grad(np.zeros((3, 2)), indices=[1, 2])     # one mini-batch for every run
+    np.testing.assert_array_equal(shared, np.broadcast_to(shared[0], (3, 2)))
+
+
+@pytest.mark.parametrize("bad", [[], [0, 40], [-1], [0.5, 1.0], 3])
+def test_gradient_on_indices_rejects_bad_indices(data, bad):
+    lr = S.LinearRegression(*data)
+    with pytest.raises(ValueError, match="indices"):
+        lr.grad(np.zeros(2), indices=bad)
+    with pytest.raises(ValueError, match="not both"):
+        lr.grad(np.zeros(2), batch_size=2, indices=[0, 1])
+
+
 @pytest.mark.parametrize("x, y", [(np.ones(3), np.ones(4)), (np.ones(1), np.ones(1))])
 def test_linear_regression_rejects_bad_data(x, y):
     with pytest.raises(ValueError):
