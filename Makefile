@@ -8,20 +8,13 @@ HTML   := _build/html
 # The static build: live panels render as a note instead of widgets.
 BUILD_ENV := OPTIMLAB_BOOK=1 PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: book test unit build-strict browser bench clean lab lite
+.PHONY: book test unit build-strict browser bench clean lab lite execute prepare
 
 # (Re)create the virtual environment whenever requirements.txt or pyproject.toml change.
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
 	@touch $(STAMP)
-
-# The execution cache keys on a chapter's text only: when optimlab changed since the last build,
-# every chapter must run again.
-# (Compared with a stamp touched after each build: Sphinx does not rewrite unchanged pages, and
-# index.html, a redirect, is written once.)
-BUILT  := $(HTML)/.built
-STALE = $(shell [ -f $(BUILT) ] && find optimlab book/_ext \( -name '*.py' -o -name '*.js' \) -newer $(BUILT) | head -1)
 
 ## make lite: the JupyterLite site behind "Run in your browser" (tools/lite.py); rebuilt only when
 ## its inputs change. Downloads (pinned, checksummed) are cached in _build/.lite-cache.
@@ -33,12 +26,22 @@ $(LITE)/.built: $(STAMP) $(LITE_INPUTS)
 	$(BIN)/python tools/lite.py
 	@touch $@
 # The book serves the lite site under lite/ (hard links: no second copy on disk).
-COPY_LITE = rm -rf $(HTML)/lite && cp -al $(LITE) $(HTML)/lite && rm -f $(HTML)/lite/.built && touch $(BUILT)
+COPY_LITE = rm -rf $(HTML)/lite && cp -al $(LITE) $(HTML)/lite && rm -f $(HTML)/lite/.built
+
+## make execute: every chapter not yet in the execution cache, run in parallel (one kernel per
+## core; JOBS=N for N at a time) into the cache Jupyter Book reads (tools/execute.py). The cache
+## keys on a chapter's code; when optimlab, book/_ext, requirements.txt, pyproject.toml or the
+## execute settings change, the whole cache is dropped and every chapter runs (and every page is
+## read) again.
+execute: $(STAMP)
+	$(BUILD_ENV) $(BIN)/python tools/execute.py $(if $(JOBS),--jobs $(JOBS))
+# The lite site and the chapters' execution are independent: build them side by side.
+prepare: $(STAMP)
+	@$(MAKE) --no-print-directory -j2 lite execute
 
 ## make book: execute every chapter (cached) and build the HTML book, with the lite site.
-book: $(STAMP) $(LITE)/.built
-	$(if $(STALE),rm -rf _build/.jupyter_cache)
-	$(BUILD_ENV) $(BIN)/jupyter-book build . $(if $(STALE),--all)
+book: prepare
+	$(BUILD_ENV) $(BIN)/jupyter-book build .
 	$(COPY_LITE)
 	@echo
 	@echo "The book is built. Open it with:  xdg-open $(CURDIR)/$(HTML)/index.html"
@@ -49,14 +52,14 @@ book: $(STAMP) $(LITE)/.built
 lab: book
 	$(BIN)/python tools/lab.py $(LAB_ARGS)
 
-## make test: unit tests, every chapter re-executed in a warnings-as-errors build, browser tests.
+## make test: unit tests, the warnings-as-errors build of every page (chapters executed unless
+## the cache is current for the same sources, optimlab and requirements), browser tests.
 test: unit build-strict browser
 
 unit: $(STAMP)
 	$(BIN)/pytest tests --ignore=tests/browser -q
 
-build-strict: $(STAMP) $(LITE)/.built
-	rm -rf _build/.jupyter_cache
+build-strict: prepare
 	$(BUILD_ENV) $(BIN)/jupyter-book build . --all -W -n --keep-going
 	$(COPY_LITE)
 

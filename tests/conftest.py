@@ -14,14 +14,25 @@ The reference runs with torch's *default dtype* set to float64: torch.optim keep
 state (``step``, NAdam's ``mu_product``) in the default dtype, so under the usual float32
 default NAdam's running product of μ_t is rounded to float32 and even a float64 model agrees
 with an exact float64 implementation only to ~1e-9.
+
+Hypothesis runs under the ``ci`` profile unless ``HYPOTHESIS_PROFILE`` names another:
+``derandomize=True`` (the examples are a fixed function of each test, so a run reproduces
+exactly, here and in CI) and no per-example deadline (a busy machine is slow, not wrong).
+``HYPOTHESIS_PROFILE=explore`` draws fresh random examples on each run, for hunting bugs locally.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @dataclasses.dataclass

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -24,8 +23,11 @@ HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
 TOC = Path(os.environ.get("BOOK_TOC", ROOT / "_toc.yml"))
 SHOTS = HTML.parent / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# A ceiling, not a timing: pages wait for readiness signals (data-ready, MathJax's promise); this
-# only turns a page that never becomes ready into a failure instead of a hang.
+# A ceiling, not a timing: the tests wait for readiness signals (the load event, MathJax's
+# promise, the explorers' data-ready, no request in flight, a kernel's idle status, the server's
+# "is running at" line); this only turns something that never becomes ready into a failure
+# instead of a hang. Every context made by `new_context` uses it for every wait and navigation
+# (Playwright's own default, 30 s, is what a page on a busy machine exceeded).
 READY_TIMEOUT = 180_000
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -84,8 +86,33 @@ def browser():
         b.close()
 
 
+def new_context(browser, **options):
+    """A browser context whose every wait and navigation has the ceiling READY_TIMEOUT."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(READY_TIMEOUT)
+    context.set_default_navigation_timeout(READY_TIMEOUT)
+    return context
+
+
+def next_frame(page) -> None:
+    """Return after the page has painted its next frame (the pace of a readiness poll)."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+
+
+# A book page is ready when: MathJax (if the page loads it) has typeset, its fonts are loaded,
+# and every explorer has drawn (data-ready="1").
+_MATHJAX_STARTED = ("() => !document.querySelector('script[src*=\"mathjax\"]')"
+                    " || !!(window.MathJax && MathJax.startup && MathJax.startup.promise)")
+_TYPESET_AND_FONTS = ("async () => { if (window.MathJax && MathJax.startup) await MathJax.startup.promise;"
+                      " await document.fonts.ready; }")
+EXPLORERS_READY = "() => [...document.querySelectorAll('.optimlab-explorer')].every(e => e.dataset.ready === '1')"
+
+
 class PageVisit:
-    """One page opened in a fresh context, recording console errors, requests and their sizes."""
+    """One page opened in a fresh context, recording console errors, requests and their sizes.
+
+    The visit returns once the page is ready (see :meth:`settle`), never after a fixed time.
+    """
 
     def __init__(self, browser, site: str, path: str):
         self.site, self.path = site, path
@@ -93,16 +120,28 @@ class PageVisit:
         self.external: list[str] = []
         self.responses: dict[str, int] = {}
         self.missing: list[str] = []
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.pending: set = set()
+        self.context = new_context(browser, viewport={"width": 1280, "height": 900})
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.page.on("request", lambda r: r.url.startswith(site) and self.pending.add(r))
         self.page.on("requestfinished", self._finished)
+        self.page.on("requestfailed", lambda r: self.pending.discard(r))
         self.page.on("response", lambda r: r.status >= 400 and self.missing.append(f"{r.status} {r.url}"))
-        self.page.set_default_timeout(READY_TIMEOUT)
-        self.page.goto(site + path, wait_until="load", timeout=READY_TIMEOUT)
-        self.page.wait_for_load_state("networkidle", timeout=READY_TIMEOUT)
+        self.page.goto(site + path, wait_until="load")
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait until the page is ready and nothing it asked for is still loading."""
+        self.page.wait_for_function(_MATHJAX_STARTED)
+        self.page.evaluate(_TYPESET_AND_FONTS)
+        self.page.wait_for_function(EXPLORERS_READY)
+        deadline = time.monotonic() + READY_TIMEOUT / 1000
+        while self.pending:  # requests in flight (e.g. MathJax's fonts), each ends with an event
+            assert time.monotonic() < deadline, f"requests never finished: {[r.url for r in self.pending][:5]}"
+            next_frame(self.page)
 
     def _route(self, route):
         if route.request.url.startswith(self.site):
@@ -114,6 +153,7 @@ class PageVisit:
     def _finished(self, request):
         sizes = request.sizes()
         self.responses[request.url] = sizes["responseBodySize"]
+        self.pending.discard(request)
 
     def first_visit_bytes(self) -> int:
         """Every byte this first visit loaded (bodies, as sent by the server)."""
@@ -153,7 +193,7 @@ def free_port() -> int:
 
 def offline_context(browser, base: str, external: list, **options):
     """A browser context in which every request outside ``base`` is refused and recorded."""
-    context = browser.new_context(**options)
+    context = new_context(browser, **options)
 
     def route(r):
         if r.request.url.startswith(base):
@@ -186,26 +226,37 @@ def lab(tmp_path_factory):
                JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"))
     cmd = lab_tool.command(["--no-browser", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
                             "--LabApp.expose_app_in_browser=True"], lab=root)
-    log = open(tmp / "server.log", "w")
-    server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    told = threading.Event()  # set when the server says it is running, or when its log ends
+    running = []
+
+    def copy_log():  # the server's output to server.log, watching for "... is running at:"
+        with open(tmp / "server.log", "w") as log:
+            for line in server.stdout:
+                log.write(line)
+                log.flush()
+                if "is running at" in line and not running:
+                    running.append(line)
+                    told.set()
+        told.set()
+
+    copier = threading.Thread(target=copy_log, daemon=True)
+    copier.start()
+    if not told.wait(READY_TIMEOUT / 1000):
+        server.kill()
+        pytest.fail(f"JupyterLab never said it was running: {(tmp / 'server.log').read_text()[-2000:]}")
+    if not running:
+        pytest.fail(f"JupyterLab exited: {(tmp / 'server.log').read_text()[-2000:]}")
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + READY_TIMEOUT / 1000
-    while True:
-        if server.poll() is not None:
-            pytest.fail(f"JupyterLab exited: {(tmp / 'server.log').read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
-            break
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            if time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("JupyterLab did not answer in time")
-            time.sleep(0.2)  # polling interval of the readiness check
+    with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=READY_TIMEOUT / 1000):
+        pass  # it listens: the first request is answered when the server gets to it
     yield {"base": base, "token": token, "root": root, "runtime": tmp / "runtime"}
     try:
-        urllib.request.urlopen(urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST"), timeout=10)
-        server.wait(timeout=30)
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST"),
+                                    timeout=READY_TIMEOUT / 1000):
+            pass
+        server.wait(timeout=READY_TIMEOUT / 1000)
     except Exception:
         server.kill()
         server.wait()
-    log.close()
+    copier.join()

@@ -13,16 +13,14 @@ import numpy as np
 import pytest
 
 import optimlab as ol
-from conftest import READY_TIMEOUT, chapter_pages
+from conftest import EXPLORERS_READY, chapter_pages, new_context
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning",
                                         "ignore::pytest.PytestUnraisableExceptionWarning")
 
 
 def _explorers(page):
-    page.wait_for_function(
-        "[...document.querySelectorAll('.optimlab-explorer')].every(e => e.dataset.ready === '1')",
-        timeout=READY_TIMEOUT)
+    page.wait_for_function(EXPLORERS_READY)  # the contexts' ceiling: READY_TIMEOUT
     return page.locator(".optimlab-explorer")
 
 
@@ -71,8 +69,7 @@ def test_every_explorer_draws_responds_and_plays(visit, path):
             _set_range(ex.locator("input.ol-step"), 0)
             assert ex.get_attribute("data-step") == "0"
             ex.locator(".ol-play").click()
-            page.wait_for_function("el => Number(el.dataset.step) > 0", arg=ex.element_handle(),
-                                   timeout=READY_TIMEOUT)
+            page.wait_for_function("el => Number(el.dataset.step) > 0", arg=ex.element_handle())
             ex.locator(".ol-play").click()  # pause (or it had already finished)
     assert v.errors == [], f"console errors while interacting: {v.errors[:5]}"
 
@@ -187,10 +184,10 @@ def test_live_explorers_offer_code_that_reproduces_the_drawing(visit, path):
 @pytest.mark.parametrize("width", [375, 1920])
 @pytest.mark.parametrize("path", chapter_pages())
 def test_explorers_fit_the_width(browser, site, path, width):
-    context = browser.new_context(viewport={"width": width, "height": 900})
+    context = new_context(browser, viewport={"width": width, "height": 900})
     page = context.new_page()
     page.goto(site + path, wait_until="load")
-    explorers = _explorers(page)
+    explorers = _explorers(page)  # laid out and drawn
     over = page.evaluate(
         "[...document.querySelectorAll('.optimlab-explorer')].filter(e => e.scrollWidth > e.clientWidth + 1).length")
     assert over == 0, f"{over} explorers overflow sideways at {width} px"

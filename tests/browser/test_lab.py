@@ -7,7 +7,6 @@ the working folder only; nothing is requested outside 127.0.0.1.
 from __future__ import annotations
 
 import subprocess
-import time
 
 import pytest
 
@@ -29,8 +28,8 @@ def _open(browser, lab, path):
     context = offline_context(browser, lab["base"], external, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(f"{lab['base']}/lab/tree/{path}?reset&token={lab['token']}")  # reset: no tabs restored
-    page.wait_for_selector(f".lm-TabBar-tab[title*='{path}']", timeout=60000)
-    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell, .jp-FileEditor", timeout=60000)
+    page.wait_for_selector(f".lm-TabBar-tab[title*='{path}']")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell, .jp-FileEditor")
     return context, page, external
 
 
@@ -49,9 +48,9 @@ def _scroll_until(page, selector: str) -> int:
 def test_chapter_opens_as_notebook_with_outputs_and_folded_solutions(browser, lab):
     context, page, external = _open(browser, lab, f"{CHAPTER}.ipynb")
     try:
-        page.wait_for_selector(".jp-NotebookPanel .jp-OutputArea-output img", state="attached", timeout=60000)
+        page.wait_for_selector(".jp-NotebookPanel .jp-OutputArea-output img", state="attached")
         assert page.locator(".jp-FileEditor").count() == 0, "opened in a text editor"
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
         assert page.locator(".jp-NotebookPanel .jp-OutputArea-output").count() >= 5
         # The hidden install cell (and the other cells the book hides) start folded.
         assert page.locator(".jp-Cell .jp-InputPlaceholder").count() >= 1
@@ -63,11 +62,11 @@ def test_chapter_opens_as_notebook_with_outputs_and_folded_solutions(browser, la
         # Saving writes the working copy only: the repository does not turn dirty.
         before, saved = _git_status(), (lab["root"] / f"{CHAPTER}.ipynb").stat().st_mtime
         page.locator(".jp-NotebookPanel .jp-Notebook").click()
-        page.keyboard.press("Control+s")
+        # The save is done when the server has answered JupyterLab's PUT of the notebook.
+        with page.expect_response(lambda r: r.request.method == "PUT" and f"/api/contents/{CHAPTER}.ipynb" in r.url) as put:
+            page.keyboard.press("Control+s")
+        assert put.value.ok, f"save failed: {put.value.status}"
         page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel .jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty')")
-        deadline = time.monotonic() + 30
-        while (lab["root"] / f"{CHAPTER}.ipynb").stat().st_mtime == saved and time.monotonic() < deadline:
-            time.sleep(0.1)
         assert (lab["root"] / f"{CHAPTER}.ipynb").stat().st_mtime > saved, "save did not reach the working copy"
         assert _git_status() == before, "saving in JupyterLab changed the repository"
         assert external == [], f"requests leaving 127.0.0.1: {external[:5]}"
@@ -78,7 +77,7 @@ def test_chapter_opens_as_notebook_with_outputs_and_folded_solutions(browser, la
 def test_markdown_chapter_opens_as_notebook(browser, lab):
     context, page, external = _open(browser, lab, f"{CHAPTER}.md")
     try:
-        page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell, .jp-FileEditor", timeout=60000)
+        page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell, .jp-FileEditor")
         assert page.locator(".jp-NotebookPanel .jp-CodeCell").count() >= 1
         assert page.locator(".jp-FileEditor").count() == 0, "the .md opened as text, not as a notebook"
         assert external == [], f"requests leaving 127.0.0.1: {external[:5]}"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HTML, READY_TIMEOUT, SHOTS, chapter_pages, configured_repository, toc_pages
+from conftest import HTML, SHOTS, chapter_pages, configured_repository, toc_pages
 
 # Chromium keeps connections alive; the test server's sockets close when the session ends.
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
@@ -29,8 +29,7 @@ def test_page_is_clean_offline_and_typeset(visit, path):
     # MathJax (served by the site) has typeset every formula.
     n_math = page.locator(".math").count()
     if n_math:
-        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise",
-                               timeout=READY_TIMEOUT)
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
         page.evaluate("MathJax.startup.promise")
         untypeset = page.evaluate(
             "[...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length")

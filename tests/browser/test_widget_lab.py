@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from conftest import LAB_CHAPTER, READY_TIMEOUT
+from conftest import LAB_CHAPTER, READY_TIMEOUT, new_context, next_frame
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning",
                                         "ignore::pytest.PytestUnraisableExceptionWarning",
@@ -30,7 +30,7 @@ def _kernel(lab):
     kc = BlockingKernelClient(connection_file=str(lab["runtime"] / f"kernel-{kid}.json"))
     kc.load_connection_file()
     kc.start_channels()
-    kc.wait_for_ready(timeout=60)
+    kc.wait_for_ready(timeout=READY_TIMEOUT / 1000)
     return kc
 
 
@@ -38,15 +38,14 @@ def _python(kc, code):
     """Run code in the notebook's kernel; return what it printed."""
     out = []
     reply = kc.execute_interactive(code, output_hook=lambda m: m["msg_type"] == "stream" and out.append(
-        m["content"]["text"]), timeout=60)
+        m["content"]["text"]), timeout=READY_TIMEOUT / 1000)
     assert reply["content"]["status"] == "ok", reply["content"]
     return "".join(out)
 
 
 def test_panel_in_jupyterlab_syncs_both_ways(browser, lab):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context = new_context(browser, viewport={"width": 1366, "height": 768})
     page = context.new_page()
-    page.set_default_timeout(READY_TIMEOUT)
     page.goto(f"{lab['base']}/lab/tree/{LAB_CHAPTER}.ipynb?reset&token={lab['token']}")
     page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')")
     page.wait_for_function("(() => { const w = window.jupyterapp.shell.currentWidget;"
@@ -71,14 +70,14 @@ def test_panel_in_jupyterlab_syncs_both_ways(browser, lab):
     px, py = panel.evaluate("(el, p) => el.__ol.toPixel(p[0], p[1])", list(target))
     page.mouse.click(px, py)
     tol = 2 * (x1 - x0) / panel.evaluate("el => el.__ol.map.rect.w")
-    deadline = time.monotonic() + 60
-    while True:  # the model syncs a moment after the last change
+    deadline = time.monotonic() + READY_TIMEOUT / 1000
+    while True:  # the model reaches the kernel a moment after the last change: ask until it has
         lr, start = json.loads(_python(kc, "print(json.dumps([p.lr, p.start]))"))
         if abs(lr - shown) < 1e-12 and abs(start[0] - target[0]) < tol and abs(start[1] - target[1]) < tol:
             break
         assert time.monotonic() < deadline, (f"kernel saw lr={lr}, start={start}; page shows {shown}, "
                                              f"{panel.get_attribute('data-start')} (clicked {target})")
-        time.sleep(0.5)
+        next_frame(page)  # paced by the kernel's answer and the page's next frame
     assert lr != 0.1  # the chapter opens the panel at 0.1
     # The runs Python computes for that state are the ones the page draws.
     drawn = panel.evaluate("el => el.__ol.snapshot().runs.SGD.xs")
