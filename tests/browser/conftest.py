@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -230,13 +231,14 @@ def lab(tmp_path_factory):
     told = threading.Event()  # set when the server says it is running, or when its log ends
     running = []
 
-    def copy_log():  # the server's output to server.log, watching for "... is running at:"
+    def copy_log():  # the server's output to server.log, watching for the address it serves
         with open(tmp / "server.log", "w") as log:
             for line in server.stdout:
                 log.write(line)
                 log.flush()
-                if "is running at" in line and not running:
-                    running.append(line)
+                found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+                if found and not running:  # the port it really listens on (another, if ours was taken)
+                    running.append(int(found.group(1)))
                     told.set()
         told.set()
 
@@ -247,9 +249,19 @@ def lab(tmp_path_factory):
         pytest.fail(f"JupyterLab never said it was running: {(tmp / 'server.log').read_text()[-2000:]}")
     if not running:
         pytest.fail(f"JupyterLab exited: {(tmp / 'server.log').read_text()[-2000:]}")
-    base = f"http://127.0.0.1:{port}"
-    with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=READY_TIMEOUT / 1000):
-        pass  # it listens: the first request is answered when the server gets to it
+    base = f"http://127.0.0.1:{running[0]}"
+    # The server logs its address a moment before it accepts connections: the readiness signal is
+    # its API answering (polled; a ceiling only turns a server that never answers into a failure).
+    deadline = time.monotonic() + READY_TIMEOUT / 1000
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=READY_TIMEOUT / 1000):
+                break
+        except (ConnectionError, urllib.error.URLError):
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"JupyterLab did not answer: {(tmp / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.1)  # polling interval of the readiness check, not a wait for the machine
     yield {"base": base, "token": token, "root": root, "runtime": tmp / "runtime"}
     try:
         with urllib.request.urlopen(urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST"),
