@@ -67,8 +67,11 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize=(5.6, 4.4), **gridspec
     return fig, (axes[0] if len(axes) == 1 else axes)
 
 
-def _batch(traj):
+def _batch(traj, label=None):
     """xs as (T+1, N, 2), losses as (T+1, N), diverged_at as (N,), and whether it is one run."""
+    if not all(hasattr(traj, a) for a in ("xs", "losses", "diverged_at")):
+        raise ValueError(f"runs[{label!r}] must be a Trajectory (from optimlab.run), "
+                         f"got {type(traj).__name__}")
     xs = np.asarray(traj.xs, dtype=float)
     n = xs.shape[0]
     single = xs.ndim == 2
@@ -143,7 +146,7 @@ def paths(surface, runs, ax=None, title=None, *, background: bool = True,
         handles = []
         starts = []
         for label, traj in runs.items():
-            xs, _, div, single = _batch(traj)
+            xs, _, div, single = _batch(traj, label)
             c = cols[label]
             steps = xs.shape[0] - 1
             dots = (steps <= 120) if markers is None else markers
@@ -194,7 +197,7 @@ def loss_curves(runs, ax=None, f_min=None, log: bool = True, *, title=None,
         all_gaps, all_div, marks = [], [], []
         steps = 0
         for label, traj in runs.items():
-            _, losses, div, single = _batch(traj)
+            _, losses, div, single = _batch(traj, label)
             gaps = losses - shift
             if log:
                 gaps = np.clip(gaps, style.LOSS_FLOOR, None)

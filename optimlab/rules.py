@@ -28,13 +28,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 __all__ = [
-    "Optimizer", "SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam",
+    "Optimizer", "SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam", "Lion", "RAdam",
     "SGDState", "MomentumState", "RMSpropState", "AdagradState", "AdamState", "NAdamState",
+    "LionState", "RAdamState",
 ]
 
 
@@ -71,9 +72,29 @@ def _check(name: str, value, lo=0.0, hi=math.inf, *, lo_open=False, hi_open=Fals
 # --------------------------------------------------------------------------- base class
 @dataclasses.dataclass(frozen=True, eq=False)
 class Optimizer:
-    """Base class: holds validated hyperparameters; subclasses define ``init`` and ``step``."""
+    """Base class: holds validated hyperparameters; subclasses define ``init`` and ``step``.
+
+    A subclass declares what the shared pieces below handle for it (class attributes, not
+    fields): how it takes weight decay (:attr:`weight_decay_mode`), whether it has a
+    ``maximize`` switch and whether it has a ``betas`` pair to validate.
+    """
+
+    #: ``"l2"``: :meth:`_grad` adds λθ to the gradient; ``"decoupled"``: the rule shrinks θ itself
+    #: (:meth:`_decay`); ``"option"``: its ``decoupled_weight_decay`` field chooses; ``None``: no
+    #: weight decay.
+    weight_decay_mode: ClassVar[str | None] = "l2"
+    #: Whether the rule has a ``maximize`` field (the gradient is sign-flipped by :meth:`_grad`).
+    has_maximize: ClassVar[bool] = True
+    #: Whether the rule has a ``betas`` pair (each in [0, 1), validated before ``_validate``).
+    has_betas: ClassVar[bool] = False
 
     def __post_init__(self):
+        if self.has_betas:
+            if not (isinstance(self.betas, (tuple, list)) and len(self.betas) == 2):
+                raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
+            object.__setattr__(self, "betas", tuple(self.betas))  # torch accepts lists too
+            _check("betas[0]", self.betas[0], 0.0, 1.0, hi_open=True)
+            _check("betas[1]", self.betas[1], 0.0, 1.0, hi_open=True)
         self._validate()
 
     def _validate(self):  # pragma: no cover - every subclass overrides it
@@ -118,11 +139,22 @@ class Optimizer:
             raise ValueError(
                 f"gradient shape {tuple(np.shape(g))} does not match parameter shape "
                 f"{tuple(np.shape(x))}")
-        if self.maximize:
+        if self.has_maximize and self.maximize:
             g = -g
-        if np.any(np.asarray(self.weight_decay) != 0) and not getattr(self, "decoupled_weight_decay", False):
+        if self._l2 and np.any(np.asarray(self.weight_decay) != 0):
             g = g + self.weight_decay * x
         return g
+
+    @property
+    def _l2(self) -> bool:
+        mode = self.weight_decay_mode
+        return mode == "l2" or (mode == "option" and not self.decoupled_weight_decay)
+
+    def _decay(self, x):
+        """Decoupled weight decay, ``θ ← (1 − ηλ)θ`` (a no-op for L2 or no weight decay)."""
+        if self.weight_decay_mode is None or self._l2:
+            return x
+        return x * (1 - self.lr * self.weight_decay)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
@@ -369,13 +401,11 @@ class Adam(Optimizer):
     maximize: bool = False
     decoupled_weight_decay: bool = False
 
+    weight_decay_mode = "option"
+    has_betas = True
+
     def _validate(self):
         _check("lr", self.lr)
-        if not (isinstance(self.betas, (tuple, list)) and len(self.betas) == 2):
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
-        object.__setattr__(self, "betas", tuple(self.betas))  # torch accepts lists too
-        _check("betas[0]", self.betas[0], 0.0, 1.0, hi_open=True)
-        _check("betas[1]", self.betas[1], 0.0, 1.0, hi_open=True)
         _check("eps", self.eps)
         _check("weight_decay", self.weight_decay)
 
@@ -385,8 +415,7 @@ class Adam(Optimizer):
     def step(self, x, g, state):
         beta1, beta2 = self.betas
         g = self._grad(x, g)
-        if self.decoupled_weight_decay:
-            x = x * (1 - self.lr * self.weight_decay)
+        x = self._decay(x)
         t = state.step + 1
         m = beta1 * state.m + (1 - beta1) * g
         v = beta2 * state.v + (1 - beta2) * g * g
@@ -447,6 +476,9 @@ class NAdam(Optimizer):
     decoupled_weight_decay: bool = False
     maximize: bool = False
 
+    weight_decay_mode = "option"
+    has_betas = True
+
     def _validate(self):
         Adam._validate(self)
         _check("momentum_decay", self.momentum_decay)
@@ -457,8 +489,7 @@ class NAdam(Optimizer):
     def step(self, x, g, state):
         beta1, beta2 = self.betas
         g = self._grad(x, g)
-        if self.decoupled_weight_decay:
-            x = x * (1 - self.lr * self.weight_decay)
+        x = self._decay(x)
         t = state.step + 1
         mu = beta1 * (1 - 0.5 * 0.96 ** (t * self.momentum_decay))
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
@@ -469,3 +500,124 @@ class NAdam(Optimizer):
         x = x - self.lr * (1 - mu) / (1 - mu_product) * g / denom
         x = x - self.lr * mu_next / (1 - mu_product * mu_next) * m / denom
         return x, NAdamState(t, mu_product, m, v)
+
+
+# --------------------------------------------------------------------------- Lion
+class LionState(NamedTuple):
+    step: int
+    m: Any  # EMA of g with β₂ (the only state Lion keeps)
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Lion(Optimizer):
+    r"""Lion: the sign of an interpolation of momentum and gradient (Chen et al. 2023).
+
+    .. math::
+        c_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\qquad
+        \theta_t = (1-\eta\lambda)\,\theta_{t-1} - \eta\,\operatorname{sign}(c_t),\qquad
+        m_t = \beta_2 m_{t-1} + (1-\beta_2) g_t
+
+    Every coordinate moves by exactly η (or 0 where :math:`c_t = 0`): Lion fixes the size of a
+    step and keeps only its direction.  Weight decay is decoupled.  torch.optim has no Lion; the
+    reference is Algorithm 2 of the paper ("Symbolic Discovery of Optimization Algorithms"),
+    whose defaults (β₁, β₂) = (0.9, 0.99) are kept; ``lr=1e-4`` follows the paper's advice of a
+    rate 3–10× smaller than AdamW's.
+    """
+
+    lr: Any = 1e-4
+    betas: tuple = (0.9, 0.99)
+    weight_decay: Any = 0.0
+    maximize: bool = False
+
+    weight_decay_mode = "decoupled"
+    has_betas = True
+
+    def _validate(self):
+        _check("lr", self.lr)
+        _check("weight_decay", self.weight_decay)
+
+    def init(self, x):
+        return LionState(0, _zeros(x))
+
+    def step(self, x, g, state):
+        beta1, beta2 = self.betas
+        g = self._grad(x, g)
+        x = self._decay(x)
+        c = beta1 * state.m + (1 - beta1) * g
+        x = x - self.lr * _xp(c).sign(c)
+        m = beta2 * state.m + (1 - beta2) * g
+        return x, LionState(state.step + 1, m)
+
+
+# --------------------------------------------------------------------------- RAdam
+class RAdamState(NamedTuple):
+    step: int
+    m: Any
+    v: Any
+
+
+def _where(cond, a, b):
+    """``a`` where ``cond`` else ``b``: a plain ``if`` for a Python bool, elementwise for arrays."""
+    if isinstance(cond, (bool, np.bool_)):
+        return a if cond else b
+    return _xp(a).where(cond, a, b) if not np.isscalar(a) else np.where(cond, a, b)
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class RAdam(Optimizer):
+    r"""RAdam: Adam whose adaptive step is switched on only once its variance is tame (Liu et al. 2020).
+
+    .. math::
+        \rho_\infty = \frac{2}{1-\beta_2} - 1,\qquad
+        \rho_t = \rho_\infty - \frac{2t\beta_2^t}{1-\beta_2^t},\qquad
+        r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_t}}
+
+        \theta_t = \theta_{t-1} - \eta\,\hat m_t \cdot
+        \begin{cases} r_t\,\dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v_t}+\varepsilon} & \rho_t > 5\\
+        1 & \text{otherwise (SGD with momentum)}\end{cases}
+
+    with :math:`m_t, v_t, \hat m_t` as in Adam.  The rectifier :math:`r_t` rises from 0 towards 1
+    — a warmup derived from the variance of :math:`1/\sqrt{\hat v_t}` instead of a schedule.
+    As in torch.optim.RAdam, ε is added to :math:`\sqrt{v_t}` (not to :math:`\sqrt{\hat v_t}`).
+    ``decoupled_weight_decay=True`` shrinks θ before the step (as AdamW).
+    """
+
+    lr: Any = 1e-3
+    betas: tuple = (0.9, 0.999)
+    eps: Any = 1e-8
+    weight_decay: Any = 0.0
+    decoupled_weight_decay: bool = False
+    maximize: bool = False
+
+    weight_decay_mode = "option"
+    has_betas = True
+
+    def _validate(self):
+        _check("lr", self.lr)
+        _check("eps", self.eps)
+        _check("weight_decay", self.weight_decay)
+
+    def init(self, x):
+        return RAdamState(0, _zeros(x), _zeros(x))
+
+    def rectifier(self, t):
+        """``(ρ_t, r_t)`` at step ``t``; ``r_t`` is only meaningful where ``ρ_t > 5``."""
+        beta2 = self.betas[1]
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rt = np.maximum(rho_t, 5.0) if not isinstance(rho_t, float) else max(rho_t, 5.0)
+            r = ((rt - 4) * (rt - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rt)) ** 0.5
+        return rho_t, r
+
+    def step(self, x, g, state):
+        beta1, beta2 = self.betas
+        g = self._grad(x, g)
+        x = self._decay(x)
+        t = state.step + 1
+        m = beta1 * state.m + (1 - beta1) * g
+        v = beta2 * state.v + (1 - beta2) * g * g
+        m_hat = m / (1 - beta1 ** t)
+        rho_t, r = self.rectifier(t)
+        adaptive = m_hat * r * (1 - beta2 ** t) ** 0.5 / (_sqrt(v) + self.eps)
+        return x - self.lr * _where(rho_t > 5.0, adaptive, m_hat), RAdamState(t, m, v)

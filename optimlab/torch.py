@@ -47,9 +47,9 @@ import inspect
 import numpy as np
 import torch
 
-from . import rules
+from . import registry, rules
 
-__all__ = ["SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam", "STATE_NAMES"]
+__all__ = [*registry.RULES, "STATE_NAMES"]
 
 # --------------------------------------------------------------------------- the state mapping
 #: optimlab's state fields that ``torch.optim`` names differently (every other field has
@@ -142,7 +142,7 @@ _NONNEGATIVE = {
     "NAdam": {"lr": "learning rate", "eps": "epsilon value", "betas": "beta parameter",
               "weight_decay": "weight_decay value", "momentum_decay": "momentum_decay value"},
 }
-_NONNEGATIVE["AdamW"] = _NONNEGATIVE["Adam"]
+_NONNEGATIVE["AdamW"] = _NONNEGATIVE["RAdam"] = _NONNEGATIVE["Adam"]
 
 
 # --------------------------------------------------------------------------- the adapter
@@ -396,10 +396,10 @@ class _AdagradMethods:
                 self.state[p]["sum"].share_memory_()
 
 
-def _momentum_signature() -> inspect.Signature:
-    """optimlab's Momentum has no torch.optim twin: its rule's fields, then SGD's switches."""
+def _own_signature(rule: type[rules.Optimizer]) -> inspect.Signature:
+    """A rule without a torch.optim twin (Momentum, Lion): its fields, then SGD's switches."""
     kind, kw = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
-    fields = [f for f in dataclasses.fields(rules.Momentum) if f.name != "maximize"]
+    fields = [f for f in dataclasses.fields(rule) if f.name != "maximize"]
     return inspect.Signature(
         [inspect.Parameter("params", kind)]
         + [inspect.Parameter(f.name, kind, default=f.default) for f in fields]
@@ -407,15 +407,16 @@ def _momentum_signature() -> inspect.Signature:
            (("maximize", False), ("foreach", None), ("differentiable", False), ("fused", None))])
 
 
-def _wrap(rule: type[rules.Optimizer], sparse: str | None = None) -> type[_RuleOptimizer]:
+def _wrap(rule: type[rules.Optimizer], sparse: str | None = None,
+          twin_name: str | None = None) -> type[_RuleOptimizer]:
     """``rule`` as a torch.optim.Optimizer with the signature and group keys of its torch twin."""
-    twin = getattr(torch.optim, rule.__name__, None)
+    twin = getattr(torch.optim, twin_name) if twin_name else None
     if twin is not None:
         signature = inspect.signature(twin)
         probe = torch.nn.Parameter(torch.zeros(1))
         group_defaults = dict(twin([probe]).defaults)  # torch's keys, in torch's order
     else:
-        signature = _momentum_signature()
+        signature = _own_signature(rule)
         group_defaults = {k: p.default for k, p in signature.parameters.items() if k != "params"}
     fields = {f.name for f in dataclasses.fields(rule)}
     if set(group_defaults) - set(_SWITCHES) != fields:  # a torch version with other arguments
@@ -439,10 +440,7 @@ def _wrap(rule: type[rules.Optimizer], sparse: str | None = None) -> type[_RuleO
     return type(rule.__name__, bases, namespace)
 
 
-SGD = _wrap(rules.SGD, sparse="linear")
-Momentum = _wrap(rules.Momentum, sparse="linear")
-RMSprop = _wrap(rules.RMSprop)
-Adagrad = _wrap(rules.Adagrad, sparse="rows")
-Adam = _wrap(rules.Adam)
-AdamW = _wrap(rules.AdamW)
-NAdam = _wrap(rules.NAdam)
+# One class per rule of the registry, named after it (optimlab.torch.Adam, …).
+for _rule in registry.RULES.values():
+    globals()[_rule.name] = _wrap(_rule.cls, sparse=_rule.sparse, twin_name=_rule.twin)
+del _rule

@@ -148,5 +148,7 @@ def test_figures_work_on_every_gallery_surface():
 def test_user_axes_are_returned_and_not_replaced():
     fig, ax = figures.new_figure()
     assert figures.paths(Q, _runs(), ax=ax) is ax
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match=r"runs\['bad'\] must be a Trajectory"):
         figures.paths(Q, {"bad": "not a trajectory"})
+    with pytest.raises(ValueError, match=r"runs\['bad'\] must be a Trajectory"):
+        figures.loss_curves({"bad": np.zeros((3, 2))})

@@ -20,13 +20,14 @@ from hypothesis import strategies as st
 
 import optimlab as ol
 import optimlab.torch as olt
+from optimlab import registry
 
 STEPS = 100
 MAX_EXAMPLES = 20
 RTOL = 1e-10
 
-NAMES = ["SGD", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam"]  # those with a torch.optim twin
-RULES = [ol.SGD, ol.Momentum, ol.RMSprop, ol.Adagrad, ol.Adam, ol.AdamW, ol.NAdam]
+NAMES = [r.name for r in registry.RULES.values() if r.twin]  # those with a torch.optim twin
+RULES = [r.cls for r in registry.RULES.values()]
 
 
 def assert_close(actual, expected, rtol=RTOL, what="", floor=1e-300):
@@ -90,8 +91,14 @@ nadam_kwargs = st.fixed_dictionaries(dict(
     momentum_decay=maybe_zero(st.floats(0.0, 0.01)), decoupled_weight_decay=st.booleans(),
     maximize=st.booleans()))
 
+radam_kwargs = st.fixed_dictionaries(dict(
+    lr=log_uniform(1e-4, 0.1), betas=betas, eps=epsilons, weight_decay=weight_decays,
+    decoupled_weight_decay=st.booleans(), maximize=st.booleans()))
+
+#: Hypothesis strategies per rule with a torch.optim twin (test_registry checks none is missing).
 STRATEGIES = {"SGD": sgd_kwargs(), "RMSprop": rmsprop_kwargs(), "Adagrad": adagrad_kwargs,
-              "Adam": adam_kwargs, "AdamW": adamw_kwargs, "NAdam": nadam_kwargs}
+              "Adam": adam_kwargs, "AdamW": adamw_kwargs, "NAdam": nadam_kwargs,
+              "RAdam": radam_kwargs}
 
 # optimlab state field -> torch.optim state key
 STATE_KEYS = {
@@ -103,6 +110,8 @@ STATE_KEYS = {
     "Adam": {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"},
     "AdamW": {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"},
     "NAdam": {"mu_product": "mu_product", "m": "exp_avg", "v": "exp_avg_sq"},
+    "RAdam": {"m": "exp_avg", "v": "exp_avg_sq"},
+    "Lion": {"m": "exp_avg"},
 }
 
 
@@ -174,7 +183,8 @@ def test_rule_and_adapter_match_torch_optim(name, data, problem, torch_reference
     """
     kwargs = data.draw(STRATEGIES[name], label="hyperparameters")
     prob = problem(data.draw(st.integers(0, 2 ** 16), label="seed"), data.draw(shapes, label="shape"))
-    ref_xs, grads, ref_opt, ref_p = torch_reference(getattr(torch.optim, name), kwargs, prob, STEPS)
+    twin = getattr(torch.optim, registry.RULES[name].twin)
+    ref_xs, grads, ref_opt, ref_p = torch_reference(twin, kwargs, prob, STEPS)
     ref_state = {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in ref_opt.state[ref_p].items()}
     assert np.all(np.isfinite(ref_xs[-1]))
 
@@ -531,3 +541,50 @@ def test_replace_changes_hyperparameters_and_validates_them():
         opt.replace(lr=-1.0)
     with pytest.raises(ValueError, match="Adam has no hyperparameter 'momentum'"):
         opt.replace(momentum=0.9)
+
+
+# --------------------------------------------------------------------------- rules without a torch twin
+def _lion_reference(theta, grads, lr, beta1, beta2, wd, maximize):
+    """Algorithm 2 of Chen et al. (2023), "Symbolic Discovery of Optimization Algorithms", one
+    coordinate at a time with Python floats: update = interp(g, m, β₁).sign() + λθ;
+    θ ← θ − η·update;  m ← interp(g, m, β₂)   (interp(g, m, β) = βm + (1 − β)g)."""
+    theta, m, path = [float(v) for v in theta], [0.0] * len(theta), []
+    for g in grads:
+        g = [-float(v) if maximize else float(v) for v in g]
+        for i in range(len(theta)):
+            c = beta1 * m[i] + (1 - beta1) * g[i]
+            update = (c > 0) - (c < 0) + wd * theta[i]
+            theta[i] -= lr * update
+            m[i] = beta2 * m[i] + (1 - beta2) * g[i]
+        path.append(list(theta))
+    return path
+
+
+@settings(deadline=None, max_examples=MAX_EXAMPLES)
+@given(lr=log_uniform(1e-4, 0.1), betas=betas, wd=weight_decays, maximize=st.booleans(),
+       seed=st.integers(0, 2 ** 16), shape=shapes)
+def test_lion_matches_the_papers_algorithm(lr, betas, wd, maximize, seed, shape, problem):
+    prob = problem(seed, shape)
+    kwargs = dict(lr=lr, betas=betas, weight_decay=wd, maximize=maximize)
+    grads = [prob.grad(prob.theta0 * (1 + 0.1 * k)) for k in range(STEPS)]  # a fixed sequence
+    xs, _ = _feed(ol.Lion(**kwargs), prob.theta0, grads)
+    ref = _lion_reference(prob.theta0.ravel(), [g.ravel() for g in grads], lr, *betas, wd, maximize)
+    scale = max(1.0, float(np.max(np.abs(prob.theta0))))
+    for k, (a, e) in enumerate(zip(xs[1:], ref)):
+        assert_close(np.ravel(a), e, what=f"Lion step {k + 1}", floor=scale)
+    xs, state = _feed_adapter(olt.Lion, kwargs, prob.theta0, grads)
+    for k, (a, e) in enumerate(zip(xs[1:], ref)):
+        assert_close(np.ravel(a), e, what=f"optimlab.torch.Lion step {k + 1}", floor=scale)
+    assert list(state) == ["step", "exp_avg"]
+
+
+def test_lion_moves_every_coordinate_by_exactly_lr():
+    x, g = np.array([3.0, -1.0, 0.5]), np.array([10.0, -1e-6, 0.0])
+    new, _ = ol.Lion(lr=0.01).step(x, g, ol.Lion().init(x))
+    np.testing.assert_allclose(new - x, [-0.01, 0.01, 0.0])
+
+
+#: Each rule without a torch.optim twin and the test that holds it to a reference
+#: (tests/test_registry.py requires one per such rule).
+REFERENCES = {"Momentum": test_momentum_matches_torch_sgd_through_mapping,
+              "Lion": test_lion_matches_the_papers_algorithm}
