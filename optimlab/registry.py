@@ -130,6 +130,11 @@ RULES = _rules(
          note="no torch.optim twin; tested against Algorithm 2 of Chen et al. (2023)"),
     Rule(rules.RAdam, "RAdam", {"beta1": "betas.0", "beta2": "betas.1", "eps": "eps",
                                 "weight_decay": "weight_decay"}, "RAdam"),
+    Rule(rules.Adafactor, None, {"weight_decay": "weight_decay"}, "Adafactor",
+         note="its step is relative to the RMS of a whole parameter tensor and its second moment "
+              "is factored over rows and columns: it means something on weight matrices"),
+    Rule(rules.Muon, None, {"beta1": "momentum", "weight_decay": "weight_decay"}, "Muon",
+         matrix=True, note="it orthogonalises the update of a 2-D weight matrix"),
 )
 
 
@@ -170,6 +175,8 @@ ENTRIES = (
     Entry("AMSGrad", "Adam", {"amsgrad": True}, "#882255", ()),
     Entry("Lion", "Lion", {}, "#117733", ()),
     Entry("RAdam", "RAdam", {}, "#762A83", ()),
+    Entry("Adafactor", "Adafactor", {}, "#56B4E9", ()),
+    Entry("Muon", "Muon", {}, "#C51B7D", ()),
 )
 _BY_LABEL = {e.label: e for e in ENTRIES}
 

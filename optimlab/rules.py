@@ -34,6 +34,7 @@ import numpy as np
 
 __all__ = [
     "Optimizer", "SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam", "Lion", "RAdam",
+    "Adafactor", "Muon", "newton_schulz", "AdafactorState", "MuonState",
     "SGDState", "MomentumState", "RMSpropState", "AdagradState", "AdamState", "NAdamState",
     "LionState", "RAdamState",
 ]
@@ -87,6 +88,9 @@ class Optimizer:
     has_maximize: ClassVar[bool] = True
     #: Whether the rule has a ``betas`` pair (each in [0, 1), validated before ``_validate``).
     has_betas: ClassVar[bool] = False
+    #: Whether its statistics span a whole parameter tensor (norms, factored rows and columns):
+    #: then it steps one parameter of one configuration at a time (no batch of runs).
+    whole_tensor: ClassVar[bool] = False
 
     def __post_init__(self):
         if self.has_betas:
@@ -621,3 +625,240 @@ class RAdam(Optimizer):
         rho_t, r = self.rectifier(t)
         adaptive = m_hat * r * (1 - beta2 ** t) ** 0.5 / (_sqrt(v) + self.eps)
         return x - self.lr * _where(rho_t > 5.0, adaptive, m_hat), RAdamState(t, m, v)
+
+
+# --------------------------------------------------------------------------- rules on whole tensors
+def _scalars(rule, names):
+    """Refuse array hyperparameters for a rule whose statistics span the whole parameter."""
+    for name in names:
+        value = getattr(rule, name)
+        for v in value if isinstance(value, tuple) else (value,):
+            if v is not None and np.ndim(v) != 0:
+                raise ValueError(
+                    f"{type(rule).__name__}: {name} must be a single number, got an array of shape "
+                    f"{np.shape(v)} ({type(rule).__name__} computes statistics over a whole "
+                    "parameter, so it steps one configuration at a time)")
+
+
+def _norm(a, axis=None, keepdims=False):
+    """The 2-norm of ``a`` (over ``axis``), for numpy arrays and torch tensors."""
+    if _xp(a) is np:
+        return np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims))
+    return a.norm(2) if axis is None else a.norm(dim=axis, keepdim=keepdims)
+
+
+def _value(v) -> float:
+    """A 0-dim array or tensor as a Python number."""
+    return float(v.item() if hasattr(v, "item") else v)
+
+
+class AdafactorState(NamedTuple):
+    step: int
+    row_var: Any   # matrices: EMA of the mean of g² over each row, shape (…, m, 1); else None
+    col_var: Any   # matrices: EMA of the mean of g² over each column, shape (…, 1, n); else None
+    variance: Any  # vectors (and scalars): EMA of g², shaped like θ; else None
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Adafactor(Optimizer):
+    r"""Adafactor: a factored second moment for matrices (Shazeer & Stern 2018), as torch.optim.
+
+    For a matrix gradient :math:`G \in \mathbb R^{m\times n}` it keeps only row and column
+    averages of :math:`G^2` — :math:`m + n` numbers instead of :math:`mn` — and rebuilds the
+    second moment as their outer product:
+
+    .. math::
+        \hat\beta_{2,t} = 1 - t^{c},\quad
+        R_t = \hat\beta_{2,t} R_{t-1} + (1-\hat\beta_{2,t})\,\mathrm{mean}_{\text{cols}}(G_t^2),\quad
+        C_t = \hat\beta_{2,t} C_{t-1} + (1-\hat\beta_{2,t})\,\mathrm{mean}_{\text{rows}}(G_t^2),
+
+        \hat V_t = \frac{R_t C_t}{\max(\mathrm{mean}(R_t), \varepsilon_1)},\qquad
+        U_t = \frac{G_t}{\sqrt{\max(\hat V_t, \varepsilon_1^2)}},\qquad
+        \theta_t = (1-\eta\lambda)\theta_{t-1}
+        - \frac{\alpha_t}{\max(1, \mathrm{RMS}(U_t)/d)}\, U_t
+
+    with the relative step :math:`\alpha_t = \max(\varepsilon_2, \mathrm{RMS}(\theta_{t-1}))
+    \cdot \min(\eta, 1/\sqrt t)` and :math:`c` = ``beta2_decay``.  Vectors keep an unfactored
+    :math:`V_t` (same EMA).  There is no first moment.  Tensors with more than two axes are
+    factored over their last two.  ``eps=(None, …)`` takes ε₁ as the machine epsilon of θ's
+    dtype.  The RMS norms span the whole parameter, so the hyperparameters are single numbers.
+    """
+
+    lr: Any = 1e-2
+    beta2_decay: Any = -0.8
+    eps: tuple = (None, 1e-3)
+    d: Any = 1.0
+    weight_decay: Any = 0.0
+    maximize: bool = False
+
+    weight_decay_mode = "decoupled"
+    whole_tensor = True
+
+    def _validate(self):
+        if not (isinstance(self.eps, (tuple, list)) and len(self.eps) == 2):
+            raise ValueError(f"eps must be a pair (eps1 or None, eps2), got {self.eps!r}")
+        object.__setattr__(self, "eps", tuple(self.eps))
+        _scalars(self, ("lr", "beta2_decay", "eps", "d", "weight_decay"))
+        _check("lr", self.lr)
+        _check("beta2_decay", self.beta2_decay, -math.inf, 0.0, lo_open=True)
+        if self.eps[0] is not None:
+            _check("eps[0]", self.eps[0])
+        _check("eps[1]", self.eps[1])
+        _check("d", self.d, 1.0)
+        _check("weight_decay", self.weight_decay)
+
+    def init(self, x):
+        xp = _xp(x)
+        if np.ndim(x) > 1:
+            rows, cols = tuple(x.shape[:-1]) + (1,), tuple(x.shape[:-2]) + (1, x.shape[-1])
+            return AdafactorState(0, xp.zeros(rows, dtype=x.dtype), xp.zeros(cols, dtype=x.dtype), None)
+        return AdafactorState(0, None, None, _zeros(x))
+
+    def step(self, x, g, state):
+        g = self._grad(x, g)
+        eps1 = self.eps[0]
+        if eps1 is None:  # the machine epsilon of θ's dtype
+            eps1 = float(_xp(x).finfo(x.dtype).eps)
+        t = state.step + 1
+        w = t ** self.beta2_decay                      # 1 − β̂₂,t
+        alpha = max(self.eps[1], _value(_norm(x)) / math.sqrt(_numel(x))) * min(self.lr, 1 / t ** 0.5)
+        x = self._decay(x)
+        row_var, col_var, variance = state.row_var, state.col_var, state.variance
+        if np.ndim(x) > 1:
+            row_var = _lerp(row_var, _norm(g, -1, True) ** 2 / g.shape[-1], w)
+            col_var = _lerp(col_var, _norm(g, -2, True) ** 2 / g.shape[-2], w)
+            v_hat = (row_var @ col_var) / _clamp(_mean(row_var, -2), eps1)
+        else:
+            variance = _lerp(variance, g * g, w)
+            v_hat = variance
+        u = g / _sqrt(_clamp(v_hat, eps1 * eps1))
+        denom = max(1.0, _value(_norm(u)) / (math.sqrt(_numel(u)) * self.d))
+        return x - alpha / denom * u, AdafactorState(t, row_var, col_var, variance)
+
+
+def _numel(a) -> int:
+    return int(np.prod(a.shape)) if len(a.shape) else 1
+
+
+def _clamp(a, lo):
+    """``max(a, lo)`` elementwise."""
+    return np.maximum(a, lo) if _xp(a) is np else a.clamp(min=lo)
+
+
+def _mean(a, axis):
+    """The mean over ``axis``, keeping it (numpy arrays and torch tensors)."""
+    return a.mean(axis, keepdims=True) if _xp(a) is np else a.mean(dim=axis, keepdim=True)
+
+
+def _lerp(start, end, weight):
+    """``start + weight·(end − start)``, rounded as torch's ``lerp`` computes it (the form
+    ``end − (1 − weight)·(end − start)`` once the weight reaches 1/2)."""
+    if weight < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1 - weight)
+
+
+class MuonState(NamedTuple):
+    step: int
+    momentum_buffer: Any  # B, an EMA of the gradient
+
+
+def newton_schulz(G, coefficients=(3.4445, -4.775, 2.0315), steps: int = 5, eps: float = 1e-7):
+    r"""An approximate orthogonalisation of the matrix ``G`` (Muon's quintic Newton–Schulz).
+
+    With :math:`X_0 = G/\max(\|G\|_F, \varepsilon)` (transposed if taller than wide),
+    :math:`A = X X^\top` and :math:`X \leftarrow aX + (bA + cA^2)X`, ``steps`` times.  The
+    coefficients push the singular values of :math:`X` towards 1 quickly (they end roughly in
+    [0.7, 1.2], not exactly 1).  As in torch.optim.Muon, a torch tensor is iterated in
+    bfloat16; a numpy array in its own precision.
+    """
+    a, b, c = coefficients
+    xp = _xp(G)
+    X = G.bfloat16() if xp is not np else np.array(G, dtype=np.result_type(G, 0.0))
+    tall = G.shape[0] > G.shape[1]
+    if tall:
+        X = X.T
+    n = _norm(X)
+    X = X / (n.clamp(min=eps) if xp is not np else max(float(n), eps))
+    for _ in range(steps):
+        A = X @ X.T
+        if xp is np:
+            X = a * X + (b * A + c * (A @ A)) @ X
+        else:
+            X = xp.addmm(X, xp.addmm(A, A, A, beta=b, alpha=c), X, beta=a)
+    return X.T if tall else X
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Muon(Optimizer):
+    r"""Muon: momentum whose update is orthogonalised before the step (Jordan et al. 2024), as torch.optim.
+
+    .. math::
+        B_t = \mu B_{t-1} + (1-\mu) G_t,\qquad
+        \tilde B_t = \begin{cases} (1-\mu) G_t + \mu B_t & \text{nesterov}\\ B_t\end{cases},
+
+        O_t = \mathrm{NS}_k(\tilde B_t),\qquad
+        \theta_t = (1-\eta\lambda)\,\theta_{t-1} - \eta\, s(m, n)\, O_t
+
+    where :func:`newton_schulz` maps :math:`\tilde B_t = U\Sigma V^\top` to roughly
+    :math:`UV^\top`: every direction the momentum has is stepped by about the same amount.
+    :math:`s(m,n) = \sqrt{\max(1, m/n)}` (``adjust_lr_fn=None`` or ``"original"``) or
+    :math:`0.2\sqrt{\max(m, n)}` (``"match_rms_adamw"``).  Muon is for 2-D weight matrices only.
+    The momentum is torch.optim.Muon's as its code computes it — an EMA (``lerp``); the formula
+    in torch's docstring, :math:`B_t = \mu B_{t-1} + G_t`, is not what it runs.
+    """
+
+    lr: Any = 1e-3
+    weight_decay: Any = 0.1
+    momentum: Any = 0.95
+    nesterov: bool = True
+    ns_coefficients: tuple = (3.4445, -4.775, 2.0315)
+    eps: Any = 1e-7
+    ns_steps: int = 5
+    adjust_lr_fn: Any = None
+
+    weight_decay_mode = "decoupled"
+    has_maximize = False
+    whole_tensor = True
+
+    def _validate(self):
+        _scalars(self, ("lr", "weight_decay", "momentum", "ns_coefficients", "eps"))
+        _check("lr", self.lr)
+        _check("weight_decay", self.weight_decay)
+        _check("momentum", self.momentum, 0.0, 1.0)
+        _check("eps", self.eps)
+        if not (isinstance(self.ns_coefficients, (tuple, list)) and len(self.ns_coefficients) == 3):
+            raise ValueError(f"ns_coefficients must be three numbers (a, b, c), got {self.ns_coefficients!r}")
+        object.__setattr__(self, "ns_coefficients", tuple(self.ns_coefficients))
+        if isinstance(self.ns_steps, bool) or not (isinstance(self.ns_steps, (int, np.integer))
+                                                   and 0 <= self.ns_steps < 100):
+            raise ValueError(f"ns_steps must be an integer in [0, 100), got {self.ns_steps!r}")
+        if self.adjust_lr_fn not in (None, "original", "match_rms_adamw"):
+            raise ValueError(f"adjust_lr_fn must be None, 'original' or 'match_rms_adamw', "
+                             f"got {self.adjust_lr_fn!r}")
+
+    def init(self, x):
+        if np.ndim(x) != 2:
+            raise ValueError(f"Muon steps 2-D weight matrices only; got a parameter of shape "
+                             f"{tuple(np.shape(x))} (use AdamW or SGD for biases and others)")
+        return MuonState(0, _zeros(x))
+
+    def lr_scale(self, shape) -> float:
+        """:math:`s(m, n)`: the factor on η for an ``m × n`` matrix."""
+        m, n = shape[:2]
+        if self.adjust_lr_fn == "match_rms_adamw":
+            return 0.2 * math.sqrt(max(m, n))
+        return math.sqrt(max(1, m / n))
+
+    def step(self, x, g, state):
+        g = self._grad(x, g)
+        if np.ndim(x) != 2:
+            raise ValueError(f"Muon steps 2-D weight matrices only; got shape {tuple(np.shape(x))}")
+        mu = self.momentum
+        b = _lerp(state.momentum_buffer, g, 1 - mu)
+        u = _lerp(g, b, mu) if self.nesterov else b
+        o = newton_schulz(u, self.ns_coefficients, self.ns_steps, self.eps)
+        if _xp(o) is not np:
+            o = o.to(x.dtype)  # back from bfloat16 before scaling, as torch's param.add_(o, alpha=…)
+        x = self._decay(x)
+        return x - self.lr * self.lr_scale(x.shape) * o, MuonState(state.step + 1, b)

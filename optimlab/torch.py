@@ -62,7 +62,8 @@ _COUNTERS = {"step": int, "mu_product": float}
 #: State fields torch.optim does not keep, and how to rebuild them from what it keeps.  torch's
 #: SGD has no step counter: the rule only needs to know whether a buffer exists yet (on the
 #: first momentum step it sets b₁ = g₁).
-_REBUILT = {rules.SGDState: {"step": lambda stored: int("momentum_buffer" in stored)}}
+_REBUILT = {rules.SGDState: {"step": lambda stored: int("momentum_buffer" in stored)},
+            rules.MuonState: {"step": lambda stored: 0}}  # torch's Muon keeps no counter (unused)
 
 #: The order in which torch.optim writes the entries of a parameter's state.
 _TORCH_ORDER = ("step", "mu_product", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg",
@@ -81,9 +82,10 @@ def _torch_order(state_type: type) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=16)
-def _template(rule: rules.Optimizer):
-    """The rule's initial state for an empty tensor: which fields its options use (not None)."""
-    return rule.init(torch.zeros(0))
+def _template(rule: rules.Optimizer, ndim: int = 1):
+    """The rule's initial state for a small tensor with ``ndim`` axes: which fields its options
+    use (not None) for such a parameter (Adafactor keeps other fields for matrices)."""
+    return rule.init(torch.zeros((1,) * ndim))
 
 
 def _scalar_dtype() -> torch.dtype:
@@ -154,6 +156,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
     _group_defaults: dict       # every param-group key with its default, in torch's order
     _fixed: dict                # group keys the class fixes (AdamW: decoupled_weight_decay=True)
     _sparse: str | None         # None (refuse), "linear" (rule is linear in g) or "rows" (Adagrad)
+    _matrix: bool = False       # 2-D parameters only (Muon)
     # torch.optim.Adagrad creates its state in __init__.  (It starts every group's sum from the
     # optimizer's initial_accumulator_value; optimlab honours a group's own value.)
     _state_at_construction: bool = False
@@ -196,6 +199,8 @@ class _RuleOptimizer(torch.optim.Optimizer):
             raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
         if tensor_lr and lr.numel() != 1:
             raise ValueError(f"Tensor lr must be 1-element, got shape {tuple(lr.shape)}")
+        if self._twin is not None and self._twin not in _NONNEGATIVE:
+            self._check_by_twin(hyper)
         for key, label in _NONNEGATIVE.get(self._twin, {}).items():
             if key == "betas":
                 for i in (0, 1):
@@ -213,6 +218,17 @@ class _RuleOptimizer(torch.optim.Optimizer):
                 **{key: hyper[key] for key in ("nesterov", "momentum", "dampening")}))
         if self._twin in ("Adam", "AdamW"):
             self._check_tensor_betas(hyper)
+
+    def _check_by_twin(self, hyper: dict) -> None:
+        """Let the torch.optim twin judge the values (on a probe matrix): its exception type and
+        sentence, then optimlab's.  For twins whose checks are not tabled in _NONNEGATIVE."""
+        twin = getattr(torch.optim, self._twin)
+        accepted = inspect.signature(twin).parameters
+        probe = torch.nn.Parameter(torch.zeros(1, 1))
+        try:
+            twin([probe], **{k: v for k, v in hyper.items() if k in accepted})
+        except (ValueError, TypeError, RuntimeError) as error:
+            raise type(error)(f"{error}{self._explain(**{k: v for k, v in hyper.items() if k not in _SWITCHES})}") from None
 
     @staticmethod
     def _check_tensor_betas(hyper: dict) -> None:
@@ -246,6 +262,12 @@ class _RuleOptimizer(torch.optim.Optimizer):
     def add_param_group(self, param_group: dict) -> None:
         self._check_group({**self.defaults, **param_group})  # before the group is added
         super().add_param_group(param_group)
+        if self._matrix:  # Muon: 2-D weight matrices only (torch.optim.Muon refuses the rest)
+            for p in self.param_groups[-1]["params"]:
+                if p.ndim != 2:
+                    raise ValueError(f"{type(self).__name__} only supports 2D parameters whereas we "
+                                     f"found a parameter with size: {p.size()} (use AdamW or SGD "
+                                     "for biases and other parameters, in a second optimizer)")
 
     def __setstate__(self, state: dict) -> None:
         """Also what ``load_state_dict`` calls: fill keys an older checkpoint lacks, as torch does."""
@@ -280,7 +302,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        with torch.set_grad_enabled(self.defaults["differentiable"]):  # usually: no autograd
+        with torch.set_grad_enabled(self.defaults.get("differentiable", False)):  # usually: no autograd
             for group in self.param_groups:
                 rule = self._rule_for(group)
                 for p in group["params"]:
@@ -342,7 +364,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
     # -- between torch.optim's layout and the rule's NamedTuple ---------------------------
     def _rule_state(self, rule: rules.Optimizer, stored: dict, x: torch.Tensor):
         """The rule's state from torch.optim's entries (views of them, never copies)."""
-        template = _template(rule)
+        template = _template(rule, x.ndim)
         rebuilt = _REBUILT.get(type(template), {})
         values = {}
         for field, used in zip(template._fields, template):
@@ -408,12 +430,12 @@ def _own_signature(rule: type[rules.Optimizer]) -> inspect.Signature:
 
 
 def _wrap(rule: type[rules.Optimizer], sparse: str | None = None,
-          twin_name: str | None = None) -> type[_RuleOptimizer]:
+          twin_name: str | None = None, matrix: bool = False) -> type[_RuleOptimizer]:
     """``rule`` as a torch.optim.Optimizer with the signature and group keys of its torch twin."""
     twin = getattr(torch.optim, twin_name) if twin_name else None
     if twin is not None:
         signature = inspect.signature(twin)
-        probe = torch.nn.Parameter(torch.zeros(1))
+        probe = torch.nn.Parameter(torch.zeros(1, 1))  # a matrix: Muon takes nothing else
         group_defaults = dict(twin([probe]).defaults)  # torch's keys, in torch's order
     else:
         signature = _own_signature(rule)
@@ -428,6 +450,7 @@ def _wrap(rule: type[rules.Optimizer], sparse: str | None = None,
         "_group_defaults": group_defaults,
         "_fixed": {k: v for k, v in group_defaults.items() if k not in signature.parameters},
         "_sparse": sparse,
+        "_matrix": matrix,
         "_state_at_construction": rule is rules.Adagrad,
         "__signature__": signature,
         "__module__": __name__,
@@ -442,5 +465,6 @@ def _wrap(rule: type[rules.Optimizer], sparse: str | None = None,
 
 # One class per rule of the registry, named after it (optimlab.torch.Adam, …).
 for _rule in registry.RULES.values():
-    globals()[_rule.name] = _wrap(_rule.cls, sparse=_rule.sparse, twin_name=_rule.twin)
+    globals()[_rule.name] = _wrap(_rule.cls, sparse=_rule.sparse, twin_name=_rule.twin,
+                                  matrix=_rule.matrix)
 del _rule

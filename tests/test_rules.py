@@ -27,6 +27,7 @@ MAX_EXAMPLES = 20
 RTOL = 1e-10
 
 NAMES = [r.name for r in registry.RULES.values() if r.twin]  # those with a torch.optim twin
+GENERIC = [n for n in NAMES if n != "Muon"]  # Muon has its own parity test (bfloat16, matrices)
 RULES = [r.cls for r in registry.RULES.values()]
 
 
@@ -95,10 +96,15 @@ radam_kwargs = st.fixed_dictionaries(dict(
     lr=log_uniform(1e-4, 0.1), betas=betas, eps=epsilons, weight_decay=weight_decays,
     decoupled_weight_decay=st.booleans(), maximize=st.booleans()))
 
+adafactor_kwargs = st.fixed_dictionaries(dict(
+    lr=log_uniform(1e-3, 0.3), beta2_decay=st.floats(-1.0, -0.1),
+    eps=st.tuples(st.one_of(st.none(), log_uniform(1e-30, 1e-3)), log_uniform(1e-5, 1e-2)),
+    d=st.floats(1.0, 3.0), weight_decay=weight_decays, maximize=st.booleans()))
+
 #: Hypothesis strategies per rule with a torch.optim twin (test_registry checks none is missing).
 STRATEGIES = {"SGD": sgd_kwargs(), "RMSprop": rmsprop_kwargs(), "Adagrad": adagrad_kwargs,
               "Adam": adam_kwargs, "AdamW": adamw_kwargs, "NAdam": nadam_kwargs,
-              "RAdam": radam_kwargs}
+              "RAdam": radam_kwargs, "Adafactor": adafactor_kwargs}
 
 # optimlab state field -> torch.optim state key
 STATE_KEYS = {
@@ -112,6 +118,8 @@ STATE_KEYS = {
     "NAdam": {"mu_product": "mu_product", "m": "exp_avg", "v": "exp_avg_sq"},
     "RAdam": {"m": "exp_avg", "v": "exp_avg_sq"},
     "Lion": {"m": "exp_avg"},
+    "Adafactor": {"row_var": "row_var", "col_var": "col_var", "variance": "variance"},
+    "Muon": {"momentum_buffer": "momentum_buffer"},
 }
 
 
@@ -171,7 +179,7 @@ def _compare_runs(name, xs, state, ref_xs, ref_state, grads, what):
 
 
 # --------------------------------------------------------------------------- parity with torch.optim
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", GENERIC)
 @settings(deadline=None, max_examples=MAX_EXAMPLES)
 @given(data=st.data())
 def test_rule_and_adapter_match_torch_optim(name, data, problem, torch_reference):
@@ -382,9 +390,11 @@ def _invalid_cases():
                         b[i] = bad
                         cases.append((cls, dict(betas=tuple(b)), f"betas[{i}]", "[0, 1)"))
                 continue
-            if f.name not in RANGES:  # booleans
+            if f.name not in RANGES or isinstance(f.default, tuple):  # booleans; Adafactor's eps pair
                 continue
-            bads = [-0.1, -1e-12, math.nan, np.array([0.5, -0.1, 0.3])[:, None]]
+            bads = [-0.1, -1e-12, math.nan]
+            if not cls.whole_tensor:  # the others refuse any array ("a single number", tested below)
+                bads.append(np.array([0.5, -0.1, 0.3])[:, None])
             if f.name in ABOVE:
                 bads.append(ABOVE[f.name])
             for bad in bads:
@@ -406,7 +416,7 @@ def test_invalid_hyperparameters_raise(cls, kwargs, name, interval):
         cls(**kwargs)
     message = str(info.value)
     assert name in message and _interval_re(interval).search(message), message
-    p = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    p = torch.nn.Parameter(torch.zeros(2, 2, dtype=torch.float64))  # a matrix: Muon takes only those
     with pytest.raises(ValueError) as info_torch:
         getattr(olt, cls.__name__)([p], **kwargs)
     assert message in str(info_torch.value)
@@ -588,3 +598,95 @@ def test_lion_moves_every_coordinate_by_exactly_lr():
 #: (tests/test_registry.py requires one per such rule).
 REFERENCES = {"Momentum": test_momentum_matches_torch_sgd_through_mapping,
               "Lion": test_lion_matches_the_papers_algorithm}
+
+
+# --------------------------------------------------------------------------- Muon
+def _newton_schulz_float64(grad, coefficients, steps, eps):
+    """torch.optim.Muon's Newton–Schulz iteration, unchanged but in float64 (torch runs it in
+    bfloat16): the reference for optimlab's numpy rule, which iterates in the array's precision."""
+    a, b, c = coefficients
+    X = grad.double()
+    if grad.size(0) > grad.size(1):
+        X = X.T
+    X = X / X.norm().clamp(min=eps)
+    for _ in range(steps):
+        A = X @ X.T
+        X = torch.addmm(X, torch.addmm(A, A, A, beta=b, alpha=c), X, beta=a)
+    return X.T if grad.size(0) > grad.size(1) else X
+
+
+muon_kwargs = st.fixed_dictionaries(dict(
+    lr=log_uniform(1e-3, 0.1), weight_decay=weight_decays, momentum=st.floats(0.0, 0.99),
+    nesterov=st.booleans(), ns_steps=st.integers(0, 6),
+    adjust_lr_fn=st.sampled_from([None, "original", "match_rms_adamw"])))
+
+
+@settings(deadline=None, max_examples=MAX_EXAMPLES)
+@given(kwargs=muon_kwargs, seed=st.integers(0, 2 ** 16),
+       shape=st.tuples(st.integers(1, 6), st.integers(1, 6)))
+def test_muon_matches_torch_optim(kwargs, seed, shape, problem, torch_reference):
+    """optimlab.torch.Muon == torch.optim.Muon (both iterate Newton–Schulz in bfloat16), and the
+    numpy rule == torch.optim.Muon with its iteration run in float64."""
+    import torch.optim._muon as muon_module
+
+    prob = problem(seed, shape)
+    ref_xs, grads, ref_opt, ref_p = torch_reference(torch.optim.Muon, kwargs, prob, 30)
+    xs, state = _feed_adapter(olt.Muon, kwargs, prob.theta0, grads)
+    theta_max = max(float(np.max(np.abs(e))) for e in ref_xs)
+    for k, (a, e) in enumerate(zip(xs, ref_xs)):
+        assert_close(a, e, what=f"optimlab.torch.Muon step {k}", floor=theta_max)
+    assert list(state) == ["momentum_buffer"]
+
+    original = muon_module._zeropower_via_newtonschulz
+    muon_module._zeropower_via_newtonschulz = _newton_schulz_float64
+    try:
+        ref_xs, grads, _, _ = torch_reference(torch.optim.Muon, kwargs, prob, 30)
+    finally:
+        muon_module._zeropower_via_newtonschulz = original
+    xs, _ = _feed(ol.Muon(**kwargs), prob.theta0, grads)
+    theta_max = max(float(np.max(np.abs(e))) for e in ref_xs)
+    for k, (a, e) in enumerate(zip(xs, ref_xs)):
+        assert_close(a, e, what=f"optimlab.Muon step {k}", floor=theta_max)
+
+
+def test_newton_schulz_flattens_the_singular_values():
+    G = np.random.default_rng(0).normal(size=(8, 5)) @ np.diag([10, 3, 1, 0.3, 0.1])
+    s = np.linalg.svd(rules_newton_schulz()(G), compute_uv=False)
+    assert 0.6 < s.min() and s.max() < 1.3  # from a spread of 100 to about one
+    with pytest.raises(ValueError, match="2-D weight matrices"):
+        ol.Muon().init(np.zeros(3))
+    with pytest.raises(ValueError, match="single number"):
+        ol.Muon(lr=np.array([0.1, 0.2]))
+
+
+def rules_newton_schulz():
+    from optimlab.rules import newton_schulz
+    return newton_schulz
+
+
+@pytest.mark.parametrize("cls, kwargs, words", [
+    (ol.Adafactor, dict(beta2_decay=0.1), ["beta2_decay", "(-inf, 0.0]"]),
+    (ol.Adafactor, dict(d=0.9), ["d", "[1.0, inf)"]),
+    (ol.Adafactor, dict(eps=(-1.0, 1e-3)), ["eps[0]", "[0"]),
+    (ol.Adafactor, dict(eps=(None, -1.0)), ["eps[1]", "[0"]),
+    (ol.Adafactor, dict(eps=1e-3), ["eps", "pair"]),
+    (ol.Adafactor, dict(lr=np.array([0.1, 0.2])), ["lr", "single number"]),
+    (ol.Muon, dict(ns_steps=100), ["ns_steps", "[0, 100)"]),
+    (ol.Muon, dict(ns_coefficients=(1.0, 2.0)), ["ns_coefficients", "three numbers"]),
+    (ol.Muon, dict(adjust_lr_fn="rms"), ["adjust_lr_fn", "match_rms_adamw"]),
+])
+def test_whole_tensor_rules_refuse_bad_values_by_name(cls, kwargs, words):
+    with pytest.raises(ValueError, match=".*".join(map(re.escape, words))):
+        cls(**kwargs)
+
+
+def test_adafactor_keeps_m_plus_n_numbers_for_a_matrix():
+    state = ol.Adafactor().init(np.zeros((30, 20)))
+    assert state.row_var.shape == (30, 1) and state.col_var.shape == (1, 20) and state.variance is None
+    assert ol.Adafactor().init(np.zeros(7)).variance.shape == (7,)
+    with pytest.raises(ValueError, match=r"d must be in \[1"):
+        ol.Adafactor(d=0.5)
+
+
+#: Rules with a twin whose parity is tested outside the generic test (test_registry checks it).
+PARITY_TESTS = {"Muon": test_muon_matches_torch_optim}
