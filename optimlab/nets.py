@@ -255,6 +255,80 @@ def _per_parameter(opt: Optimizer, ndim: int) -> Optimizer:
     return opt.replace(**changes) if changes else opt
 
 
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """One rule for the weight matrices and another for everything else (the biases).
+
+    This is how Muon is used (it steps 2-D matrices only) and how Adafactor's factored state is
+    usually kept apart: ``ol.nets.Split(ol.Muon(lr=0.02), ol.AdamW(lr=1e-3))``.
+    """
+
+    matrices: Optimizer
+    others: Optimizer
+
+    def __post_init__(self):
+        for name in ("matrices", "others"):
+            if not isinstance(getattr(self, name), Optimizer):
+                raise ValueError(f"Split.{name} must be an optimlab rule, got {getattr(self, name)!r}")
+
+    @property
+    def shape(self):
+        return np.broadcast_shapes(self.matrices.shape, self.others.shape)
+
+    def for_shape(self, shape) -> Optimizer:
+        return self.matrices if len(shape) == 2 else self.others
+
+    def __repr__(self):
+        return f"ol.nets.Split({self.matrices!r}, {self.others!r})"
+
+
+class _PerConfiguration:
+    """A rule whose statistics span a whole tensor (Adafactor, Muon), stepped one configuration at
+    a time over the leading axis ``C``; the states of the configurations are stacked along it."""
+
+    def __init__(self, rule: Optimizer, C: int):
+        self.rule, self.C = rule, C
+        self.rules = [rule.replace(**{k: _pick(v, c) for k, v in rule.hyperparameters.items()})
+                      for c in range(C)]
+        self.lr = rule.lr
+
+    def replace(self, **changes):
+        return _PerConfiguration(self.rule.replace(**changes), self.C)
+
+    def init(self, p):
+        return _stack([r.init(p[c]) for c, r in enumerate(self.rules)])
+
+    def step(self, p, g, state):
+        out = [r.step(p[c], g[c], _unstack(state, c)) for c, r in enumerate(self.rules)]
+        return np.stack([x for x, _ in out]), _stack([s for _, s in out])
+
+
+def _pick(v, c):
+    """Configuration ``c``'s value of a hyperparameter (a number, a (C, 1, …) array, a tuple)."""
+    if isinstance(v, tuple):
+        return tuple(_pick(u, c) for u in v)
+    return float(np.ravel(v)[c]) if np.ndim(v) else v
+
+
+def _stack(states):
+    first = states[0]
+    return type(first)(*(np.stack(f) if isinstance(f0, np.ndarray) else f0
+                         for f0, f in zip(first, zip(*states))))
+
+
+def _unstack(state, c):
+    return type(state)(*(f[c] if isinstance(f, np.ndarray) else f for f in state))
+
+
+def _rule_for(optimizer, shape, batch):
+    """The rule that steps a parameter of ``shape`` (batched over ``batch``)."""
+    rule = optimizer.for_shape(shape) if isinstance(optimizer, Split) else optimizer
+    rule = _per_parameter(rule, len(shape))
+    if getattr(rule, "whole_tensor", False) and batch:
+        return _PerConfiguration(rule, batch[0])
+    return rule
+
+
 def _configurations(opt, seed, clip):
     """The configurations' shape, ``()`` or ``(C,)``, from the hyperparameters, seeds and clip."""
     lengths = []
@@ -278,10 +352,12 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
 
     Parameters
     ----------
-    optimizer : any :class:`optimlab.Optimizer`.  Hyperparameters may be 1-D arrays of length
-        ``C`` (one value per configuration).  Each parameter gets its own copy of the rule, the
-        arrays reshaped to ``(C, 1, …)`` against its shape (a rule that treats the last two axes
-        as a matrix sees ``(C, out, in)``: a batch of matrices).
+    optimizer : any :class:`optimlab.Optimizer`, or a :class:`Split` (one rule for the weight
+        matrices, another for the biases).  Hyperparameters may be 1-D arrays of length ``C``
+        (one value per configuration).  Each parameter gets its own copy of the rule, the
+        arrays reshaped to ``(C, 1, …)`` against its shape.  A rule whose statistics span a
+        whole tensor (Adafactor, Muon: ``whole_tensor``) steps each configuration's tensor on
+        its own, as torch.optim would.
     net : :class:`MLP`.
     data : anything with ``X_train``, ``y_train``, ``X_test``, ``y_test``
         (:func:`optimlab.datasets.digits`).
@@ -300,8 +376,8 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
     bound : a configuration whose parameters leave ``[−bound, bound]`` has diverged.
     keep_params : keep the parameters after every epoch in ``Training.params_epoch``.
     """
-    if not isinstance(optimizer, Optimizer):
-        raise ValueError(f"optimizer must be an optimlab.Optimizer, got {optimizer!r}")
+    if not isinstance(optimizer, (Optimizer, Split)):
+        raise ValueError(f"optimizer must be an optimlab.Optimizer or an ol.nets.Split, got {optimizer!r}")
     if not isinstance(net, MLP):
         raise ValueError(f"net must be an optimlab.nets.MLP, got {net!r}")
     if not _is_int(epochs):
@@ -335,7 +411,7 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
     else:
         params = net._check_params(params, batch)
         params = [np.array(np.broadcast_to(p, (*batch, *shape))) for p, shape in zip(params, net.shapes)]
-    rules = [_per_parameter(optimizer, len(shape)) for shape in net.shapes]
+    rules = [_rule_for(optimizer, shape, batch) for shape in net.shapes]
     states = [r.init(p) for r, p in zip(rules, params)]
     clip = None if clip is None else np.broadcast_to(np.asarray(clip, dtype=float), batch)
 

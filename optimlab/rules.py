@@ -629,15 +629,18 @@ class RAdam(Optimizer):
 
 # --------------------------------------------------------------------------- rules on whole tensors
 def _scalars(rule, names):
-    """Refuse array hyperparameters for a rule whose statistics span the whole parameter."""
+    """Refuse to step with array hyperparameters a rule whose statistics span the whole parameter
+    (such a rule may describe several configurations; :func:`optimlab.nets.train` steps them one
+    by one)."""
     for name in names:
         value = getattr(rule, name)
         for v in value if isinstance(value, tuple) else (value,):
             if v is not None and np.ndim(v) != 0:
                 raise ValueError(
                     f"{type(rule).__name__}: {name} must be a single number, got an array of shape "
-                    f"{np.shape(v)} ({type(rule).__name__} computes statistics over a whole "
-                    "parameter, so it steps one configuration at a time)")
+                    f"{np.shape(v)} to step ({type(rule).__name__} computes statistics over a "
+                    "whole parameter, so it steps one configuration at a time; ol.nets.train "
+                    "loops over the configurations)")
 
 
 def _norm(a, axis=None, keepdims=False):
@@ -698,7 +701,6 @@ class Adafactor(Optimizer):
         if not (isinstance(self.eps, (tuple, list)) and len(self.eps) == 2):
             raise ValueError(f"eps must be a pair (eps1 or None, eps2), got {self.eps!r}")
         object.__setattr__(self, "eps", tuple(self.eps))
-        _scalars(self, ("lr", "beta2_decay", "eps", "d", "weight_decay"))
         _check("lr", self.lr)
         _check("beta2_decay", self.beta2_decay, -math.inf, 0.0, lo_open=True)
         if self.eps[0] is not None:
@@ -708,6 +710,7 @@ class Adafactor(Optimizer):
         _check("weight_decay", self.weight_decay)
 
     def init(self, x):
+        _scalars(self, ("lr", "beta2_decay", "eps", "d", "weight_decay"))
         xp = _xp(x)
         if np.ndim(x) > 1:
             rows, cols = tuple(x.shape[:-1]) + (1,), tuple(x.shape[:-2]) + (1, x.shape[-1])
@@ -822,7 +825,6 @@ class Muon(Optimizer):
     whole_tensor = True
 
     def _validate(self):
-        _scalars(self, ("lr", "weight_decay", "momentum", "ns_coefficients", "eps"))
         _check("lr", self.lr)
         _check("weight_decay", self.weight_decay)
         _check("momentum", self.momentum, 0.0, 1.0)
@@ -838,6 +840,7 @@ class Muon(Optimizer):
                              f"got {self.adjust_lr_fn!r}")
 
     def init(self, x):
+        _scalars(self, ("lr", "weight_decay", "momentum", "ns_coefficients", "eps"))
         if np.ndim(x) != 2:
             raise ValueError(f"Muon steps 2-D weight matrices only; got a parameter of shape "
                              f"{tuple(np.shape(x))} (use AdamW or SGD for biases and others)")

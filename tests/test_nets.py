@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import optimlab as ol
-from optimlab import datasets, nets
+import optimlab.torch as olt
+from optimlab import datasets, nets, registry
 
 NET = nets.MLP((64, 16, 10))
 
@@ -120,7 +121,10 @@ def torch_twin(opt):
     if isinstance(opt, ol.AdamW):
         hp.pop("decoupled_weight_decay")
         return torch.optim.AdamW, hp
-    return getattr(torch.optim, type(opt).__name__), hp
+    twin = registry.rule_of(opt).twin
+    if twin is None:  # Lion: optimlab.torch.Lion, held to the paper's algorithm in test_rules
+        return getattr(olt, type(opt).__name__), hp
+    return getattr(torch.optim, twin), hp
 
 
 def torch_train(opt, net, data, *, epochs, batch_size, seed, schedule=None, clip=None, ema=None):
@@ -171,6 +175,11 @@ CASES = [  # every rule of the book with its options
     ol.AdamW(lr=3e-3, amsgrad=True, eps=1e-3),
     ol.NAdam(lr=3e-3, momentum_decay=0.01),
     ol.NAdam(lr=3e-3, weight_decay=1e-2, decoupled_weight_decay=True),
+    ol.Lion(lr=3e-4, weight_decay=0.1),
+    ol.RAdam(lr=3e-3),
+    ol.RAdam(lr=3e-3, weight_decay=0.1, decoupled_weight_decay=True),
+    ol.Adafactor(lr=1e-2),
+    ol.Adafactor(lr=3e-2, weight_decay=1e-2, eps=(1e-30, 1e-3), d=1.5),
 ]
 
 
@@ -317,3 +326,53 @@ def test_bad_input_is_refused_by_name(make, match, small):
 def test_bad_sizes_are_refused(sizes):
     with pytest.raises(ValueError, match="sizes must be at least two integers"):
         nets.MLP(sizes)
+
+
+def _torch_split(matrices, others, data, *, epochs, batch_size, seed):
+    """Split in torch: torch.optim.<matrices> on the weights, torch.optim.<others> on the biases."""
+    model = torch_model(NET, NET.init(seed))
+    weights = [p for p in model.parameters() if p.ndim == 2]
+    biases = [p for p in model.parameters() if p.ndim != 2]
+    optimizers = [torch_twin(matrices)[0](weights, **torch_twin(matrices)[1]),
+                  torch_twin(others)[0](biases, **torch_twin(others)[1])]
+    X, y = torch.as_tensor(data.X_train), torch.as_tensor(data.y_train)
+    rng, losses = np.random.default_rng(seed), []
+    for _ in range(epochs):
+        order = rng.permutation(len(y))
+        for k in range(0, len(y), batch_size):
+            idx = torch.as_tensor(order[k:k + batch_size])
+            for o in optimizers:
+                o.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
+            loss.backward()
+            losses.append(loss.item())
+            for o in optimizers:
+                o.step()
+    return np.array(losses), [p.detach().numpy() for p in model.parameters()]
+
+
+def test_muon_on_the_weights_and_adamw_on_the_biases_equal_torchs(small, monkeypatch):
+    import torch.optim._muon as muon_module
+    import test_rules  # Muon's iteration in float64, as the numpy rule runs it
+
+    monkeypatch.setattr(muon_module, "_zeropower_via_newtonschulz", test_rules._newton_schulz_float64)
+    split = nets.Split(ol.Muon(lr=0.02), ol.AdamW(lr=3e-3))
+    rec = nets.train(split, NET, small, epochs=2, batch_size=32, seed=3)
+    losses, params = _torch_split(split.matrices, split.others, small, epochs=2, batch_size=32, seed=3)
+    assert_same_run(rec, losses, params)
+    with pytest.raises(ValueError, match="2-D weight matrices"):
+        nets.train(ol.Muon(), NET, small, epochs=1, batch_size=32)  # the biases are not matrices
+
+
+@pytest.mark.parametrize("make", [
+    lambda lr: ol.Adafactor(lr=lr),
+    lambda lr: nets.Split(ol.Muon(lr=lr), ol.AdamW(lr=lr / 10)),
+], ids=["Adafactor", "Split(Muon, AdamW)"])
+def test_whole_tensor_rules_batch_as_the_one_by_one_calls(make, small):
+    lrs = np.array([1e-2, 3e-2])
+    rec = nets.train(make(lrs), NET, small, epochs=1, batch_size=64, seed=[0, 1])
+    for c in range(2):
+        one = nets.train(make(float(lrs[c])), NET, small, epochs=1, batch_size=64, seed=c)
+        np.testing.assert_allclose(rec.train_loss[:, c], one.train_loss, rtol=1e-12)
+        for a, b in zip(rec.params, one.params):
+            np.testing.assert_allclose(a[c], b, rtol=1e-11, atol=1e-15)
