@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 __all__ = ["SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam", "Optimizer",
            "run", "run_torch", "Trajectory", "settled_at", "ewma", "ewma_weights", "surfaces"]
 
-_LAZY = {"torch", "figures", "explorers", "widgets", "theory", "style", "tuning"}
+_LAZY = {"torch", "figures", "explorers", "widgets", "theory", "style", "tuning", "tables"}
 
 
 def __getattr__(name):
