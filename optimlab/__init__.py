@@ -17,8 +17,8 @@ __all__ = ["SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam", "L
            "Adafactor", "Muon", "Optimizer",
            "run", "run_torch", "Trajectory", "settled_at", "ewma", "ewma_weights", "surfaces"]
 
-_LAZY = {"torch", "figures", "explorers", "widgets", "theory", "style", "tuning", "registry",
-         "datasets", "nets"}
+_LAZY = {"torch", "figures", "explorers", "widgets", "theory", "style", "tuning", "tables",
+         "registry", "datasets", "nets"}
 
 
 def __getattr__(name):

@@ -22,7 +22,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["Tuning", "tune", "log_grid"]
+__all__ = ["Tuning", "tune", "log_grid", "window"]
 
 
 def log_grid(lo: float, hi: float, per_decade: int = 4) -> np.ndarray:
@@ -36,6 +36,32 @@ def log_grid(lo: float, hi: float, per_decade: int = 4) -> np.ndarray:
         raise ValueError(f"per_decade must be an integer in [1, inf), got {per_decade!r}")
     n = int(round(np.log10(hi / lo) * per_decade)) + 1
     return np.logspace(np.log10(lo), np.log10(hi), max(n, 2))
+
+
+def window(lrs, ok) -> tuple[float, float]:
+    """The widest run of *consecutive* grid learning rates for which ``ok`` holds: ``(lo, hi)``.
+
+    "How sensitive is a method to its learning rate" is answered by an interval, not by a count
+    of grid points (a count adds up isolated points that work between ones that do not).  The
+    interval's width in decades is ``log10(hi / lo)``: 0 for a single working point.  Returns
+    ``(nan, nan)`` when no rate works.  ``lrs`` is an increasing grid, ``ok`` booleans of its shape.
+    """
+    lrs, ok = np.asarray(lrs, dtype=float), np.asarray(ok)
+    if lrs.ndim != 1 or ok.shape != lrs.shape or ok.dtype != bool:
+        raise ValueError(f"ok must be booleans of the grid's shape {lrs.shape}, got {ok.dtype} {ok.shape}")
+    if not np.all(np.diff(lrs) > 0):
+        raise ValueError("lrs must be strictly increasing")
+    runs, start = [], None                       # (first, last) index of each run of True
+    for i, good in enumerate(np.append(ok, False)):
+        if good and start is None:
+            start = i
+        elif not good and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    if not runs:
+        return (float("nan"), float("nan"))
+    first, last = max(runs, key=lambda r: r[1] - r[0])   # the widest (the first of equals)
+    return (float(lrs[first]), float(lrs[last]))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -71,3 +71,16 @@ def test_tune_refuses_bad_input(kwargs, word):
 def test_a_score_of_the_wrong_shape_is_refused():
     with pytest.raises(ValueError, match="one number per learning rate"):
         tuning.tune(lambda lrs, seed: lrs[:1], [0.1, 1.0])
+
+
+def test_window_is_the_widest_run_of_consecutive_working_rates():
+    lrs = np.array([1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0])
+    lo, hi = ol.tuning.window(lrs, np.array([True, False, True, True, True, False]))
+    assert (lo, hi) == (1e-1, 10.0)                       # not the count of working points (4)
+    assert ol.tuning.window(lrs, np.array([False, True, False, False, False, False])) == (1e-2, 1e-2)
+    assert all(np.isnan(ol.tuning.window(lrs, np.zeros(6, bool))))
+
+
+def test_window_refuses_a_mask_of_another_shape():
+    with pytest.raises(ValueError, match="ok must be booleans"):
+        ol.tuning.window(np.array([1.0, 2.0]), np.array([True]))
