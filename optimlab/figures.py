@@ -259,3 +259,36 @@ def race(surface, runs, title=None, *, figsize=(10.5, 4.3), log: bool = True):
         if title is not None:
             fig.suptitle(title, fontsize=13, fontweight="bold")
     return fig
+
+
+def tuning_curves(tunings, ax=None, *, ylabel="score", log_y: bool = False, title=None):
+    """The tuning protocol's picture: for every method (dict label → :class:`optimlab.tuning.Tuning`),
+    the median score over the seeds against the learning rate (log axis), the spread between
+    the quartiles as a band, and the chosen rate marked ●.  A rate at which every seed diverged
+    is left out of the line.  Returns the axes.
+    """
+    if ax is None:
+        _, ax = new_figure(figsize=(6.4, 4.0))
+    with style.rc():
+        cols = style.colors(tunings)
+        for label, tu in tunings.items():
+            if not all(hasattr(tu, a) for a in ("lrs", "median", "quantiles", "best")):
+                raise ValueError(f"tunings[{label!r}] must be an optimlab.tuning.Tuning, "
+                                 f"got {type(tu).__name__}")
+            med = np.asarray(tu.median, dtype=float)
+            lo, hi = tu.quantiles()
+            ok = np.isfinite(med) & (tu.diverged < len(tu.seeds))
+            c = cols[label]
+            ax.plot(tu.lrs[ok], med[ok], color=c, lw=1.8, label=f"{label} (best η = {tu.best_lr:.3g})")
+            band = ok & np.isfinite(lo) & np.isfinite(hi)
+            ax.fill_between(tu.lrs[band], lo[band], hi[band], color=c, alpha=0.18, lw=0)
+            ax.plot([tu.best_lr], [med[tu.best]], "o", color=c, ms=6, zorder=5)
+        ax.set_xscale("log")
+        if log_y:
+            ax.set_yscale("log")
+        ax.set_xlabel("learning rate η")
+        ax.set_ylabel(ylabel)
+        ax.legend(loc="best", fontsize=9)
+        if title is not None:
+            ax.set_title(title)
+    return ax

@@ -93,9 +93,11 @@ class Tuning:
         return -m if self.maximize else m
 
     def quantiles(self, lo: float = 0.25, hi: float = 0.75) -> tuple[np.ndarray, np.ndarray]:
-        """The spread over the seeds per learning rate: the ``lo`` and ``hi`` quantiles."""
+        """The spread over the seeds per learning rate: the ``lo`` and ``hi`` quantiles, each an
+        observed score (no interpolation between seeds; a diverged seed is the worst score)."""
         r = self._ranked()
-        a, b = np.quantile(r, lo, axis=0), np.quantile(r, hi, axis=0)
+        a = np.quantile(r, lo, axis=0, method="inverted_cdf")
+        b = np.quantile(r, hi, axis=0, method="inverted_cdf")
         return (-b, -a) if self.maximize else (a, b)
 
     @property
