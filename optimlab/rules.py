@@ -756,6 +756,8 @@ def _mean(a, axis):
 def _lerp(start, end, weight):
     """``start + weight·(end − start)``, rounded as torch's ``lerp`` computes it (the form
     ``end − (1 − weight)·(end − start)`` once the weight reaches 1/2)."""
+    if np.ndim(weight):  # an array of weights (one per configuration)
+        return np.where(weight < 0.5, start + weight * (end - start), end - (end - start) * (1 - weight))
     if weight < 0.5:
         return start + weight * (end - start)
     return end - (end - start) * (1 - weight)
@@ -772,24 +774,30 @@ def newton_schulz(G, coefficients=(3.4445, -4.775, 2.0315), steps: int = 5, eps:
     With :math:`X_0 = G/\max(\|G\|_F, \varepsilon)` (transposed if taller than wide),
     :math:`A = X X^\top` and :math:`X \leftarrow aX + (bA + cA^2)X`, ``steps`` times.  The
     coefficients push the singular values of :math:`X` towards 1 quickly (they end roughly in
-    [0.7, 1.2], not exactly 1).  As in torch.optim.Muon, a torch tensor is iterated in
-    bfloat16; a numpy array in its own precision.
+    [0.7, 1.2], not exactly 1).  As in torch.optim.Muon, a torch tensor (one matrix) is iterated
+    in bfloat16.  A numpy array is iterated in its own precision, and may hold a stack of
+    matrices in its last two axes (one configuration each, as :func:`optimlab.nets.train`
+    batches them).
     """
     a, b, c = coefficients
-    xp = _xp(G)
-    X = G.bfloat16() if xp is not np else np.array(G, dtype=np.result_type(G, 0.0))
-    tall = G.shape[0] > G.shape[1]
-    if tall:
-        X = X.T
-    n = _norm(X)
-    X = X / (n.clamp(min=eps) if xp is not np else max(float(n), eps))
+    if _xp(G) is not np:
+        torch = _xp(G)
+        X = G.bfloat16()
+        tall = G.size(0) > G.size(1)
+        X = X.T if tall else X
+        X = X / X.norm().clamp(min=eps)
+        for _ in range(steps):
+            A = X @ X.T
+            X = torch.addmm(X, torch.addmm(A, A, A, beta=b, alpha=c), X, beta=a)
+        return X.T if tall else X
+    X = np.array(G, dtype=np.result_type(G, 0.0))
+    tall = X.shape[-2] > X.shape[-1]
+    X = np.swapaxes(X, -1, -2) if tall else X
+    X = X / np.maximum(np.sqrt(np.sum(X * X, axis=(-2, -1), keepdims=True)), eps)
     for _ in range(steps):
-        A = X @ X.T
-        if xp is np:
-            X = a * X + (b * A + c * (A @ A)) @ X
-        else:
-            X = xp.addmm(X, xp.addmm(A, A, A, beta=b, alpha=c), X, beta=a)
-    return X.T if tall else X
+        A = X @ np.swapaxes(X, -1, -2)
+        X = a * X + (b * A + c * (A @ A)) @ X
+    return np.swapaxes(X, -1, -2) if tall else X
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -806,7 +814,8 @@ class Muon(Optimizer):
     where :func:`newton_schulz` maps :math:`\tilde B_t = U\Sigma V^\top` to roughly
     :math:`UV^\top`: every direction the momentum has is stepped by about the same amount.
     :math:`s(m,n) = \sqrt{\max(1, m/n)}` (``adjust_lr_fn=None`` or ``"original"``) or
-    :math:`0.2\sqrt{\max(m, n)}` (``"match_rms_adamw"``).  Muon is for 2-D weight matrices only.
+    :math:`0.2\sqrt{\max(m, n)}` (``"match_rms_adamw"``).  Muon is for 2-D weight matrices only
+    (a numpy array may stack several, one per configuration, in its leading axes).
     The momentum is torch.optim.Muon's as its code computes it — an EMA (``lerp``); the formula
     in torch's docstring, :math:`B_t = \mu B_{t-1} + G_t`, is not what it runs.
     """
@@ -822,7 +831,6 @@ class Muon(Optimizer):
 
     weight_decay_mode = "decoupled"
     has_maximize = False
-    whole_tensor = True
 
     def _validate(self):
         _check("lr", self.lr)
@@ -840,22 +848,22 @@ class Muon(Optimizer):
                              f"got {self.adjust_lr_fn!r}")
 
     def init(self, x):
-        _scalars(self, ("lr", "weight_decay", "momentum", "ns_coefficients", "eps"))
-        if np.ndim(x) != 2:
+        _scalars(self, ("ns_coefficients", "eps"))
+        if np.ndim(x) < 2 or (np.ndim(x) > 2 and _xp(x) is not np):
             raise ValueError(f"Muon steps 2-D weight matrices only; got a parameter of shape "
                              f"{tuple(np.shape(x))} (use AdamW or SGD for biases and others)")
         return MuonState(0, _zeros(x))
 
     def lr_scale(self, shape) -> float:
-        """:math:`s(m, n)`: the factor on η for an ``m × n`` matrix."""
-        m, n = shape[:2]
+        """:math:`s(m, n)`: the factor on η for an ``m × n`` matrix (the last two axes)."""
+        m, n = shape[-2:]
         if self.adjust_lr_fn == "match_rms_adamw":
             return 0.2 * math.sqrt(max(m, n))
         return math.sqrt(max(1, m / n))
 
     def step(self, x, g, state):
         g = self._grad(x, g)
-        if np.ndim(x) != 2:
+        if np.ndim(x) < 2:
             raise ValueError(f"Muon steps 2-D weight matrices only; got shape {tuple(np.shape(x))}")
         mu = self.momentum
         b = _lerp(state.momentum_buffer, g, 1 - mu)

@@ -655,8 +655,10 @@ def test_newton_schulz_flattens_the_singular_values():
     assert 0.6 < s.min() and s.max() < 1.3  # from a spread of 100 to about one
     with pytest.raises(ValueError, match="2-D weight matrices"):
         ol.Muon().init(np.zeros(3))
-    with pytest.raises(ValueError, match="single number"):
-        ol.Muon(lr=np.array([0.1, 0.2])).init(np.zeros((2, 2)))
+    # a stack of matrices (numpy) is orthogonalised one matrix at a time
+    stack = np.stack([G, 3 * G[::-1]])
+    out = rules_newton_schulz()(stack)
+    np.testing.assert_allclose(out[1], rules_newton_schulz()(3 * G[::-1]), rtol=1e-12)
 
 
 def rules_newton_schulz():
