@@ -204,3 +204,28 @@ def test_savefig_writes_the_current_state(kernel, tmp_path):
         assert text in svg, text
     png = p.savefig(tmp_path / "race.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_panel_cell_runs_right_after_the_imports_cell(kernel):
+    """The lecture recipe, in-process: a fresh namespace, the chapter's imports cell, its panel cell."""
+    import sys
+    from pathlib import Path
+
+    import jupytext
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "tools"))
+    import lab
+
+    seen = 0
+    for md in lab.chapters():
+        nb = jupytext.read(md)
+        cells = lab.lecture_cells(nb)
+        if cells is None:
+            continue
+        namespace = {}
+        for i in cells:
+            exec(compile(nb.cells[i].source, f"{md.name}[{i}]", "exec"), namespace)
+        assert isinstance(namespace["panel"], widgets.Panel), md.name
+        seen += 1
+    assert seen == 9
