@@ -202,6 +202,16 @@ def executed(md: Path, cache_dir: Path = execute.CACHE):
     return nb, md.stat().st_mtime
 
 
+def kernelspec(name: str) -> dict:
+    """The notebook metadata of the installed kernel ``name``, as JupyterLab writes it when the kernel
+    starts (a chapter saying "Python 3" where the kernel says "Python 3 (ipykernel)" would open
+    as modified)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec(name)
+    return {"name": name, "display_name": spec.display_name, "language": spec.language}
+
+
 def lab_notebook(nb, page: str, refs: dict, cites: dict):
     """A chapter (or page) as the lab opens it (see the module's docstring), signed as trusted."""
     import nbformat
@@ -210,6 +220,7 @@ def lab_notebook(nb, page: str, refs: dict, cites: dict):
     nb = nbformat.from_dict(copy.deepcopy(dict(nb)))
     for k in ("jupytext", "source_map"):  # the build's bookkeeping, not the notebook's
         nb.metadata.pop(k, None)
+    nb.metadata["kernelspec"] = kernelspec(nb.metadata.get("kernelspec", {}).get("name", "python3"))
     for i, cell in enumerate(nb.cells):  # nbformat 4.5: every cell has an id
         cell.setdefault("id", f"cell-{i}")
     nb.nbformat, nb.nbformat_minor = 4, max(nb.get("nbformat_minor", 5), 5)

@@ -215,8 +215,8 @@ def lab(tmp_path_factory):
     sys.path.insert(0, str(ROOT / "tools"))
     import lab as lab_tool  # tools/lab.py, what `make lab` runs
 
-    if not any(lab_tool.EXECUTED.glob("*.ipynb")):
-        pytest.fail("no executed chapters: run `make book` first")
+    if not (lab_tool.execute.CACHE / "global.db").exists():
+        pytest.fail("no executed chapters: run `make execute` (or `make lab`, `make book`) first")
     tmp = tmp_path_factory.mktemp("lab")
     root = tmp / "chapters"
     lab_tool.install_settings()
