@@ -106,6 +106,8 @@ def test_chapter_opens_ready_trusted_and_unmodified(browser, lab):
         assert page.evaluate(drawn) == expected, "an interactive figure did not draw without running its cell"
         page.evaluate("() => { document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer').scrollTop = 0; }")
         assert page.locator(".jp-OutputArea-output .ol-fallback:visible").count() == 0
+        figure = page.locator(".jp-OutputArea-output .optimlab-explorer").last
+        figure.scroll_into_view_if_needed()
         page.screenshot(path=str(lab["root"].parent / "lab-ch4-opened.png"))
         first = page.locator(".jp-Notebook .jp-CodeCell").first
         assert first.locator(".jp-OutputArea-output").count() == 0, "the hidden setup cell shows an output"
