@@ -129,7 +129,7 @@ def test_prepare_writes_trusted_chapters_and_keeps_newer_copies(tmp_path):
     nbformat.validate(nb)
     assert nb.cells[1].metadata["jupyter"]["source_hidden"] is True
     assert NotebookNotary().check_signature(nb), "the working copy is not trusted"
-    assert "[Chapter X](#ch-x)" in nb.cells[2].source and "[the notes](notation.ipynb#notes)" in nb.cells[2].source
+    assert "[Chapter X](01_x.ipynb#ch-x)" in nb.cells[2].source and "[the notes](notation.ipynb#notes)" in nb.cells[2].source
     assert (work / "notation.ipynb").exists() and (work / "sources.ipynb").exists()
     copy.write_text(copy.read_text().replace("Chapter X", "lecturer edit"))   # saved in JupyterLab
     lab.prepare(work, book, cache=tmp_path / "no-cache")
@@ -151,13 +151,13 @@ def test_roles_become_links_and_author_year_citations():
     assert cites["polyak1964some"] == "Polyak, 1964"
     text = ("{ref}`ch-momentum`, {ref}`sweep <rmsprop-sweep>`, {ref}`live-panel`, {cite}`polyak1964some`, "
             "{cite}`kingma2015adam,polyak1964some`, {ref}`no-such-label`")
-    assert lab.resolve_roles(text, "05_rmsprop", refs, cites) == (
-        "[Momentum](04_momentum.ipynb#ch-momentum), [sweep](#rmsprop-sweep), "
+    assert lab.resolve_roles(text, refs, cites) == (
+        "[Momentum](04_momentum.ipynb#ch-momentum), [sweep](05_rmsprop.ipynb#rmsprop-sweep), "
         "[Live panel (for lecturers)](01_gradient_descent.ipynb#live-panel), [Polyak, 1964], "
         "[Kingma and Ba, 2015; Polyak, 1964], {ref}`no-such-label`")
     # Every {ref} and {cite} of every chapter resolves.
     for md in lab.chapters():
-        nb = lab.link_roles(lite.jupytext.read(md), md.stem, refs, cites)
+        nb = lab.link_roles(lite.jupytext.read(md), refs, cites)
         left = [c.source for c in nb.cells if c.cell_type == "markdown" and ("{ref}`" in c.source or "{cite}`" in c.source)]
         assert left == [], f"{md.name}: unresolved roles in {left[0][:200]}"
 

@@ -113,11 +113,12 @@ def citations(bib: Path = BOOK / "references.bib") -> dict[str, str]:
     return out
 
 
-def resolve_roles(text: str, page: str, refs: dict, cites: dict) -> str:
+def resolve_roles(text: str, refs: dict, cites: dict) -> str:
     """``text`` with ``{ref}`` as Markdown links and ``{cite}`` as author–year text.
 
-    A link to another page is ``stem.ipynb#label`` (opens that notebook beside this one), within the
-    page ``#label``.  Unknown labels and keys are left as they were (the book's build reports them).
+    A link is ``stem.ipynb#label``, within the page too (jupyterlab-myst takes a bare ``#label``
+    for a reference inside the cell and warns); another page's link opens that notebook beside
+    this one.  Unknown labels and keys are left as they were (the book's build reports them).
     """
     def one(m):
         role, body = m.groups()
@@ -131,20 +132,19 @@ def resolve_roles(text: str, page: str, refs: dict, cites: dict) -> str:
         if label not in refs:
             return m.group(0)
         stem, heading = refs[label]
-        where = f"#{label}" if stem == page else f"{stem}.ipynb#{label}"
-        return f"[{title or heading}]({where})"
+        return f"[{title or heading}]({stem}.ipynb#{label})"
 
     return _ROLE.sub(one, text)
 
 
-def link_roles(nb: dict, page: str, refs: dict | None = None, cites: dict | None = None) -> dict:
+def link_roles(nb: dict, refs: dict | None = None, cites: dict | None = None) -> dict:
     """Resolve, in place, the ``{ref}`` and ``{cite}`` roles of ``nb``'s Markdown cells; return it."""
     refs = targets() if refs is None else refs
     cites = citations() if cites is None else cites
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "markdown":
             source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-            cell["source"] = resolve_roles(source, page, refs, cites)
+            cell["source"] = resolve_roles(source, refs, cites)
     return nb
 
 
@@ -212,7 +212,7 @@ def kernelspec(name: str) -> dict:
     return {"name": name, "display_name": spec.display_name, "language": spec.language}
 
 
-def lab_notebook(nb, page: str, refs: dict, cites: dict):
+def lab_notebook(nb, refs: dict, cites: dict):
     """A chapter (or page) as the lab opens it (see the module's docstring), signed as trusted."""
     import nbformat
     from nbformat.sign import NotebookNotary
@@ -224,7 +224,7 @@ def lab_notebook(nb, page: str, refs: dict, cites: dict):
     for i, cell in enumerate(nb.cells):  # nbformat 4.5: every cell has an id
         cell.setdefault("id", f"cell-{i}")
     nb.nbformat, nb.nbformat_minor = 4, max(nb.get("nbformat_minor", 5), 5)
-    link_roles(live_explorers(drop_removed_outputs(fold_hidden(nb))), page, refs, cites)
+    link_roles(live_explorers(drop_removed_outputs(fold_hidden(nb))), refs, cites)
     NotebookNotary().sign(nb)
     return nb
 
@@ -264,7 +264,7 @@ def prepare(lab: Path = LAB, book: Path = BOOK, cache: Path = execute.CACHE) -> 
         dst = lab / f"{md.stem}.ipynb"
         nb, made = executed(md, cache) if md in sources else (jupytext.read(md), md.stat().st_mtime)
         if not dst.exists() or dst.stat().st_mtime < made:
-            nbformat.write(lab_notebook(nb, md.stem, refs, cites), str(dst))
+            nbformat.write(lab_notebook(nb, refs, cites), str(dst))
         if md in sources:
             copies.append(dst)
     return copies

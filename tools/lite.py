@@ -170,7 +170,7 @@ def fetch_pure_wheels() -> list[Path]:
 def chapter_notebook(md: Path, refs: dict | None = None, cites: dict | None = None) -> dict:
     """A chapter as the site serves it: no outputs, hidden cells folded, the Pyodide kernel,
     ``{ref}`` and ``{cite}`` as links and author–year text (as in `make lab`)."""
-    nb = link_roles(jupytext.read(md), md.stem, refs, cites)
+    nb = link_roles(jupytext.read(md), refs, cites)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata.pop("jupytext", None)
     for cell in nb.cells:
