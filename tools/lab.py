@@ -260,9 +260,12 @@ def prepare(lab: Path = LAB, book: Path = BOOK, cache: Path = execute.CACHE) -> 
     lab.mkdir(parents=True, exist_ok=True)
     refs, cites = targets(book), citations(book / "references.bib")
     copies = []
+    language = {}
     for md in sources + [book / f"{p}.md" for p in PAGES]:
         dst = lab / f"{md.stem}.ipynb"
         nb, made = executed(md, cache) if md in sources else (jupytext.read(md), md.stat().st_mtime)
+        if language or "language_info" in nb.metadata:  # as the kernel reports it
+            language = nb.metadata.setdefault("language_info", language)
         if not dst.exists() or dst.stat().st_mtime < made:
             nbformat.write(lab_notebook(nb, refs, cites), str(dst))
         if md in sources:
