@@ -29,7 +29,7 @@ import traitlets as t
 
 from . import engine, explorers, surfaces
 
-__all__ = ["HYPERPARAMETERS", "OPTIMIZERS", "SURFACES", "Panel", "panel"]
+__all__ = ["HYPERPARAMETERS", "OPTIMIZERS", "SURFACES", "Panel", "panel", "surface_key"]
 
 #: The optimizers a panel can start with, by name (PyTorch's forms; :data:`optimlab.explorers.CATALOGUE`).
 OPTIMIZERS = explorers.CATALOGUE
@@ -255,7 +255,7 @@ class Panel(anywidget.AnyWidget):
 
         It runs once here: an error is raised here and nothing is added.  Afterwards it runs again
         (in the kernel) whenever the start, the steps, the surface or a hyperparameter it declares
-        changes; an error then is shown under the panel (:attr:`error`).  Adding a label again
+        changes; an error then is shown under the panel (the trait ``error``).  Adding a label again
         replaces its run; :meth:`remove` and :meth:`clear` take runs away.
         """
         from . import style
