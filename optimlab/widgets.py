@@ -51,7 +51,7 @@ HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps", "weight_decay")
 def surface_key(name, kinds: dict) -> str:
     """The surface that ``name`` means among ``kinds`` (display name → kind): its display name.
 
-    One naming everywhere (:func:`panel`, :attr:`Panel.surface`): a surface is named by its
+    One naming everywhere (:func:`panel`, ``Panel.surface``): a surface is named by its
     display name (``"Rosenbrock"``, ``"quadratic (κ=25)"``) or by its kind, a key of
     :data:`SURFACES` (``"rosenbrock"``, ``"quadratic"``), in any case.
     """
