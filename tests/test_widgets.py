@@ -229,4 +229,4 @@ def test_every_panel_cell_runs_right_after_the_imports_cell(kernel):
             exec(compile(nb.cells[i].source, f"{md.name}[{i}]", "exec"), namespace)
         assert isinstance(namespace["panel"], widgets.Panel), md.name
         seen += 1
-    assert seen == 9
+    assert seen == sum("ol.widgets.panel(" in md.read_text() for md in lab.chapters()) >= 9
