@@ -35,6 +35,9 @@ import shutil
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+import execute  # noqa: E402  (tools/execute.py: the cache `make execute` fills, read as it reads it)
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 LAB = ROOT / "_build" / "lab"
@@ -176,10 +179,6 @@ def live_explorers(nb: dict) -> dict:
                 spec = json.loads(found.group(1).replace("\\u003c", "<"))
                 out["data"]["text/html"] = explorers.Explorer(spec).to_html("live")
     return nb
-
-
-sys.path.insert(0, str(Path(__file__).parent))
-import execute  # noqa: E402  (tools/execute.py: the cache `make execute` fills, read as it reads it)
 
 
 def executed(md: Path, cache_dir: Path = execute.CACHE):
