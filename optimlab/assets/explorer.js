@@ -486,6 +486,26 @@
     return !!(root.matchMedia && root.matchMedia("(prefers-reduced-motion: reduce)").matches);
   };
 
+  // ------------------------------------------------------------------ layout
+  var GAP = 8, SIDE_BY_SIDE = 700;  // px between map and loss panel; narrowest width for both in a row
+
+  // The width an element's content gets, fractional as the browser lays it out (756.81 px in a
+  // 1366 px window), or null when it is not laid out (hidden).
+  function contentWidth(el) {
+    var cs = root.getComputedStyle ? root.getComputedStyle(el) : null, w = cs ? parseFloat(cs.width) : NaN;
+    return isFinite(w) && w > 0 ? w : null;
+  }
+
+  // Canvas sizes (whole CSS px) for a container `width` px wide and a window `vh` px high: map and
+  // loss panel side by side from SIDE_BY_SIDE px on, never wider together than the container (the
+  // container's width is rounded down: canvases sized from a rounded-up width wrap the loss panel).
+  function raceLayout(width, vh, lossPanel) {
+    var W = Math.max(1, Math.floor(width || 640)), side = lossPanel && W >= SIDE_BY_SIDE;
+    var map = side ? Math.floor((W - GAP) / 2) : W, maxH = Math.max(260, Math.min(520, vh * 0.62));
+    return { width: W, side: side, map: map, loss: side ? W - GAP - map : W, maxH: maxH,
+             lossH: Math.min(260, maxH) };
+  }
+
   // ------------------------------------------------------------------ the controller
   function Explorer(el, spec, opts) {
     opts = opts || {};
@@ -636,6 +656,7 @@
     // The figure.
     var fig = h("div", { "class": "ol-figure" });
     el.appendChild(fig);
+    this.figure = fig;
     if (this.kind === "race") {
       var sp = this.surface();
       this.mapCanvas = h("canvas", { "class": "ol-map", role: "img", tabindex: "0",
@@ -1025,21 +1046,17 @@
 
   // ---------------------------------------------------------------- layout and drawing
   P.relayout = function () {
-    var W = this.el.clientWidth || 640;
-    var vh = (root.innerHeight || 800);
+    var L = raceLayout(contentWidth(this.figure), root.innerHeight || 800, !!this.loss);
     if (this.kind === "race") {
-      var sp = this.surface(), w = sp.window, side = this.loss && W >= 700;
-      var mw = side ? Math.floor((W - 8) * 0.5) : W, maxH = Math.max(260, Math.min(520, vh * 0.62));
-      var mh = this.map.layout(mw, maxH, w[0], w[1]);
-      if (this.loss) {
-        var lw = side ? W - 8 - mw : W, lh = side ? mh : Math.min(260, maxH);
-        this.loss.layout(lw, lh, [0, this.T()], this.lossRange, false, true);
-      }
+      var w = this.surface().window;
+      var mh = this.map.layout(L.map, L.maxH, w[0], w[1]);
+      if (this.loss) this.loss.layout(L.loss, L.side ? mh : L.lossH, [0, this.T()], this.lossRange, false, true);
     } else {
       var spec = this.spec;
-      this.chart.layout(W, spec.height || 380, spec.xrange, spec.yrange, spec.logx, spec.logy);
+      this.chart.layout(L.width, spec.height || 380, spec.xrange, spec.yrange, spec.logx, spec.logy);
     }
     this.draw();
+    this.el.setAttribute("data-width", String(L.width));  // the width this layout was made for
     if (!this.ready) { this.ready = true; this.el.setAttribute("data-ready", "1"); }
   };
 
@@ -1244,7 +1261,8 @@
   }
 
   root.optimlabExplorer = { version: 2, create: create, mount: mount, mountAll: mountAll,
-                            decode: decode, Explorer: Explorer };
+                            decode: decode, raceLayout: raceLayout, SIDE_BY_SIDE: SIDE_BY_SIDE,
+                            Explorer: Explorer };
 
   if (doc) {
     if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", mountAll);

@@ -196,3 +196,67 @@ def test_explorers_fit_the_width(browser, site, path, width):
     assert widest <= width, f"a canvas reaches {widest} px at {width} px"
     assert explorers.count() >= 1
     context.close()
+
+
+# --------------------------------------------------------------------------- layout at every width
+SWEEP_PAGE = "book/01_gradient_descent.html"  # live races with loss panels and line charts
+NAMED_WIDTHS = [320, 360, 375, 390, 414, 768, 1024, 1280, 1366, 1440, 1536, 1920, *range(1360, 1371)]
+
+# Per explorer: the width its last layout was made for, the width it has, and where its canvases are.
+_GEOMETRY = """() => [...document.querySelectorAll('.optimlab-explorer')].map(e => {
+  const box = e.getBoundingClientRect(), fig = e.querySelector('.ol-figure');
+  const canvases = [...fig.querySelectorAll('canvas')].map(c => {
+    const r = c.getBoundingClientRect(); return {top: r.top, left: r.left, right: r.right}; });
+  return {laidOut: Number(e.dataset.width), width: Math.floor(parseFloat(getComputedStyle(fig).width)),
+          left: box.left, right: box.right, loss: !!e.querySelector('canvas.ol-loss'), canvases,
+          overflow: e.scrollWidth - e.clientWidth};
+})"""
+_LAID_OUT = f"() => ({_GEOMETRY})().every(g => g.laidOut === g.width)"
+
+
+def _breakpoints(page) -> set[int]:
+    """The viewport widths where the page's layout changes: its stylesheets' media queries."""
+    return set(page.evaluate("""() => { const out = [];
+      for (const sheet of document.styleSheets) { let rules; try { rules = sheet.cssRules; } catch (e) { continue; }
+        for (const r of rules) if (r.media) for (const m of r.media.mediaText.matchAll(/width:\\s*([\\d.]+)px/g))
+          out.push(Math.round(parseFloat(m[1]))); }
+      return out; }"""))
+
+
+def _layout_at(page, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.wait_for_function(_LAID_OUT)  # every explorer has laid itself out for its new width
+    return page.evaluate(_GEOMETRY)
+
+
+def test_explorer_layout_at_every_width(browser, site):
+    """From 320 to 1920 px (every 16 px, and every 2 px around each of the theme's breakpoints and
+    where the explorers switch to map and loss panel side by side): the two sit side by side
+    exactly when the explorer is at least SIDE_BY_SIDE px wide, and no canvas leaves its explorer."""
+    context = new_context(browser, viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.goto(site + SWEEP_PAGE, wait_until="load")
+    _explorers(page)
+    side_by_side = page.evaluate("optimlabExplorer.SIDE_BY_SIDE")
+    coarse = {w: _layout_at(page, w) for w in range(320, 1921, 16)}
+    # Viewport widths where an explorer crosses SIDE_BY_SIDE, between two coarse widths.
+    ws = sorted(coarse)
+    switch = {b for a, b in zip(ws, ws[1:])
+              if any((g0["width"] >= side_by_side) != (g1["width"] >= side_by_side)
+                     for g0, g1 in zip(coarse[a], coarse[b]))}
+    assert switch, "no width at which the explorers switch layout: the sweep does not cover it"
+    fine = {w for b in _breakpoints(page) | switch for w in range(b - 16, b + 17, 2) if 320 <= w <= 1920}
+    failures, seen = [], 0
+    for w in sorted(set(NAMED_WIDTHS) | fine | set(coarse)):
+        for i, g in enumerate(coarse.get(w) or _layout_at(page, w)):
+            seen += 1
+            cs = g["canvases"]
+            if any(c["right"] > g["right"] + 0.01 or c["left"] < g["left"] - 0.01 for c in cs) or g["overflow"] > 0:
+                failures.append(f"{w} px, explorer {i}: a canvas leaves the explorer ({g['width']} px wide)")
+            if g["loss"]:
+                beside = abs(cs[0]["top"] - cs[1]["top"]) < 1
+                if beside != (g["width"] >= side_by_side):
+                    failures.append(f"{w} px, explorer {i} ({g['width']} px wide): map and loss panel "
+                                    + ("side by side" if beside else "stacked"))
+    context.close()
+    assert not failures, f"{len(failures)} of {seen} layouts wrong: {failures[:8]}"
