@@ -6,7 +6,8 @@
    Book does not add them to every page.  No plotting library, no CDN, no request leaving the site.
 2. sphinx-thebe registers its inline configuration script twice, which makes every page log
    "Identifier 'THEBE_JS_URL' has already been declared": repeated inline scripts are dropped.
-3. The theme's colour mode is empty unless configured, which makes every page log "Got invalid
+3. The book's own style sheet (``static/optimlab-book.css``): nothing on a phone scrolls sideways.
+4. The theme's colour mode is empty unless configured, which makes every page log "Got invalid
    theme mode": it defaults to light, where the figures were designed.
 
 The launch buttons and the repository setting are in ``optimlab_launch`` (loaded from here).
@@ -19,6 +20,7 @@ from pathlib import Path
 from optimlab.explorers import ASSETS
 
 MARKER = 'class="optimlab-explorer"'  # the markup itself, not a mention of it in the API docs
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def _page_context(app, pagename, templatename, context, doctree):
@@ -44,8 +46,14 @@ def _copy_assets(app, exception):
             shutil.copyfile(source, target / name)
 
 
+def _static_path(app):
+    app.config.html_static_path.append(str(STATIC))
+
+
 def setup(app):
     app.setup_extension("optimlab_launch")  # launch buttons and the repository setting (same folder)
+    app.connect("builder-inited", _static_path)
+    app.add_css_file("optimlab-book.css")
     app.connect("html-page-context", _page_context)
     app.connect("build-finished", _copy_assets)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

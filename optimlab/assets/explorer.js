@@ -39,7 +39,9 @@
     ".optimlab-explorer .ol-title{font-weight:600;font-size:16px;margin-right:auto}",
     ".optimlab-explorer .ol-figure{display:flex;flex-wrap:wrap;gap:8px;width:100%}",
     ".optimlab-explorer canvas{display:block;max-width:100%}",
-    ".optimlab-explorer canvas.ol-map{cursor:crosshair;touch-action:none}",
+    // A swipe on the map scrolls the page; a tap (or a long press, then a drag) moves the start.
+    ".optimlab-explorer canvas.ol-map{cursor:crosshair;touch-action:manipulation;-webkit-user-select:none;",
+    "user-select:none;-webkit-touch-callout:none}",
     ".optimlab-explorer .ol-readout{min-height:1.3em;font-size:14px;color:#555;",
     "font-variant-numeric:tabular-nums}",
     ".optimlab-explorer .ol-row{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem .9rem;",
@@ -53,7 +55,14 @@
     ".optimlab-explorer select:focus-visible{outline:2px solid #0072B2;outline-offset:1px}",
     ".optimlab-explorer .ol-play{min-width:6.2em}",
     ".optimlab-explorer input[type=range]{accent-color:#0072B2;cursor:pointer;flex:1 1 7rem;",
-    "min-width:5rem;margin:0}",
+    "min-width:5rem;margin:0;height:24px}",
+    // Every control at least 24×24 px (WCAG 2.2, 2.5.8); 44 px for buttons on touch screens.
+    ".optimlab-explorer select,.optimlab-explorer input.ol-num,.optimlab-explorer button{min-height:24px}",
+    ".optimlab-explorer input[type=checkbox]{width:24px;height:24px;margin:0;accent-color:#0072B2}",
+    ".optimlab-explorer details.ol-code summary{min-height:24px;padding:2px 0;cursor:pointer}",
+    "@media (pointer:coarse){.optimlab-explorer button{min-height:44px;min-width:44px}",
+    ".optimlab-explorer input[type=range]{height:32px}.optimlab-explorer select,",
+    ".optimlab-explorer input.ol-num{min-height:32px}}",
     ".optimlab-explorer .ol-time input[type=range]{flex:1 1 12rem}",
     ".optimlab-explorer input.ol-num{width:6.6em;padding:.1rem .3rem;border:1px solid #aaa;",
     "border-radius:4px;font-variant-numeric:tabular-nums}",
@@ -844,8 +853,13 @@
     this.set(patch, ev);
   };
 
+  var LONG_PRESS = 400, SLOP = 10;  // ms a finger rests before it drags the start; px it may wander
+
+  // The map: a mouse or pen sets the start where it presses and drags it.  A finger scrolls the
+  // page (touch-action), sets the start where it taps, and drags it after a long press (the
+  // explorer's data-touch-drag is "1" then).
   P.wireMap = function () {
-    var self = this, cv = this.mapCanvas, dragging = false;
+    var self = this, cv = this.mapCanvas, el = this.el, dragging = false, touch = null;
     function at(ev) {
       var b = cv.getBoundingClientRect();
       return [ev.clientX - b.left, ev.clientY - b.top];
@@ -854,17 +868,38 @@
       var p = at(ev), w = self.surface().window, d = self.map.inv(p[0], p[1]);
       return [clamp(d[0], w[0][0], w[0][1]), clamp(d[1], w[1][0], w[1][1])];
     }
+    function startDrag(ev) {
+      dragging = true;
+      self.pause();
+      self.set({ start: point(ev) }, ev);
+    }
+    function endTouch() {
+      if (touch) clearTimeout(touch.timer);
+      touch = null;
+      el.removeAttribute("data-touch-drag");
+    }
     cv.addEventListener("pointerdown", function (ev) {
       if (!self.live || ev.button !== 0) return;
       var p = at(ev);
       if (!self.map.inside(p[0], p[1])) return;
-      dragging = true;
+      if (ev.pointerType === "touch") {
+        endTouch();
+        touch = { x: ev.clientX, y: ev.clientY, down: ev };
+        touch.timer = setTimeout(function () {
+          el.setAttribute("data-touch-drag", "1");
+          startDrag(touch.down);
+        }, LONG_PRESS);
+        return;
+      }
       try { cv.setPointerCapture(ev.pointerId); } catch (e) { /* synthetic events */ }
-      self.pause();
-      self.set({ start: point(ev) }, ev);
+      startDrag(ev);
     });
     cv.addEventListener("pointermove", function (ev) {
       if (dragging) { self.set({ start: point(ev) }, ev); return; }
+      if (touch) {
+        if (Math.abs(ev.clientX - touch.x) + Math.abs(ev.clientY - touch.y) > SLOP) endTouch();  // a swipe
+        return;
+      }
       var p = at(ev);
       if (self.map.inside(p[0], p[1])) {
         var d = self.map.inv(p[0], p[1]), sp = self.surface(), names = sp.axes || ["x", "y"];
@@ -873,13 +908,20 @@
           (self.live ? "   (click or drag to start here)" : "");
       }
     });
-    function up(ev) {
+    // Once a long press has begun a drag, the finger's moves drag the start instead of scrolling.
+    cv.addEventListener("touchmove", function (ev) { if (dragging) ev.preventDefault(); }, { passive: false });
+    cv.addEventListener("contextmenu", function (ev) { if (touch || dragging) ev.preventDefault(); });
+    cv.addEventListener("pointerup", function (ev) {
+      if (touch && !dragging) self.set({ start: point(ev) }, ev);  // a tap
+      endTouch();
       if (!dragging) return;
       dragging = false;
       self.flush();
-    }
-    cv.addEventListener("pointerup", up);
-    cv.addEventListener("pointercancel", up);
+    });
+    cv.addEventListener("pointercancel", function () {  // the page scrolls: the finger was swiping
+      endTouch();
+      if (dragging) { dragging = false; self.flush(); }
+    });
     cv.addEventListener("pointerleave", function () { if (!dragging) self.readout.textContent = ""; });
   };
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import optimlab as ol
-from conftest import EXPLORERS_READY, chapter_pages, new_context
+from conftest import EXPLORERS_READY, chapter_pages, new_context, next_frame
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning",
                                         "ignore::pytest.PytestUnraisableExceptionWarning")
@@ -260,3 +260,66 @@ def test_explorer_layout_at_every_width(browser, site):
                                     + ("side by side" if beside else "stacked"))
     context.close()
     assert not failures, f"{len(failures)} of {seen} layouts wrong: {failures[:8]}"
+
+
+# --------------------------------------------------------------------------- touch
+def _touch(cdp, kind, x, y):
+    points = [] if kind == "touchEnd" else [{"x": x, "y": y, "id": 1}]
+    cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+
+def _frames(page, n):
+    for _ in range(n):
+        next_frame(page)
+
+
+def _map_near_top(page, ex):
+    """Scroll the map to 100 px below the top of the window (and let any fling end); its box."""
+    page.evaluate("async () => { window.scrollTo(0, scrollY); await new Promise(r => requestAnimationFrame(r)); }")
+    box = ex.locator("canvas.ol-map").bounding_box()
+    page.evaluate("y => window.scrollBy(0, y)", box["y"] - 100)
+    next_frame(page)
+    return ex.locator("canvas.ol-map").bounding_box()
+
+
+def test_touch_on_the_map_scrolls_taps_and_drags(browser, site):
+    """On a phone, a vertical swipe that starts on the map scrolls the page and leaves the start
+    alone; a tap sets the start there; a long press, then a drag, drags it (and does not scroll)."""
+    context = new_context(browser, viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(site + SWEEP_PAGE, wait_until="load")
+    ex = next(e for e in _live_explorers(page))
+    ex.scroll_into_view_if_needed()
+    cdp = context.new_cdp_session(page)
+    box = _map_near_top(page, ex)
+    x, y = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.7
+    start, scrolled = ex.get_attribute("data-start"), page.evaluate("scrollY")
+    # The swipe: the finger moves up by 200 px.
+    _touch(cdp, "touchStart", x, y)
+    for k in range(1, 11):
+        _touch(cdp, "touchMove", x, y - 20 * k)
+    _touch(cdp, "touchEnd", x, y - 200)
+    page.wait_for_function(f"scrollY > {scrolled} + 100")  # the page follows the finger
+    assert ex.get_attribute("data-start") == start, "a swipe on the map moved the start"
+    # A tap sets the start where the finger lands (the map scrolled back into view first).
+    box = _map_near_top(page, ex)
+    x, y = box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4
+    page.touchscreen.tap(x, y)
+    want = ex.evaluate("(el, p) => { const b = el.__ol.mapCanvas.getBoundingClientRect();"
+                       " return el.__ol.map.inv(p[0] - b.left, p[1] - b.top); }", [x, y])
+    got = [float(c) for c in ex.get_attribute("data-start").split(",")]
+    assert np.allclose(got, want, atol=1e-9), f"tap at {want}, start {got}"
+    # A long press, then a drag: the start follows the finger and the page stays put.
+    scrolled = page.evaluate("scrollY")
+    _touch(cdp, "touchStart", x, y)
+    page.wait_for_function("el => el.dataset.touchDrag === '1'", arg=ex.element_handle())
+    for k in range(1, 6):
+        _touch(cdp, "touchMove", x + 6 * k, y + 8 * k)
+    dragged = [float(c) for c in ex.get_attribute("data-start").split(",")]
+    _touch(cdp, "touchEnd", x + 30, y + 40)
+    _frames(page, 2)
+    assert page.evaluate("scrollY") == scrolled, "the long-press drag scrolled the page"
+    want = ex.evaluate("(el, p) => { const b = el.__ol.mapCanvas.getBoundingClientRect();"
+                       " return el.__ol.map.inv(p[0] - b.left, p[1] - b.top); }", [x + 30, y + 40])
+    assert np.allclose(dragged, want, atol=1e-9), f"dragged to {want}, start {dragged}"
+    context.close()
