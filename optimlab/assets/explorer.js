@@ -14,10 +14,12 @@
  * Mounting: every <div class="optimlab-explorer"> holding <script type="application/json"
  * class="optimlab-explorer-data"> is mounted on DOMContentLoaded (or at once).  The widget calls
  * optimlabExplorer.create(el, spec, {state, onChange}).  Test hooks: data-ready="1" when drawn;
- * data-step; data-start="x,y"; controls .ol-play, .ol-step, input.ol-param[data-name]
+ * data-width: the width (px) of the last layout; data-step; data-start="x,y"; data-touch-drag="1"
+ * while a long press drags the start; controls .ol-play, .ol-step, input.ol-param[data-name]
  * (data-opt for a per-optimizer learning rate), input.ol-num[data-name], .ol-toggle[data-label]
- * (aria-pressed), select.ol-surface, .ol-reset, .ol-copy, .ol-link; el.__ol is the controller
- * (snapshot(), toPixel(x, y), timing).
+ * (aria-pressed), .ol-opt[data-label] .ol-held (a linked rate held at its limit), select.ol-surface,
+ * .ol-reset, .ol-copy, .ol-link, .ol-sr (what the map's arrow keys announce); el.__ol is the
+ * controller (snapshot(), toPixel(x, y), timing).
  */
 (function (root) {
   "use strict";
@@ -27,6 +29,7 @@
   }
   var doc = root.document;
 
+  var DARK = ["html[data-theme=dark]", "body[data-jp-theme-light=false]"];
   var CSS = [
     ".optimlab-explorer{margin:1rem 0 1.6rem;font-size:15px;line-height:1.4;color:#1d1d1f;",
     "max-width:100%;box-sizing:border-box;font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',",
@@ -70,30 +73,40 @@
     ".optimlab-explorer .ol-field{display:flex;align-items:center;gap:.4rem;flex:1 1 15rem;",
     "min-width:0}",
     ".optimlab-explorer .ol-field>span{white-space:nowrap}",
+    // The toggles sit in one row whose buttons never move (a second click at the same spot acts
+    // on the same optimizer); below it, one row per optimizer shown, with its η and its status.
+    ".optimlab-explorer .ol-toggles{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem .5rem;",
+    "margin:.3rem 0}",
+    ".optimlab-explorer .ol-toggle{display:inline-flex;align-items:center;gap:.4rem;font-weight:600;",
+    "border-width:2px}",
+    ".optimlab-explorer .ol-toggle[aria-pressed=true]{background:rgba(0,0,0,.045)}",
+    ".optimlab-explorer .ol-toggle[aria-pressed=false]{border-style:dashed;background:transparent}",
+    ".optimlab-explorer .ol-toggle[aria-pressed=false] .ol-swatch{opacity:.3}",
+    ".optimlab-explorer .ol-swatch{display:inline-block;width:1.5em;height:.5em;border-radius:2px}",
     ".optimlab-explorer .ol-opt{display:flex;flex-wrap:wrap;align-items:center;gap:.3rem .7rem;",
     "padding:.15rem 0;border-top:1px solid #eee}",
-    ".optimlab-explorer .ol-toggle{display:inline-flex;align-items:center;gap:.4rem;",
-    "min-width:8.5rem;font-weight:600;border-width:2px}",
-    ".optimlab-explorer .ol-toggle[aria-pressed=false]{font-weight:400;opacity:.75;",
-    "border-style:dashed}",
-    ".optimlab-explorer .ol-swatch{display:inline-block;width:1.5em;height:.5em;border-radius:2px}",
+    ".optimlab-explorer .ol-opt.ol-off{display:none}",
+    ".optimlab-explorer .ol-name{display:inline-flex;align-items:center;gap:.4rem;min-width:7.5rem;",
+    "font-weight:600}",
     ".optimlab-explorer .ol-status{font-size:14px;font-variant-numeric:tabular-nums;",
     "color:#333;flex:1 1 12rem}",
-    ".optimlab-explorer .ol-off .ol-status,.optimlab-explorer .ol-off .ol-field{display:none}",
-    ".optimlab-explorer .ol-opts-off{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem .5rem;",
-    "margin:.3rem 0;padding-top:.3rem;border-top:1px solid #eee}",
-    ".optimlab-explorer .ol-opts-off::before{content:'add:';font-size:14px;color:#555}",
-    ".optimlab-explorer .ol-opts-off .ol-opt{border:0;padding:0}",
-    ".optimlab-explorer .ol-legend{display:flex;flex-wrap:wrap;gap:.3rem .6rem}",
-    ".optimlab-explorer .ol-legend .ol-opt{border:0;padding:0}",
-    ".optimlab-explorer .ol-legend .ol-status{display:none}",
-    ".optimlab-explorer .ol-opts-off .ol-toggle{min-width:0}",
+    ".optimlab-explorer .ol-held{font-size:14px;color:#9a3b00;flex-basis:100%}",
+    ".optimlab-explorer .ol-held:empty{display:none}",
+    // Read by screen readers only (what the arrow keys on the map did).
+    ".optimlab-explorer .ol-sr{position:absolute;width:1px;height:1px;overflow:hidden;",
+    "clip:rect(0 0 0 0);white-space:nowrap}",
     ".optimlab-explorer .ol-error{color:#b34000;font-size:14px;min-height:0}",
     ".optimlab-explorer .ol-time output{font-variant-numeric:tabular-nums;min-width:7.5em}",
     ".optimlab-explorer details.ol-code{margin:.4rem 0 0;font-size:14px}",
     ".optimlab-explorer details.ol-code pre{white-space:pre-wrap;word-break:break-word;",
     "background:#f6f8fa;border-radius:5px;padding:.5rem .7rem;margin:.3rem 0;font-size:13.5px}",
-    ".optimlab-explorer .ol-note{font-size:14px;color:#555}"
+    ".optimlab-explorer .ol-note{font-size:14px;color:#555}",
+    // Dark themes (the book's, JupyterLab's): the explorer stays a light figure on a light card, as
+    // the book's theme shows images and HTML outputs, and its native controls stay light too
+    // (inheriting the page's dark color-scheme made them dark on dark).
+    ".optimlab-explorer{color-scheme:light}",
+    DARK.map(function (d) { return d + " .optimlab-explorer"; }).join(",") +
+      "{background:#fff;color:#1d1d1f;border-radius:.25rem;padding:.5rem}"
   ].join("");
 
   function injectCSS() {
@@ -642,7 +655,8 @@
     el.textContent = "";
     el.classList.add("ol-mounted");
     this.fields = {};
-    var head = h("div", { "class": "ol-head" }, [h("span", { "class": "ol-title", text: spec.title || "" })]);
+    this.titleEl = h("span", { "class": "ol-title", text: spec.title || "" });
+    var head = h("div", { "class": "ol-head" }, [this.titleEl]);
     el.appendChild(head);
     if (this.live) {
       var sel = h("select", { "class": "ol-surface", "aria-label": "surface" });
@@ -668,9 +682,10 @@
     this.figure = fig;
     if (this.kind === "race") {
       var sp = this.surface();
-      this.mapCanvas = h("canvas", { "class": "ol-map", role: "img", tabindex: "0",
-        "aria-label": "Contour plot of the surface with the optimizers' paths" +
-          (this.live ? "; click or drag to set the start point" : "") });
+      this.mapCanvas = h("canvas", { "class": "ol-map", role: this.live ? "application" : "img",
+        tabindex: this.live ? "0" : null, "aria-roledescription": this.live ? "start point map" : null,
+        "aria-label": "Contour plot of the surface with the optimizers' paths" + (this.live ?
+          "; arrow keys move the start point (Shift: larger steps); click, tap or drag to set it" : "") });
       fig.appendChild(this.mapCanvas);
       this.map = new Chart(this.mapCanvas, { margin: { l: 50, r: 10, t: 8, b: 42 }, equal: true });
       if (spec.loss_panel) {
@@ -680,7 +695,9 @@
         this.loss = new Chart(this.lossCanvas, { margin: { l: 60, r: 14, t: 8, b: 42 } });
       }
       this.readout = h("div", { "class": "ol-readout", "aria-live": "off" });
+      this.said = h("div", { "class": "ol-sr", "aria-live": "polite" });
       el.appendChild(this.readout);
+      el.appendChild(this.said);
       this.wireMap(sp);
     } else {
       this.lineCanvas = h("canvas", { "class": "ol-lines", role: "img", "aria-label": spec.title || "curves" });
@@ -700,14 +717,13 @@
         self.set({ step: parseInt(self.stepInput.value, 10) || 0 }, ev);
       });
     }
-    // Optimizers (or curves): toggles, with a learning rate each in live mode.
+    // Optimizers (or curves): a row of toggles, then (races) a row per optimizer shown.
     this.rows = {};
-    var list = h("div", { "class": "ol-opts" + (this.kind === "lines" ? " ol-legend" : ""), role: "group",
-                          "aria-label": this.kind === "lines" ? "curves shown" : "optimizers shown" });
-    this.onList = list;
-    this.offList = h("div", { "class": "ol-opts-off", role: "group", "aria-label": "optimizers not shown" });
-    el.appendChild(list);
-    el.appendChild(this.offList);
+    var toggles = h("div", { "class": "ol-toggles", role: "group",
+                             "aria-label": this.kind === "lines" ? "curves shown" : "optimizers shown" });
+    var rows = h("div", { "class": "ol-opts" });
+    el.appendChild(toggles);
+    if (this.kind === "race") el.appendChild(rows);
     var entries = this.live ? spec.optimizers.slice()
       : this.series.map(function (d) { return { label: d.s.label, color: d.s.color, dash: d.s.dash }; });
     if (this.live) {
@@ -715,7 +731,11 @@
         entries.push({ label: k, color: self.extra[k].color, python: true });
       });
     }
-    entries.forEach(function (o) { list.appendChild(self.optionRow(o)); });
+    entries.forEach(function (o) {
+      var r = self.optionRow(o);
+      toggles.appendChild(r.btn);
+      rows.appendChild(r.row);
+    });
     // Shared sliders.
     var knobs = h("div", { "class": "ol-row ol-knobs" });
     el.appendChild(knobs);
@@ -768,28 +788,31 @@
     this.syncControls();
   };
 
+  // An optimizer's (or a curve's) toggle, and its row: name, learning rate (live), status.
   P.optionRow = function (o) {
     var self = this, python = !!o.python;
-    var sw = h("i", { "class": "ol-swatch", style: "background:" + o.color });
     var name = o.label + (python ? " (Python)" : "");
+    function swatch() { return h("i", { "class": "ol-swatch", style: "background:" + o.color }); }
     var btn = h("button", { type: "button", "class": "ol-toggle", "data-label": o.label,
-                            "aria-pressed": "true", style: "border-color:" + o.color },
-                [sw, h("span", { text: name })]);
-    btn.setAttribute("aria-label", "show " + name);
-    var status = h("span", { "class": "ol-status" });
-    var row = h("div", { "class": "ol-opt", "data-label": o.label }, [btn]);
+                            "aria-pressed": "true", "aria-label": "show " + name, style: "border-color:" + o.color },
+                [swatch(), h("span", { text: name })]);
     btn.addEventListener("click", function (ev) { self.toggle(o.label, ev); });
+    var status = h("span", { "class": "ol-status" }), held = h("span", { "class": "ol-held", "aria-live": "polite" });
+    var row = h("div", { "class": "ol-opt", "data-label": o.label },
+                [h("span", { "class": "ol-name" }, [swatch(), h("span", { text: name })])]);
     if (this.live && !python) {
-      var f = this.field({ name: "lr", label: "η", opt: o.label, log: true,
-                           min: this.spec.limits.lr[0], max: this.spec.limits.lr[1] });
-      row.appendChild(f);
+      row.appendChild(this.field({ name: "lr", label: "η", opt: o.label, log: true,
+                                   min: this.spec.limits.lr[0], max: this.spec.limits.lr[1] }));
     }
     row.appendChild(status);
-    this.rows[o.label] = { row: row, btn: btn, status: status, python: python };
-    return row;
+    row.appendChild(held);
+    this.rows[o.label] = { row: row, btn: btn, status: status, held: held, python: python };
+    return this.rows[o.label];
   };
 
-  // A slider with a number box: continuous (log for the learning rate) in live mode.
+  // A slider with a number box: continuous (log for the learning rate) in live mode.  The box is
+  // a text field, so that what was typed can be quoted back when it is not a number; ArrowUp and
+  // ArrowDown in it step like the slider (×10^0.1 on a log scale; Shift: ten steps).
   P.field = function (k) {
     var self = this, name = k.name, log = !!k.log;
     var id = name + (k.opt ? ":" + k.opt : "");
@@ -798,30 +821,41 @@
     var label = k.label || name, who = k.opt ? " of " + k.opt : "";
     var range = h("input", { type: "range", "class": "ol-param", "data-name": name, "data-opt": k.opt,
                              min: lo, max: hi, step: step, "aria-label": label + who });
-    var num = h("input", { type: "number", "class": "ol-num", "data-name": name, "data-opt": k.opt,
-                           step: "any", "aria-label": label + who + " (type a value)" });
+    var num = h("input", { type: "text", inputmode: "decimal", autocomplete: "off", spellcheck: "false",
+                           "class": "ol-num", "data-name": name, "data-opt": k.opt,
+                           "aria-label": label + who + " (type a value)" });
     var read = function () { var v = Number(range.value); return log ? Math.pow(10, v) : v; };
-    range.addEventListener("input", function (ev) {
-      var v = read();
-      if (k.integer) v = Math.round(v);
-      else v = Number(v.toPrecision(log ? 3 : 4));
-      self.apply(name, k.opt, v, ev);
-    });
+    var tidy = function (v) { return k.integer ? Math.round(v) : Number(v.toPrecision(log ? 3 : 4)); };
+    range.addEventListener("input", function (ev) { self.apply(name, k.opt, tidy(read()), ev); });
     num.addEventListener("change", function (ev) {
-      var v = Number(num.value), ok = num.value !== "" && isFinite(v) && v >= k.min && v <= k.max &&
+      var text = num.value.trim(), v = Number(text), ok = text !== "" && isFinite(v) && v >= k.min && v <= k.max &&
         (!k.integer || Number.isInteger(v)) && !(k.open && v === k.max);
       num.setAttribute("aria-invalid", ok ? "false" : "true");
       if (!ok) {
+        var got = text === "" ? "nothing" : isFinite(v) && text !== "" ? text : "'" + text + "', not a number";
         self.error.textContent = label + who + " must be " + (k.integer ? "an integer " : "a number ") +
-          "in [" + k.min + ", " + k.max + (k.open ? ")" : "]") + "; got " + (num.value || "nothing") + ".";
+          "in [" + k.min + ", " + k.max + (k.open ? ")" : "]") + "; got " + got + ".";
         return;
       }
+      self.error.textContent = "";
+      self.apply(name, k.opt, v, ev);
+    });
+    num.addEventListener("keydown", function (ev) {
+      if (ev.key !== "ArrowUp" && ev.key !== "ArrowDown") return;
+      ev.preventDefault();
+      var n = (ev.key === "ArrowUp" ? 1 : -1) * (ev.shiftKey ? 10 : 1), cur = self.value(name, k.opt);
+      var v = log ? cur * Math.pow(10, 0.1 * n) : cur + n * (k.integer ? 1 : step);
+      v = tidy(clamp(v, k.min, k.max));
+      num.value = String(v);
+      num.setAttribute("aria-invalid", "false");
       self.error.textContent = "";
       self.apply(name, k.opt, v, ev);
     });
     this.fields[id] = { range: range, num: num, log: log, k: k };
     return h("label", { "class": "ol-field" }, [h("span", { text: label }), range, num]);
   };
+
+  P.value = function (name, opt) { return name === "lr" ? this.state.lrs[opt] : this.state[name]; };
 
   P.indexSlider = function (s, i) {
     var self = this;
@@ -837,20 +871,23 @@
     return h("label", { "class": "ol-field" }, [h("span", { text: s.label }), range, out]);
   };
 
+  // A value from a slider or a box.  Linked learning rates keep their ratios to one another
+  // (taken when the link was made) and each stays within its slider's range; one held at a limit
+  // says so in its row.
   P.apply = function (name, opt, v, ev) {
-    var st = this.state, patch = {};
-    if (name === "lr") {
-      var lrs = Object.assign({}, st.lrs);
-      if (st.linked) {
-        var factor = v / lrs[opt];
-        Object.keys(lrs).forEach(function (k) { lrs[k] = Number((lrs[k] * factor).toPrecision(6)); });
-      }
-      lrs[opt] = v;
-      patch.lrs = lrs;
-    } else {
-      patch[name] = v;
+    if (name !== "lr") { var patch = {}; patch[name] = v; this.set(patch, ev); return; }
+    var st = this.state, lrs = Object.assign({}, st.lrs), lim = this.spec.limits.lr, held = {};
+    if (st.linked) {
+      var base = this.linkBase || (this.linkBase = Object.assign({}, st.lrs)), m = v / base[opt];
+      Object.keys(lrs).forEach(function (k) {
+        var want = Number((base[k] * m).toPrecision(6));
+        lrs[k] = clamp(want, lim[0], lim[1]);
+        if (lrs[k] !== want) held[k] = lrs[k];
+      });
     }
-    this.set(patch, ev);
+    lrs[opt] = v;
+    delete held[opt];
+    this.set({ lrs: lrs }, ev, false, held);
   };
 
   var LONG_PRESS = 400, SLOP = 10;  // ms a finger rests before it drags the start; px it may wander
@@ -923,6 +960,31 @@
       if (dragging) { dragging = false; self.flush(); }
     });
     cv.addEventListener("pointerleave", function () { if (!dragging) self.readout.textContent = ""; });
+    cv.addEventListener("keydown", function (ev) {
+      var d = KEY_MOVES[ev.key];
+      if (!self.live || !d) return;
+      ev.preventDefault();
+      var w = self.surface().window, f = ev.shiftKey ? 0.1 : 0.01, s = self.state.start, p = [];
+      for (var k = 0; k < 2; k++) {
+        p.push(clamp(Number((s[k] + d[k] * f * (w[k][1] - w[k][0])).toPrecision(12)), w[k][0], w[k][1]));
+      }
+      self.pause();
+      self.set({ start: p }, ev);
+      self.announce();
+    });
+  };
+
+  // Arrow keys on the focused map: the start moves by 1 % of the window (Shift: 10 %).
+  var KEY_MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+
+  // For screen readers: where the start is now and how each optimizer ends.
+  P.announce = function () {
+    var st = this.state, names = this.surface().axes || ["x", "y"], self = this;
+    var parts = ["start " + names[0] + " = " + fmt(st.start[0]) + ", " + names[1] + " = " + fmt(st.start[1])];
+    Object.keys(this.rows).forEach(function (l) {
+      if (self.isOn(l)) parts.push(l + ": " + self.rows[l].status.textContent);
+    });
+    this.said.textContent = parts.join("; ");
   };
 
   // ---------------------------------------------------------------- state changes
@@ -930,8 +992,12 @@
                     idx: 1, extra: 1 };
 
   // Apply a patch of state; from the page (ev given) it is reported to onChange (the widget).
-  P.set = function (patch, ev, fromModel) {
+  P.set = function (patch, ev, fromModel, held) {
     var st = this.state, recompute = false, wasEnd = st.step >= this.T();
+    if ("lrs" in patch || "linked" in patch) {
+      this.held = held || {};  // learning rates a linked change held at their slider's limit
+      if (!held) this.linkBase = null;  // not a linked change: the ratios are taken anew
+    }
     var t0 = ev && ev.timeStamp !== undefined ? ev.timeStamp : root.performance.now();
     Object.keys(patch).forEach(function (k) {
       if (k === "extra") return;
@@ -1002,21 +1068,15 @@
   // Make every control show the state.
   P.syncControls = function () {
     var st = this.state, self = this;
-    var labels = Object.keys(this.rows), anyOff = false;
-    var key = labels.map(function (l) { return self.isOn(l) ? 1 : 0; }).join("");
-    if (key !== this.rowKey) {  // move rows between "shown" and "add:", keeping the catalogue order
-      this.rowKey = key;
-      labels.forEach(function (l) {
-        (self.isOn(l) || !self.live ? self.onList : self.offList).appendChild(self.rows[l].row);
-      });
-    }
-    labels.forEach(function (label) {
+    var held = this.held || {};
+    Object.keys(this.rows).forEach(function (label) {
       var r = self.rows[label], on = self.isOn(label);
-      anyOff = anyOff || !on;
       r.btn.setAttribute("aria-pressed", on ? "true" : "false");
       r.row.classList.toggle("ol-off", !on);
-      r.btn.style.background = on ? "rgba(0,0,0,0.035)" : "#fff";
+      r.held.textContent = label in held ? "η held at " + fmt(held[label]) + ", the end of its slider: the " +
+        "linked rates no longer keep their ratios" : "";
     });
+    this.titleEl.textContent = this.title();
     Object.keys(this.fields).forEach(function (id) {
       var f = self.fields[id];
       if (f.index !== undefined) {
@@ -1024,12 +1084,11 @@
         f.out.textContent = self.spec.sliders[f.index].text[st.idx[f.index]];
         return;
       }
-      var v = f.k.name === "lr" ? st.lrs[f.k.opt] : st[f.k.name];
+      var v = self.value(f.k.name, f.k.opt);
       if (v === undefined) return;
       f.range.value = String(f.log ? Math.log10(v) : v);
       if (doc.activeElement !== f.num) { f.num.value = String(v); f.num.setAttribute("aria-invalid", "false"); }
     });
-    this.offList.style.display = this.live && anyOff ? "" : "none";
     if (this.linkBox) this.linkBox.checked = !!st.linked;
     if (this.surfaceSelect) this.surfaceSelect.value = st.surface;
     if (this.stepInput) { this.stepInput.max = String(this.T()); this.stepInput.value = String(st.step); }
@@ -1045,6 +1104,12 @@
       });
       this.el.setAttribute("data-start", st.start[0] + "," + st.start[1]);
     }
+  };
+
+  // The title: the chapter's, and the surface's name once the reader has chosen another surface.
+  P.title = function () {
+    var st = this.state;
+    return this.live && st.surface !== this.initial.surface ? this.surfaces[st.surface].name : this.spec.title || "";
   };
 
   // ---------------------------------------------------------------- play
