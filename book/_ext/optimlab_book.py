@@ -6,7 +6,8 @@
    Book does not add them to every page.  No plotting library, no CDN, no request leaving the site.
 2. sphinx-thebe registers its inline configuration script twice, which makes every page log
    "Identifier 'THEBE_JS_URL' has already been declared": repeated inline scripts are dropped.
-3. The book's own style sheet (``static/optimlab-book.css``): nothing on a phone scrolls sideways.
+3. The book's own style sheet and script (``static/optimlab-book.css``, ``.js``): nothing on a phone
+   scrolls sideways (a wide formula scrolls in its own box, which then takes the keyboard focus).
 4. The theme's colour mode is empty unless configured, which makes every page log "Got invalid
    theme mode": it defaults to light, where the figures were designed.
 5. Bytes: MathJax (served offline by sphinx-mathjax-offline) is loaded as the components the book
@@ -14,6 +15,8 @@
    screen readers read — 0.76 MB instead of the 1.16 MB ``tex-chtml.js``, whose context menu also
    put every formula in the tab order; and the theme's 1.49 MB ``fontawesome.js`` is rewritten for
    the icons the pages use (``optimlab_icons``).
+6. Accessibility fixes to the theme's markup (``optimlab_a11y``), and in the style sheet: links
+   in exercise and note boxes dark enough for their tinted background (4.5:1).
 
 The launch buttons and the repository setting are in ``optimlab_launch`` (loaded from here).
 """
@@ -23,6 +26,7 @@ import shutil
 from pathlib import Path
 
 from optimlab.explorers import ASSETS
+from optimlab_a11y import fix_pages
 from optimlab_icons import replace_script
 
 # MathJax's components for the book (paths under sphinx-mathjax-offline's copy, _static/mathjax/).
@@ -55,6 +59,7 @@ def _copy_assets(app, exception):
         for name, source in ASSETS.items():
             shutil.copyfile(source, target / name)
         replace_script(app.outdir)
+        fix_pages(app.outdir)
 
 
 def _mathjax(app, config):
@@ -73,6 +78,7 @@ def setup(app):
     app.connect("config-inited", _mathjax, priority=900)  # after sphinx-mathjax-offline's setting
     app.connect("builder-inited", _static_path)
     app.add_css_file("optimlab-book.css")
+    app.add_js_file("optimlab-book.js")
     app.connect("html-page-context", _page_context)
     app.connect("build-finished", _copy_assets)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -56,7 +56,9 @@ def icon_table(fontawesome_js: str) -> dict[tuple[str, str], list]:
 
 def icon_script(icons: dict[tuple[str, str], list], css: str) -> str:
     """The small script: Font Awesome's inline-icon styles, and <i class="fa-solid fa-NAME"> (or a
-    span) replaced by the icon's SVG, keeping the element's other classes and attributes."""
+    span) replaced by the icon's SVG, keeping the element's other classes and attributes.  An icon
+    is hidden from screen readers unless it has an aria-label: a title (the theme gives its colour
+    mode icons "Light", "Dark") would become text inside a button named otherwise."""
     table = {f"{prefix} {name}": entry for (prefix, name), entry in sorted(icons.items())}
     return (
         "/* The theme's icons that this book uses (written by book/_ext/optimlab_icons.py from the\n"
@@ -83,13 +85,8 @@ def icon_script(icons: dict[tuple[str, str], list], css: str) -> str:
         "    svg.setAttribute('data-icon', icon);\n"
         "    svg.setAttribute('viewBox', '0 0 ' + d[0] + ' ' + d[1]);\n"
         "    svg.setAttribute('focusable', 'false');\n"
-        "    if (!el.hasAttribute('aria-label')) svg.setAttribute('aria-hidden', 'true');\n"
-        "    svg.setAttribute('role', 'img');\n"
-        "    if (el.getAttribute('title')) {\n"
-        "      var t = document.createElementNS(NS, 'title');\n"
-        "      t.textContent = el.getAttribute('title');\n"
-        "      svg.appendChild(t);\n"
-        "    }\n"
+        "    if (el.hasAttribute('aria-label')) svg.setAttribute('role', 'img');\n"
+        "    else svg.setAttribute('aria-hidden', 'true');  // the control around it carries the name\n"
         "    path.setAttribute('fill', 'currentColor');\n"
         "    path.setAttribute('d', d[2]);\n"
         "    svg.appendChild(path);\n"

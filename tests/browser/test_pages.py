@@ -36,6 +36,11 @@ def test_page_is_clean_offline_and_typeset(visit, path):
             "[...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container')).length")
         assert untypeset == 0, f"{untypeset} of {n_math} formulas were not typeset"
         assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
+        # Formulas are out of the tab order, except a wide one that scrolls in its own box.
+        page.wait_for_function("document.documentElement.dataset.formulasChecked === '1'")
+        stops = page.evaluate("[...document.querySelectorAll('mjx-container')].filter(e => e.tabIndex >= 0"
+                              " && !(e.scrollWidth > e.clientWidth + 1)).length")
+        assert stops == 0, f"{stops} formulas that fit their line are tab stops"
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / (path.replace("/", "_").replace(".html", ".png"))), full_page=True)
     assert v.external == [], f"requests leaving the site: {v.external[:5]}"
@@ -141,3 +146,39 @@ def test_page_on_a_phone(browser, site, path):
         assert targets["small"] == [], f"at {width} px, targets under 24×24 px: {targets['small'][:6]}"
         assert targets["coarse"] == [], f"at {width} px, buttons under 44 px on a touch screen: {targets['coarse'][:6]}"
     context.close()
+
+
+# --------------------------------------------------------------------------- accessibility (axe-core)
+@pytest.fixture(scope="session")
+def axe_source():
+    import axe
+
+    return axe.script()
+
+
+def _report(found):
+    return "; ".join(f"{v['id']} ({v['impact']}, {v['count']}×: {v['help']}) at {v['targets']}" for v in found)
+
+
+@pytest.mark.parametrize("path", toc_pages())
+def test_page_has_no_serious_accessibility_violation(visit, axe_source, path):
+    import axe
+
+    found = axe.violations(visit(path).page, axe_source)
+    assert found == [], f"axe-core {axe.VERSION}: {_report(found)}"
+
+
+def test_explorers_accessible_in_dark_mode(browser, site, axe_source):
+    """The reader's dark mode (the theme's switch): the explorers' controls stay readable."""
+    import axe
+
+    context = new_context(browser, viewport={"width": 1366, "height": 900}, color_scheme="dark")
+    context.add_init_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');")
+    page = context.new_page()
+    page.goto(site + "book/04_momentum.html", wait_until="load")
+    page.wait_for_function(EXPLORERS_READY)
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    page.evaluate(_TYPESET_AND_FONTS)
+    found = axe.violations(page, axe_source)
+    context.close()
+    assert found == [], f"axe-core {axe.VERSION}, dark mode: {_report(found)}"
