@@ -78,6 +78,7 @@ def setup(app):
     app.connect("config-inited", _mathjax, priority=900)  # after sphinx-mathjax-offline's setting
     app.connect("builder-inited", _static_path)
     app.add_css_file("optimlab-book.css")
+    app.add_css_file("optimlab/icons.css")  # written after the build (optimlab_icons)
     app.add_js_file("optimlab-book.js")
     app.connect("html-page-context", _page_context)
     app.connect("build-finished", _copy_assets)

@@ -6,6 +6,12 @@ Font Awesome's script, every icon of every style, to turn them into inline SVG. 
 that does the same for the icons the built pages use: their outlines are taken from the theme's own
 file (no download), with Font Awesome's style sheet for inline icons.  An icon a page uses that the
 theme's file does not have stops the build.
+
+The theme's style sheet also draws a few icons as characters of Font Awesome's 156 kB solid web font
+(the admonition titles: a pencil on every exercise).  :func:`subset_font` writes a web font of only
+the characters the style sheet names (``--pst-icon-*``), a few kilobytes, declared after the theme's
+for those characters only (``unicode-range``): the browser takes it, and never downloads the
+theme's font unless a page shows another of its characters.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ _CLASS = re.compile(r'<(?:i|span)\b[^>]*\bclass="([^"]*)"')
 # In the theme's file each style's icons are an object literal ending where it is registered:
 # ...(function(){d("fas",p),d("fa-solid",p)}); an icon is name:[width,height,[aliases],"unicode","path"].
 _SECTION = re.compile(r'\bd\("(fas|far|fab)",\w+\)')
-_ICON = re.compile(r'([\w$]+|"[\w-]+"):\[(\d+),(\d+),\[([^\]]*)\],"[0-9a-f]*",("(?:[^"\\]|\\.)*")\]')
+_ICON = re.compile(r'([\w$]+|"[\w-]+"):\[(\d+),(\d+),\[([^\]]*)\],"([0-9a-f]*)",("(?:[^"\\]|\\.)*")\]')
 _CSS = re.compile(r"'(:host,:root\{--fa-font-solid.*?)'")
 
 
@@ -41,12 +47,12 @@ def icons_used(pages) -> set[tuple[str, str]]:
 
 
 def icon_table(fontawesome_js: str) -> dict[tuple[str, str], list]:
-    """Every icon of the theme's script: (prefix, name or alias) → [width, height, path]."""
+    """Every icon of the theme's script: (prefix, name or alias) → [width, height, path, code point]."""
     table, start = {}, 0
     for section in _SECTION.finditer(fontawesome_js):
         prefix = section.group(1)
         for m in _ICON.finditer(fontawesome_js, start, section.start()):
-            entry = [int(m.group(2)), int(m.group(3)), json.loads(m.group(5))]
+            entry = [int(m.group(2)), int(m.group(3)), json.loads(m.group(6)), int(m.group(5) or "0", 16)]
             aliases = [a.strip().strip('"') for a in m.group(4).split(",") if a.strip().startswith('"')]
             for name in [m.group(1).strip('"'), *aliases]:
                 table.setdefault((prefix, name), entry)
@@ -59,7 +65,7 @@ def icon_script(icons: dict[tuple[str, str], list], css: str) -> str:
     span) replaced by the icon's SVG, keeping the element's other classes and attributes.  An icon
     is hidden from screen readers unless it has an aria-label: a title (the theme gives its colour
     mode icons "Light", "Dark") would become text inside a button named otherwise."""
-    table = {f"{prefix} {name}": entry for (prefix, name), entry in sorted(icons.items())}
+    table = {f"{prefix} {name}": entry[:3] for (prefix, name), entry in sorted(icons.items())}
     return (
         "/* The theme's icons that this book uses (written by book/_ext/optimlab_icons.py from the\n"
         "   theme's Font Awesome script; outlines: Font Awesome Free, CC BY 4.0). */\n"
@@ -117,11 +123,47 @@ def icon_script(icons: dict[tuple[str, str], list], css: str) -> str:
     )
 
 
-def theme_script() -> Path:
-    """The theme's own fontawesome.js, as installed."""
+def theme_static() -> Path:
     import pydata_sphinx_theme
 
-    return Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static" / "scripts" / "fontawesome.js"
+    return Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static"
+
+
+def css_icons(theme_css: str) -> list[int]:
+    """The characters of the icon font that the theme's style sheet names (--pst-icon-*: "\uf0f3")."""
+    chars = re.findall(r'--pst-icon-[\w-]+:"(.)"', theme_css)
+    return sorted({ord(c) for c in chars if 0xE000 <= ord(c) <= 0xF8FF})  # Unicode's private use area
+
+
+def subset_font(outdir: Path, codes=()) -> str:
+    """Write _static/optimlab/fa-solid-icons.woff (the theme's icon characters, and ``codes``: those
+    of the icons the pages use, which the theme's style sheet draws as characters until the script
+    has replaced them) and return the @font-face rule that makes the browser use it for them."""
+    from fontTools import subset
+
+    static = theme_static()
+    named = css_icons((static / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8"))
+    if not named:
+        raise RuntimeError("no --pst-icon-* characters found in the theme's style sheet")
+    codes = sorted(set(named) | set(codes))
+    target = Path(outdir) / "_static" / "optimlab" / "fa-solid-icons.woff"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    options = subset.Options()
+    options.flavor = "woff"
+    font = subset.load_font(str(static / "vendor" / "fontawesome" / "webfonts" / "fa-solid-900.ttf"), options)
+    codes = [c for c in codes if c in font.getBestCmap()]  # a brand icon (GitHub) is not in this font
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=codes)
+    subsetter.subset(font)
+    subset.save_font(font, str(target), options)
+    ranges = ",".join(f"U+{c:04X}" for c in codes)
+    return ('@font-face{font-family:"Font Awesome 6 Free";font-style:normal;font-weight:900;font-display:block;'
+            f'src:url(fa-solid-icons.woff) format("woff");unicode-range:{ranges}}}\n')
+
+
+def theme_script() -> Path:
+    """The theme's own fontawesome.js, as installed."""
+    return theme_static() / "scripts" / "fontawesome.js"
 
 
 def replace_script(outdir: Path) -> int:
@@ -141,4 +183,6 @@ def replace_script(outdir: Path) -> int:
     text = icon_script({k: table[k] for k in wanted}, css.group(1).replace("\\'", "'"))
     target.write_text(text, encoding="utf-8")
     target.with_suffix(".js.map").unlink(missing_ok=True)
+    face = subset_font(outdir, [table[k][3] for k in wanted if k[0] == "fas"])
+    (outdir / "_static" / "optimlab" / "icons.css").write_text(face, encoding="utf-8")
     return len(text.encode())

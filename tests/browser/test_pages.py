@@ -18,7 +18,7 @@ from conftest import (_MATHJAX_STARTED, _TYPESET_AND_FONTS, EXPLORERS_READY, HTM
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 
 PAGE_BUDGET = 1.5e6          # bytes of HTML + the page's own images/data (shared scripts excluded)
-FIRST_VISIT_BUDGET = 6.5e6   # every byte a first visit loads, shared scripts and fonts included
+FIRST_VISIT_BUDGET = 3e6     # every byte a first visit loads, shared scripts and fonts included
 EXPLORER_BUDGET = 2e6        # the explorers' own scripts and data on one page
 SHARED = ("_static/",)       # theme, MathJax, the explorer's scripts: loaded once, cached by the browser
 
