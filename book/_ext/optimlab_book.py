@@ -15,13 +15,16 @@
    screen readers read — 0.76 MB instead of the 1.16 MB ``tex-chtml.js``, whose context menu also
    put every formula in the tab order; and the theme's 1.49 MB ``fontawesome.js`` is rewritten for
    the icons the pages use (``optimlab_icons``).
-6. Accessibility fixes to the theme's markup (``optimlab_a11y``), and in the style sheet: links
+6. Every figure a cell drew is a link to its image: a tap or click opens it full size (on a phone,
+   where the page shows it 343 px wide, it can then be zoomed).
+7. Accessibility fixes to the theme's markup (``optimlab_a11y``), and in the style sheet: links
    in exercise and note boxes dark enough for their tinted background (4.5:1).
 
 The launch buttons and the repository setting are in ``optimlab_launch`` (loaded from here).
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -37,7 +40,14 @@ MARKER = 'class="optimlab-explorer"'  # the markup itself, not a mention of it i
 STATIC = Path(__file__).resolve().parent / "static"
 
 
+# A figure (a PNG a cell drew) inside a link to itself: a tap or click opens it full size.
+_FIGURE = re.compile(r'(<img [^>]*src="([^"]*_images/[^"]+\.png)"[^>]*>)')
+
+
 def _page_context(app, pagename, templatename, context, doctree):
+    if "body" in context:
+        context["body"] = _FIGURE.sub(r'<a class="ol-figure-link" href="\2" title="Open the figure full size">\1</a>',
+                                      context["body"])
     if MARKER in context.get("body", ""):
         for name in ASSETS:
             app.add_js_file(f"optimlab/{name}")

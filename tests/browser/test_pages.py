@@ -182,3 +182,23 @@ def test_explorers_accessible_in_dark_mode(browser, site, axe_source):
     found = axe.violations(page, axe_source)
     context.close()
     assert found == [], f"axe-core {axe.VERSION}, dark mode: {_report(found)}"
+
+
+@pytest.mark.parametrize("path", chapter_pages())
+def test_what_a_cell_prints_is_one_box(visit, path):
+    """A table printed line by line arrives in several chunks; the page shows it in one box."""
+    split = visit(path).page.evaluate(
+        "[...document.querySelectorAll('.cell_output')].filter(o => [...o.children].some((c, i, all) =>"
+        " i > 0 && c.classList.contains('stream') && all[i - 1].classList.contains('stream'))).length")
+    assert split == 0, f"{split} cells print into several boxes"
+
+
+@pytest.mark.parametrize("path", chapter_pages())
+def test_figures_open_full_size(visit, path):
+    """Every figure a cell drew is a link to its own image file (a tap or click opens it full size)."""
+    page = visit(path).page
+    figures = page.evaluate("[...document.querySelectorAll('.cell_output img')].map(i => ["
+                            "i.closest('a') && i.closest('a').href, i.src])")
+    assert figures, "no figure on this chapter"
+    unlinked = [src for href, src in figures if href != src]
+    assert unlinked == [], f"{len(unlinked)} of {len(figures)} figures do not open full size: {unlinked[:3]}"
