@@ -17,6 +17,36 @@ The contract, the same for every rule::
     x, state = opt.step(x, g, state) # pure: x, g and state are never mutated
     opt.replace(lr=0.01)             # a new rule with changed hyperparameters (rules are frozen)
 
+One body per rule, two ways to run it
+-------------------------------------
+Each rule writes its step once, as ``update(x, g, state)``: it overwrites ``x`` and the state's
+arrays in place and returns the new state (its counters advanced).  ``step`` is the pure form of
+the same body: it copies ``x`` and the state's arrays (broadcast to the batch shape of array
+hyperparameters) and calls ``update`` on the copies.  :mod:`optimlab.torch` calls ``update``
+directly on the parameter and torch.optim's state tensors, so a training step allocates no
+more than torch.optim's own single-tensor step does (its temporaries are the same).
+
+``update`` reaches its arrays only through the namespace ``ops = _ops(x)``, which has the names
+of torch's in-place tensor methods (``lerp_``, ``mul_``, ``add_``, ``addcmul_``, ``addcdiv_``,
+``sqrt_``...): for a tensor they *are* those methods, for a numpy array they are numpy ufuncs
+writing into their first argument.  Writing the body in torch.optim's order of operations makes
+optimlab.torch agree with torch.optim to the bit.  A new rule follows the same pattern:
+
+* ``init(x)`` returns the state NamedTuple: arrays shaped like ``x`` (the *buffers*) and the
+  counters named in :data:`COUNTERS` (numbers, never mutated: ``update`` returns new ones);
+* ``update(x, g, state)`` starts with ``ops = _ops(x)`` and ``g = self._grad(x, g)``, changes
+  ``x`` and the buffers only through ``ops`` (or replaces a buffer by a new array it returns in
+  the state), reads each counter through ``ops.value`` where it needs a Python number, and
+  branches only on Python values fixed at construction (flags computed in ``__post_init__``),
+  never on array contents (that keeps ``torch.compile`` from breaking the graph);
+* it does not define ``step``: the base class's pure ``step`` copies and calls ``update``.
+
+(A second design, one pure expression per rule with torch.optim's adapter copying its results
+back, was the first version: every step then built several parameter-sized tensors per
+parameter, 2–6× torch's step time and 2–3× its transient memory.  Flattening each param group
+into one buffer was measured too: the two extra copies of parameters and gradients it needs cost
+more than the Python overhead it saves on large models.)
+
 Hyperparameters may be numpy arrays that broadcast against ``x`` (``lr=lrs[:, None]`` with
 ``x`` of shape ``(N, 2)`` runs N learning rates at once).  The same code runs on torch tensors:
 :mod:`optimlab.torch` wraps these classes as ``torch.optim.Optimizer`` subclasses.
@@ -46,8 +76,124 @@ def _xp(x):
     return np
 
 
-def _sqrt(x):
-    return _xp(x).sqrt(x)
+#: State fields that are counters (numbers, or 0-dim tensors in optimlab.torch): ``update``
+#: returns new values for them.  Every other field that is not None is a buffer shaped like x.
+COUNTERS = ("step", "mu_product")
+
+
+class _NumpyOps:
+    """numpy under the names of the torch tensor methods ``update`` calls.
+
+    A name ending in ``_`` writes its result into its first argument (and returns it), as torch's
+    in-place methods do; hyperparameters may be arrays broadcasting against it."""
+
+    @staticmethod
+    def lerp_(a, b, w):
+        a += w * (b - a)
+        return a
+
+    @staticmethod
+    def mul_(a, s):
+        return np.multiply(a, s, out=a)
+
+    @staticmethod
+    def div_(a, s):
+        return np.divide(a, s, out=a)
+
+    @staticmethod
+    def add_(a, b, alpha=None):
+        a += b if alpha is None else alpha * b
+        return a
+
+    @staticmethod
+    def addcmul_(a, b, c, value=1):
+        a += value * b * c
+        return a
+
+    @staticmethod
+    def addcdiv_(a, b, c, value=1):
+        a += value * (b / c)
+        return a
+
+    @staticmethod
+    def sqrt_(a):
+        return np.sqrt(a, out=a)
+
+    @staticmethod
+    def maximum_(a, b):
+        return np.maximum(a, b, out=a)
+
+    @staticmethod
+    def add(a, b, alpha=1):
+        return a + alpha * b
+
+    @staticmethod
+    def addcmul(a, b, c, value=1):
+        return a + value * b * c
+
+    sqrt, div, where = np.sqrt, np.divide, np.where
+
+    @staticmethod
+    def clone(a):
+        return np.array(a, dtype=np.result_type(a, 0.0))
+
+    @staticmethod
+    def fresh(a, batch_shape):
+        """A writable copy of ``a``, broadcast to the batch shape of the hyperparameters."""
+        a = np.asarray(a)
+        return np.array(np.broadcast_to(a, np.broadcast_shapes(a.shape, batch_shape)),
+                        dtype=np.result_type(a, 0.0))
+
+    @staticmethod
+    def value(v):
+        return v
+
+
+def _torch_ops():
+    """The torch twin of :class:`_NumpyOps`: the tensor methods themselves."""
+    torch = sys.modules["torch"]
+    T = torch.Tensor
+
+    class _TorchOps:
+        lerp_, mul_, div_, add_, addcmul_, addcdiv_, sqrt_ = (
+            T.lerp_, T.mul_, T.div_, T.add_, T.addcmul_, T.addcdiv_, T.sqrt_)
+        add, addcmul, sqrt, div, clone, where = T.add, T.addcmul, T.sqrt, T.div, T.clone, torch.where
+
+        @staticmethod
+        def maximum_(a, b):
+            return torch.maximum(a, b, out=a)
+
+        @staticmethod
+        def fresh(a, batch_shape):
+            return a.clone()
+
+        @staticmethod
+        def value(v):
+            """A counter as a Python number (as torch.optim's ``_get_value``; kept a tensor when
+            compiling, so that a compiled step does not depend on its value)."""
+            if isinstance(v, T) and not torch.compiler.is_compiling():
+                return v.item()
+            return v
+
+    return _TorchOps
+
+
+def _ops(x):
+    """The in-place array namespace for ``x``: :class:`_NumpyOps`, or torch's tensor methods."""
+    if isinstance(x, np.ndarray):
+        return _NumpyOps
+    global _TORCH_OPS
+    if _TORCH_OPS is None:
+        _TORCH_OPS = _torch_ops()
+    return _TORCH_OPS
+
+
+_TORCH_OPS = None
+
+
+def _nonzero(value) -> bool:
+    """Whether a hyperparameter (a number or an array of them) is anywhere non-zero."""
+    return bool(np.any(np.asarray(value) != 0))
 
 
 def _interval(lo, hi, lo_open, hi_open):
@@ -75,6 +221,13 @@ class Optimizer:
 
     def __post_init__(self):
         self._validate()
+        fixed = {  # Python values the update branches on, fixed here (never recomputed per step)
+            "_decays": _nonzero(getattr(self, "weight_decay", 0)),
+            "_momentum_on": _nonzero(getattr(self, "momentum", 0)),
+            "_batch_shape": self.shape,
+        }
+        for name, value in fixed.items():
+            object.__setattr__(self, name, value)
 
     def _validate(self):  # pragma: no cover - every subclass overrides it
         raise NotImplementedError
@@ -84,6 +237,17 @@ class Optimizer:
         raise NotImplementedError
 
     def step(self, x, g, state):
+        """One step, pure: returns the new ``x`` and state; ``x``, ``g`` and ``state`` are unchanged."""
+        if _shape(g) != _shape(x):
+            raise ValueError(f"gradient shape {_shape(g)} does not match parameter shape {_shape(x)}")
+        ops = _ops(x)
+        fresh = [value if value is None or name in COUNTERS else ops.fresh(value, self._batch_shape)
+                 for name, value in zip(state._fields, state)]
+        x = ops.fresh(x, self._batch_shape)
+        return x, self.update(x, g, type(state)(*fresh))
+
+    def update(self, x, g, state):
+        """One step in place: overwrites ``x`` and the state's buffers, returns the new state."""
         raise NotImplementedError
 
     # -- shared pieces ------------------------------------------------------------------
@@ -114,14 +278,10 @@ class Optimizer:
 
     def _grad(self, x, g):
         """The gradient the rule sees: sign-flipped for ``maximize``, plus L2 weight decay."""
-        if tuple(np.shape(g)) != tuple(np.shape(x)):
-            raise ValueError(
-                f"gradient shape {tuple(np.shape(g))} does not match parameter shape "
-                f"{tuple(np.shape(x))}")
         if self.maximize:
             g = -g
-        if np.any(np.asarray(self.weight_decay) != 0) and not getattr(self, "decoupled_weight_decay", False):
-            g = g + self.weight_decay * x
+        if self._decays and not getattr(self, "decoupled_weight_decay", False):
+            g = _ops(x).add(g, x, alpha=self.weight_decay)
         return g
 
     def __repr__(self):
@@ -131,6 +291,10 @@ class Optimizer:
 
 def _zeros(x):
     return _xp(x).zeros_like(x)
+
+
+def _shape(a) -> tuple:
+    return tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
 
 
 # --------------------------------------------------------------------------- SGD
@@ -168,22 +332,25 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True requires momentum in (0, 1] and dampening == 0")
 
     def init(self, x):
-        has_momentum = np.any(np.asarray(self.momentum) != 0)
-        return SGDState(0, _zeros(x) if has_momentum else None)  # plain SGD keeps no state
+        return SGDState(0, _zeros(x) if self._momentum_on else None)  # plain SGD keeps no state
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         g = self._grad(x, g)
         t = state.step + 1
         b = state.momentum_buffer
-        momentum = np.asarray(self.momentum)
-        if np.any(momentum != 0):
-            b = g * 1.0 if t == 1 else self.momentum * b + (1 - self.dampening) * g
-            d = g + self.momentum * b if self.nesterov else b
-            if not np.all(momentum != 0):  # an array of momenta with zeros: those entries are plain SGD
-                d = np.where(momentum != 0, d, g)
+        if self._momentum_on:
+            if t == 1:
+                b = ops.clone(g)  # b₁ = g₁: a new buffer, as torch.optim makes it
+            else:
+                ops.add_(ops.mul_(b, self.momentum), g, alpha=1 - self.dampening)
+            d = ops.add(g, b, alpha=self.momentum) if self.nesterov else b
+            if isinstance(self.momentum, np.ndarray) and not np.all(self.momentum != 0):
+                d = ops.where(self.momentum != 0, d, g)  # entries with momentum 0 are plain SGD
         else:
             d = g
-        return x - self.lr * d, SGDState(t, b)
+        ops.add_(x, d, alpha=-self.lr)
+        return SGDState(t, b)
 
 
 # --------------------------------------------------------------------------- Momentum (EMA form)
@@ -226,10 +393,12 @@ class Momentum(Optimizer):
     def init(self, x):
         return MomentumState(0, _zeros(x))
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         g = self._grad(x, g)
-        v = self.beta * state.velocity + (1 - self.beta) * g
-        return x - self.lr * v, MomentumState(state.step + 1, v)
+        v = ops.lerp_(state.velocity, g, 1 - self.beta)  # v ← βv + (1−β)g
+        ops.add_(x, v, alpha=-self.lr)
+        return MomentumState(state.step + 1, v)
 
 
 # --------------------------------------------------------------------------- RMSprop
@@ -271,26 +440,26 @@ class RMSprop(Optimizer):
         _check("momentum", self.momentum, 0.0, 1.0)
 
     def init(self, x):
-        has_momentum = np.any(np.asarray(self.momentum) != 0)
         return RMSpropState(0, _zeros(x), _zeros(x) if self.centered else None,
-                            _zeros(x) if has_momentum else None)
+                            _zeros(x) if self._momentum_on else None)
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         g = self._grad(x, g)
-        v = self.alpha * state.square_avg + (1 - self.alpha) * g * g
-        g_avg = state.grad_avg
+        v, g_avg, b = state.square_avg, state.grad_avg, state.momentum_buffer
+        ops.addcmul_(ops.mul_(v, self.alpha), g, g, value=1 - self.alpha)
         if self.centered:
-            g_avg = g_avg + (1 - self.alpha) * (g - g_avg)
-            denom = _sqrt(v - g_avg * g_avg) + self.eps
+            ops.lerp_(g_avg, g, 1 - self.alpha)
+            denom = ops.sqrt_(ops.addcmul(v, g_avg, g_avg, value=-1))
         else:
-            denom = _sqrt(v) + self.eps
-        b = state.momentum_buffer
+            denom = ops.sqrt(v)
+        ops.add_(denom, self.eps)
         if b is not None:
-            b = self.momentum * b + g / denom
-            x = x - self.lr * b
+            ops.addcdiv_(ops.mul_(b, self.momentum), g, denom)
+            ops.add_(x, b, alpha=-self.lr)
         else:
-            x = x - self.lr * g / denom
-        return x, RMSpropState(state.step + 1, v, g_avg, b)
+            ops.addcdiv_(x, g, denom, value=-self.lr)
+        return RMSpropState(state.step + 1, v, g_avg, b)
 
 
 # --------------------------------------------------------------------------- Adagrad
@@ -328,12 +497,14 @@ class Adagrad(Optimizer):
     def init(self, x):
         return AdagradState(0, _zeros(x) + self.initial_accumulator_value)
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         g = self._grad(x, g)
         t = state.step + 1
-        G = state.sum + g * g
-        lr_t = self.lr / (1 + (t - 1) * self.lr_decay)
-        return x - lr_t * g / (_sqrt(G) + self.eps), AdagradState(t, G)
+        G = ops.addcmul_(state.sum, g, g, value=1)
+        std = ops.add_(ops.sqrt(G), self.eps)
+        ops.addcdiv_(x, g, std, value=-(self.lr / (1 + (ops.value(t) - 1) * self.lr_decay)))
+        return AdagradState(t, G)
 
 
 # --------------------------------------------------------------------------- Adam / AdamW
@@ -382,20 +553,24 @@ class Adam(Optimizer):
     def init(self, x):
         return AdamState(0, _zeros(x), _zeros(x), _zeros(x) if self.amsgrad else None)
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         beta1, beta2 = self.betas
         g = self._grad(x, g)
-        if self.decoupled_weight_decay:
-            x = x * (1 - self.lr * self.weight_decay)
+        if self.decoupled_weight_decay and self._decays:
+            ops.mul_(x, 1 - self.lr * self.weight_decay)
         t = state.step + 1
-        m = beta1 * state.m + (1 - beta1) * g
-        v = beta2 * state.v + (1 - beta2) * g * g
-        v_max = state.v_max
+        m, v, v_max = state.m, state.v, state.v_max
+        ops.lerp_(m, g, 1 - beta1)
+        ops.addcmul_(ops.mul_(v, beta2), g, g, value=1 - beta2)
         if self.amsgrad:
-            v_max = _xp(v).maximum(v_max, v)
-        m_hat = m / (1 - beta1 ** t)
-        v_hat = (v_max if self.amsgrad else v) / (1 - beta2 ** t)
-        return x - self.lr * m_hat / (_sqrt(v_hat) + self.eps), AdamState(t, m, v, v_max)
+            ops.maximum_(v_max, v)
+        t_ = ops.value(t)
+        # √v̂ + ε = √v / √(1−β₂ᵗ) + ε, and η m̂ = η/(1−β₁ᵗ) · m
+        denom = ops.add_(ops.div_(ops.sqrt(v_max if self.amsgrad else v), (1 - beta2 ** t_) ** 0.5),
+                         self.eps)
+        ops.addcdiv_(x, m, denom, value=-(self.lr / (1 - beta1 ** t_)))
+        return AdamState(t, m, v, v_max)
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -454,18 +629,24 @@ class NAdam(Optimizer):
     def init(self, x):
         return NAdamState(0, 1.0, _zeros(x), _zeros(x))
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         beta1, beta2 = self.betas
         g = self._grad(x, g)
-        if self.decoupled_weight_decay:
-            x = x * (1 - self.lr * self.weight_decay)
+        if self.decoupled_weight_decay and self._decays:
+            ops.mul_(x, 1 - self.lr * self.weight_decay)
         t = state.step + 1
-        mu = beta1 * (1 - 0.5 * 0.96 ** (t * self.momentum_decay))
-        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
+        t_ = ops.value(t)
+        mu = beta1 * (1 - 0.5 * 0.96 ** (t_ * self.momentum_decay))
+        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t_ + 1) * self.momentum_decay))
+        # The running product stays in the counter's own type: optimlab.torch passes torch.optim's
+        # 0-dim tensor, so a float32 product is rounded to float32 each step, as torch.optim's is.
         mu_product = state.mu_product * mu
-        m = beta1 * state.m + (1 - beta1) * g
-        v = beta2 * state.v + (1 - beta2) * g * g
-        denom = _sqrt(v / (1 - beta2 ** t)) + self.eps
-        x = x - self.lr * (1 - mu) / (1 - mu_product) * g / denom
-        x = x - self.lr * mu_next / (1 - mu_product * mu_next) * m / denom
-        return x, NAdamState(t, mu_product, m, v)
+        product = ops.value(mu_product)
+        m, v = state.m, state.v
+        ops.lerp_(m, g, 1 - beta1)
+        ops.addcmul_(ops.mul_(v, beta2), g, g, value=1 - beta2)
+        denom = ops.add_(ops.sqrt_(ops.div(v, 1 - beta2 ** t_)), self.eps)
+        ops.addcdiv_(x, g, denom, value=-self.lr * (1 - mu) / (1 - product))
+        ops.addcdiv_(x, m, denom, value=-self.lr * mu_next / (1 - product * mu_next))
+        return NAdamState(t, mu_product, m, v)
