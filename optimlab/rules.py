@@ -175,20 +175,24 @@ def _torch_ops():
                 return v.item()
             return v
 
-    return _TorchOps
+    class _TorchAutogradOps(_TorchOps):
+        lerp_, mul_, div_, add_, addcmul_, addcdiv_, sqrt_, maximum_ = (
+            T.lerp, T.mul, T.div, T.add, T.addcmul, T.addcdiv, T.sqrt, torch.maximum)
+
+    return _TorchOps, _TorchAutogradOps
 
 
 def _ops(x):
-    """The in-place array namespace for ``x``: :class:`_NumpyOps`, or torch's tensor methods."""
+    """The array namespace for ``x``: :class:`_NumpyOps`, torch's in-place tensor methods, or
+    (autograd on) their out-of-place twins, so that gradients can flow through the step."""
     if isinstance(x, np.ndarray):
         return _NumpyOps
-    global _TORCH_OPS
-    if _TORCH_OPS is None:
-        _TORCH_OPS = _torch_ops()
-    return _TORCH_OPS
+    if not _TORCH_OPS:
+        _TORCH_OPS.extend(_torch_ops())
+    return _TORCH_OPS[sys.modules["torch"].is_grad_enabled()]
 
 
-_TORCH_OPS = None
+_TORCH_OPS: list = []
 
 
 def _nonzero(value) -> bool:
@@ -243,11 +247,11 @@ class Optimizer:
         ops = _ops(x)
         fresh = [value if value is None or name in COUNTERS else ops.fresh(value, self._batch_shape)
                  for name, value in zip(state._fields, state)]
-        x = ops.fresh(x, self._batch_shape)
-        return x, self.update(x, g, type(state)(*fresh))
+        return self.update(ops.fresh(x, self._batch_shape), g, type(state)(*fresh))
 
     def update(self, x, g, state):
-        """One step in place: overwrites ``x`` and the state's buffers, returns the new state."""
+        """One step that may overwrite ``x`` and the state's buffers: returns the new ``x`` and
+        state (the same arrays when it ran in place; new ones under autograd)."""
         raise NotImplementedError
 
     # -- shared pieces ------------------------------------------------------------------
@@ -343,14 +347,13 @@ class SGD(Optimizer):
             if t == 1:
                 b = ops.clone(g)  # b₁ = g₁: a new buffer, as torch.optim makes it
             else:
-                ops.add_(ops.mul_(b, self.momentum), g, alpha=1 - self.dampening)
+                b = ops.add_(ops.mul_(b, self.momentum), g, alpha=1 - self.dampening)
             d = ops.add(g, b, alpha=self.momentum) if self.nesterov else b
             if isinstance(self.momentum, np.ndarray) and not np.all(self.momentum != 0):
                 d = ops.where(self.momentum != 0, d, g)  # entries with momentum 0 are plain SGD
         else:
             d = g
-        ops.add_(x, d, alpha=-self.lr)
-        return SGDState(t, b)
+        return ops.add_(x, d, alpha=-self.lr), SGDState(t, b)
 
 
 # --------------------------------------------------------------------------- Momentum (EMA form)
@@ -397,8 +400,7 @@ class Momentum(Optimizer):
         ops = _ops(x)
         g = self._grad(x, g)
         v = ops.lerp_(state.velocity, g, 1 - self.beta)  # v ← βv + (1−β)g
-        ops.add_(x, v, alpha=-self.lr)
-        return MomentumState(state.step + 1, v)
+        return ops.add_(x, v, alpha=-self.lr), MomentumState(state.step + 1, v)
 
 
 # --------------------------------------------------------------------------- RMSprop
@@ -447,19 +449,19 @@ class RMSprop(Optimizer):
         ops = _ops(x)
         g = self._grad(x, g)
         v, g_avg, b = state.square_avg, state.grad_avg, state.momentum_buffer
-        ops.addcmul_(ops.mul_(v, self.alpha), g, g, value=1 - self.alpha)
+        v = ops.addcmul_(ops.mul_(v, self.alpha), g, g, value=1 - self.alpha)
         if self.centered:
-            ops.lerp_(g_avg, g, 1 - self.alpha)
+            g_avg = ops.lerp_(g_avg, g, 1 - self.alpha)
             denom = ops.sqrt_(ops.addcmul(v, g_avg, g_avg, value=-1))
         else:
             denom = ops.sqrt(v)
-        ops.add_(denom, self.eps)
+        denom = ops.add_(denom, self.eps)
         if b is not None:
-            ops.addcdiv_(ops.mul_(b, self.momentum), g, denom)
-            ops.add_(x, b, alpha=-self.lr)
+            b = ops.addcdiv_(ops.mul_(b, self.momentum), g, denom)
+            x = ops.add_(x, b, alpha=-self.lr)
         else:
-            ops.addcdiv_(x, g, denom, value=-self.lr)
-        return RMSpropState(state.step + 1, v, g_avg, b)
+            x = ops.addcdiv_(x, g, denom, value=-self.lr)
+        return x, RMSpropState(state.step + 1, v, g_avg, b)
 
 
 # --------------------------------------------------------------------------- Adagrad
@@ -503,8 +505,8 @@ class Adagrad(Optimizer):
         t = state.step + 1
         G = ops.addcmul_(state.sum, g, g, value=1)
         std = ops.add_(ops.sqrt(G), self.eps)
-        ops.addcdiv_(x, g, std, value=-(self.lr / (1 + (ops.value(t) - 1) * self.lr_decay)))
-        return AdagradState(t, G)
+        x = ops.addcdiv_(x, g, std, value=-(self.lr / (1 + (ops.value(t) - 1) * self.lr_decay)))
+        return x, AdagradState(t, G)
 
 
 # --------------------------------------------------------------------------- Adam / AdamW
@@ -558,19 +560,17 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         g = self._grad(x, g)
         if self.decoupled_weight_decay and self._decays:
-            ops.mul_(x, 1 - self.lr * self.weight_decay)
+            x = ops.mul_(x, 1 - self.lr * self.weight_decay)
         t = state.step + 1
-        m, v, v_max = state.m, state.v, state.v_max
-        ops.lerp_(m, g, 1 - beta1)
-        ops.addcmul_(ops.mul_(v, beta2), g, g, value=1 - beta2)
-        if self.amsgrad:
-            ops.maximum_(v_max, v)
+        m = ops.lerp_(state.m, g, 1 - beta1)
+        v = ops.addcmul_(ops.mul_(state.v, beta2), g, g, value=1 - beta2)
+        v_max = ops.maximum_(state.v_max, v) if self.amsgrad else None
         t_ = ops.value(t)
         # √v̂ + ε = √v / √(1−β₂ᵗ) + ε, and η m̂ = η/(1−β₁ᵗ) · m
-        denom = ops.add_(ops.div_(ops.sqrt(v_max if self.amsgrad else v), (1 - beta2 ** t_) ** 0.5),
+        denom = ops.add_(ops.div(ops.sqrt(v_max if self.amsgrad else v), (1 - beta2 ** t_) ** 0.5),
                          self.eps)
-        ops.addcdiv_(x, m, denom, value=-(self.lr / (1 - beta1 ** t_)))
-        return AdamState(t, m, v, v_max)
+        x = ops.addcdiv_(x, m, denom, value=-(self.lr / (1 - beta1 ** t_)))
+        return x, AdamState(t, m, v, v_max)
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -634,7 +634,7 @@ class NAdam(Optimizer):
         beta1, beta2 = self.betas
         g = self._grad(x, g)
         if self.decoupled_weight_decay and self._decays:
-            ops.mul_(x, 1 - self.lr * self.weight_decay)
+            x = ops.mul_(x, 1 - self.lr * self.weight_decay)
         t = state.step + 1
         t_ = ops.value(t)
         mu = beta1 * (1 - 0.5 * 0.96 ** (t_ * self.momentum_decay))
@@ -643,10 +643,9 @@ class NAdam(Optimizer):
         # 0-dim tensor, so a float32 product is rounded to float32 each step, as torch.optim's is.
         mu_product = state.mu_product * mu
         product = ops.value(mu_product)
-        m, v = state.m, state.v
-        ops.lerp_(m, g, 1 - beta1)
-        ops.addcmul_(ops.mul_(v, beta2), g, g, value=1 - beta2)
-        denom = ops.add_(ops.sqrt_(ops.div(v, 1 - beta2 ** t_)), self.eps)
-        ops.addcdiv_(x, g, denom, value=-self.lr * (1 - mu) / (1 - product))
-        ops.addcdiv_(x, m, denom, value=-self.lr * mu_next / (1 - product * mu_next))
-        return NAdamState(t, mu_product, m, v)
+        m = ops.lerp_(state.m, g, 1 - beta1)
+        v = ops.addcmul_(ops.mul_(state.v, beta2), g, g, value=1 - beta2)
+        denom = ops.add_(ops.sqrt(ops.div(v, 1 - beta2 ** t_)), self.eps)
+        x = ops.addcdiv_(x, g, denom, value=-self.lr * (1 - mu) / (1 - product))
+        x = ops.addcdiv_(x, m, denom, value=-self.lr * mu_next / (1 - product * mu_next))
+        return x, NAdamState(t, mu_product, m, v)

@@ -43,6 +43,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import warnings
 
 import numpy as np
 import torch
@@ -56,8 +57,11 @@ __all__ = ["SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam", "S
 #: torch's name): the book's :math:`m_t`, :math:`v_t` and :math:`\max v_t` of Adam and NAdam.
 STATE_NAMES = {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"}
 
-#: Counters: Python numbers in the rules, 0-dim float tensors in torch.optim's state.
-_COUNTERS = {"step": int, "mu_product": float}
+#: Counters: Python numbers in the rules, 0-dim float tensors in torch.optim's state.  The rule
+#: reads the step as a Python number (as torch.optim does), the μ-product as torch.optim's tensor
+#: (so that it is rounded to the tensor's dtype each step, as torch.optim's is).
+_COUNTERS = {"step": float, "mu_product": torch.Tensor}
+assert set(_COUNTERS) == set(rules.COUNTERS)
 
 #: State fields torch.optim does not keep, and how to rebuild them from what it keeps.  torch's
 #: SGD has no step counter: the rule only needs to know whether a buffer exists yet (on the
@@ -145,6 +149,18 @@ _NONNEGATIVE = {
 _NONNEGATIVE["AdamW"] = _NONNEGATIVE["Adam"]
 
 
+_FUSED_WARNED: set = set()
+
+
+def _warn_fused(name: str) -> None:
+    """fused=True is honoured in what it promises besides speed, and says so once per optimizer."""
+    if name not in _FUSED_WARNED:
+        _FUSED_WARNED.add(name)
+        warnings.warn(f"optimlab.torch.{name}(fused=True) runs torch.optim's single-tensor algorithm, "
+                      "not a fused kernel: expect the speed of fused=False (the README gives the "
+                      "measured ratios)", UserWarning, stacklevel=4)
+
+
 # --------------------------------------------------------------------------- the adapter
 class _RuleOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` whose step is an :class:`optimlab.rules.Optimizer` rule."""
@@ -153,7 +169,8 @@ class _RuleOptimizer(torch.optim.Optimizer):
     _twin: str | None           # name of the torch.optim twin, if any
     _group_defaults: dict       # every param-group key with its default, in torch's order
     _fixed: dict                # group keys the class fixes (AdamW: decoupled_weight_decay=True)
-    _sparse: str | None         # None (refuse), "linear" (rule is linear in g) or "rows" (Adagrad)
+    _sparse: str | None         # None (refuse), "linear" (rule is linear in g, steps the sparse g),
+    #                             "dense" (linear in g, steps it densified) or "rows" (Adagrad)
     # torch.optim.Adagrad creates its state in __init__.  (It starts every group's sum from the
     # optimizer's initial_accumulator_value; optimlab honours a group's own value.)
     _state_at_construction: bool = False
@@ -241,20 +258,23 @@ class _RuleOptimizer(torch.optim.Optimizer):
             if switch in group and group[switch] not in allowed:
                 raise ValueError(f"{name}: {switch}={group[switch]!r} is not supported, because "
                                  f"{_WHY_NOT[switch]}; use {switch}={allowed[0]!r}")
-        self._rule_for(group)
+        self._build_rule(group)
 
     def add_param_group(self, param_group: dict) -> None:
         self._check_group({**self.defaults, **param_group})  # before the group is added
         super().add_param_group(param_group)
+        self._rule_for(self.param_groups[-1])  # built here, not inside a (compiled) step
 
     def __setstate__(self, state: dict) -> None:
         """Also what ``load_state_dict`` calls: fill keys an older checkpoint lacks, as torch does."""
         super().__setstate__(state)
+        self.__dict__["_rule_cache"] = {}
         for group in self.param_groups:
             for key, default in self._group_defaults.items():
                 group.setdefault(key, default)
             group.update(self._fixed)
             self._check_group(group)
+            self._rule_for(group)
             for p in group["params"]:
                 stored = self.state.get(p, {})
                 for key in _COUNTERS:  # old checkpoints keep the step as a Python number
@@ -262,6 +282,26 @@ class _RuleOptimizer(torch.optim.Optimizer):
                         stored[key] = _counter(stored[key], p, group.get("fused"))
 
     def _rule_for(self, group: dict) -> rules.Optimizer:
+        """The group's rule, rebuilt (and validated) only when one of its values changed."""
+        key = tuple(group[name] for name in self._hyper_names)
+        cache = self._rules
+        hit = cache.get(id(group))
+        if hit is not None and hit[0] == key and not hit[2]:
+            return hit[1]
+        rule = self._build_rule(group)
+        tensors = any(isinstance(item, torch.Tensor) for value in key
+                      for item in (value if isinstance(value, (tuple, list)) else (value,)))
+        cache[id(group)] = (key, rule, tensors)  # a tensor may change in place: rebuild each step
+        return rule
+
+    @property
+    def _rules(self) -> dict:
+        try:
+            return self.__dict__["_rule_cache"]
+        except KeyError:  # (a pickled optimizer comes back without it)
+            return self.__dict__.setdefault("_rule_cache", {})
+
+    def _build_rule(self, group: dict) -> rules.Optimizer:
         values = {f.name: group[f.name] for f in dataclasses.fields(self.rule)}
         if group.get("differentiable"):
             for key, value in values.items():
@@ -280,16 +320,20 @@ class _RuleOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        with torch.set_grad_enabled(self.defaults["differentiable"]):  # usually: no autograd
+        differentiable = self.defaults["differentiable"]
+        with torch.set_grad_enabled(differentiable):  # usually: no autograd
             for group in self.param_groups:
                 rule = self._rule_for(group)
+                fused = group.get("fused")
+                if fused:
+                    _warn_fused(type(self).__name__)
                 for p in group["params"]:
                     if p.grad is not None:
-                        self._step_tensor(rule, p, p.grad, group.get("fused"))
+                        self._step_tensor(rule, p, p.grad, fused, differentiable)
         return loss
 
     def _step_tensor(self, rule: rules.Optimizer, p: torch.Tensor, grad: torch.Tensor,
-                     fused: bool | None) -> None:
+                     fused: bool | None, differentiable: bool = False) -> None:
         """One rule step for one parameter, reading and writing torch.optim's state layout."""
         if fused:
             grad = self._fused_grad(p, grad)
@@ -297,7 +341,18 @@ class _RuleOptimizer(torch.optim.Optimizer):
                 return
         stored = self.state.get(p) or {}
         x = _real(p)
-        if grad.is_sparse and self._check_sparse(rule, p) == "rows":
+        if not (grad.is_sparse or differentiable):  # the usual case: the rule's update, in place
+            state = self._rule_state(rule, stored, x) if stored else None
+            fresh = state is None
+            if fresh:  # a first step: the counters the rule updates made torch.optim's tensors
+                state = rule.init(x)
+                state = state._replace(**{f: _counter(getattr(state, f), p, fused) for f in state._fields
+                                          if _COUNTERS.get(f) is torch.Tensor})
+            new_x, new_state = rule.update(x, _real(grad), state)
+            if new_x is not x:  # (a rule whose update could not run in place)
+                x.copy_(new_x)
+            self._store(stored, new_state, p, fused=fused, unchanged=None if fresh else state)
+        elif grad.is_sparse and self._check_sparse(rule, p) == "rows":
             if not stored:
                 self._store(stored, rule.init(x), p, fused=fused)
             grad = grad.coalesce()
@@ -307,7 +362,9 @@ class _RuleOptimizer(torch.optim.Optimizer):
             new_x, new_state = rule.step(x[rows], grad.values(), state)
             x[rows] = new_x
             self._store(stored, new_state, p, rows, fused=fused)
-        else:  # dense, or sparse into a rule that is linear in g
+        else:  # under autograd (pure step), or sparse into a rule that is linear in g
+            if grad.is_sparse and self._sparse == "dense":
+                grad = grad.to_dense()
             state = self._rule_state(rule, stored, x) if stored else rule.init(x)
             new_x, new_state = rule.step(x, _real(grad), state)
             x.copy_(new_x)
@@ -356,29 +413,37 @@ class _RuleOptimizer(torch.optim.Optimizer):
                                f"(it has {sorted(stored)}); was it saved by another optimizer, "
                                "or with other options?")
             elif field in _COUNTERS:
-                if torch.is_tensor(stored[key]) and stored[key].requires_grad:
+                counter = stored[key]
+                if counter.requires_grad:
                     raise RuntimeError(f"`requires_grad` is not supported for `{key}` in "
                                        "differentiable mode")
-                values[field] = _COUNTERS[field](stored[key])
+                # As torch.optim: the step as a Python number (a tensor while compiling); the
+                # μ-product as its tensor, so that it is rounded to its dtype as torch's is.
+                values[field] = counter if _COUNTERS[field] is torch.Tensor \
+                    else rules._ops(counter).value(counter)
             else:
                 values[field] = _real(stored[key])
         return type(template)(**values)
 
     @staticmethod
-    def _store(stored: dict, state, p: torch.Tensor, rows=None, fused=False) -> None:
+    def _store(stored: dict, state, p: torch.Tensor, rows=None, fused=False, unchanged=None) -> None:
         """Write a rule state into torch.optim's entries: in place where they exist, except under
-        autograd (differentiable=True), where the new tensors, with their history, replace them."""
+        autograd (differentiable=True), where the new tensors, with their history, replace them.
+        Fields that are still the objects of ``unchanged`` (updated in place) are skipped."""
         rebuilt = _REBUILT.get(type(state), {})
         for field in _torch_order(type(state)):
             value = getattr(state, field)
-            if value is None or field in rebuilt:
+            if value is None or field in rebuilt or \
+                    (unchanged is not None and value is getattr(unchanged, field)):
                 continue
             key, old = _torch_name(field), stored.get(_torch_name(field))
             if field in _COUNTERS:
-                if torch.is_tensor(old):
-                    old.fill_(value)
-                else:
+                if not torch.is_tensor(old):
                     stored[key] = _counter(value, p, fused)
+                elif torch.is_tensor(value):
+                    old.copy_(value)
+                else:
+                    old.fill_(value)
             elif rows is not None:
                 _real(old)[rows] = value
             elif old is not None and not old.is_sparse and not value.is_sparse \
@@ -427,6 +492,7 @@ def _wrap(rule: type[rules.Optimizer], sparse: str | None = None) -> type[_RuleO
         "_group_defaults": group_defaults,
         "_fixed": {k: v for k, v in group_defaults.items() if k not in signature.parameters},
         "_sparse": sparse,
+        "_hyper_names": tuple(f.name for f in dataclasses.fields(rule)),
         "_state_at_construction": rule is rules.Adagrad,
         "__signature__": signature,
         "__module__": __name__,
@@ -440,7 +506,7 @@ def _wrap(rule: type[rules.Optimizer], sparse: str | None = None) -> type[_RuleO
 
 
 SGD = _wrap(rules.SGD, sparse="linear")
-Momentum = _wrap(rules.Momentum, sparse="linear")
+Momentum = _wrap(rules.Momentum, sparse="dense")
 RMSprop = _wrap(rules.RMSprop)
 Adagrad = _wrap(rules.Adagrad, sparse="rows")
 Adam = _wrap(rules.Adam)
