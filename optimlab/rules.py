@@ -197,6 +197,8 @@ _TORCH_OPS: list = []
 
 def _nonzero(value) -> bool:
     """Whether a hyperparameter (a number or an array of them) is anywhere non-zero."""
+    if type(value) in (float, int):
+        return value != 0
     return bool(np.any(np.asarray(value) != 0))
 
 
@@ -207,6 +209,9 @@ def _interval(lo, hi, lo_open, hi_open):
 def _check(name: str, value, lo=0.0, hi=math.inf, *, lo_open=False, hi_open=False):
     """Raise ``ValueError`` unless every element of ``value`` lies in the interval (never ±inf)."""
     hi_open = hi_open or hi == math.inf
+    if type(value) in (float, int):  # the common case, without numpy (a rule is built per lr change)
+        if (lo < value if lo_open else lo <= value) and (value < hi if hi_open else value <= hi):
+            return
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -277,7 +282,8 @@ class Optimizer:
         shapes = []
         for value in self.hyperparameters.values():
             for v in value if isinstance(value, tuple) else (value,):
-                shapes.append(np.shape(v))
+                if type(v) not in (float, int, bool):
+                    shapes.append(np.shape(v))
         return np.broadcast_shapes(*shapes)
 
     def _grad(self, x, g):

@@ -90,6 +90,21 @@ def _template(rule: rules.Optimizer):
     return rule.init(torch.zeros(0))
 
 
+@functools.lru_cache(maxsize=64)
+def _plan(rule: rules.Optimizer):
+    """How each field of the rule's state is read from torch.optim's entries: the state type,
+    (field, torch's key, how) triples, and whether torch.optim keeps no state at all for these
+    options.  how is None (unused), a function (rebuilt from the entries), "buffer", or the
+    counter's type (float: read as a number; torch.Tensor: passed as is)."""
+    template = _template(rule)
+    rebuilt = _REBUILT.get(type(template), {})
+    plan = tuple((field, _torch_name(field), rebuilt[field] if field in rebuilt
+                  else None if used is None else _COUNTERS.get(field, "buffer"))
+                 for field, used in zip(template._fields, template))
+    stateless = all(how is None or field in rebuilt for field, _, how in plan)
+    return type(template), plan, stateless
+
+
 def _scalar_dtype() -> torch.dtype:
     """The dtype torch.optim gives its counters: float64 under a float64 default, else float32."""
     return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
@@ -327,10 +342,33 @@ class _RuleOptimizer(torch.optim.Optimizer):
                 fused = group.get("fused")
                 if fused:
                     _warn_fused(type(self).__name__)
+                fast = not (fused or differentiable)
                 for p in group["params"]:
-                    if p.grad is not None:
-                        self._step_tensor(rule, p, p.grad, fused, differentiable)
+                    grad = p.grad
+                    if grad is None:
+                        continue
+                    if fast and not grad.is_sparse and (p in self.state or _plan(rule)[2]):
+                        self._update_in_place(rule, p, grad)
+                    else:
+                        self._step_tensor(rule, p, grad, fused, differentiable)
         return loss
+
+    def _update_in_place(self, rule: rules.Optimizer, p: torch.Tensor, grad: torch.Tensor) -> None:
+        """The usual step: the rule's update on ``p`` and its state tensors, in place."""
+        stored = self.state.get(p, {})  # (none for a rule that keeps no state: plain SGD)
+        complex_ = p.is_complex()
+        x = torch.view_as_real(p) if complex_ else p
+        state = self._rule_state(rule, stored, x)
+        new_x, new_state = rule.update(x, torch.view_as_real(grad) if complex_ else grad, state)
+        if new_x is not x:  # (a rule whose update could not run in place)
+            x.copy_(new_x)
+        for (field, key, how), before, after in zip(_plan(rule)[1], state, new_state):
+            if after is before or after is None:
+                continue
+            if how == "buffer":  # a buffer the rule made anew
+                stored[key] = torch.view_as_complex(after) if complex_ else after
+            elif how is float or how is torch.Tensor:  # a counter
+                stored[key].copy_(after) if torch.is_tensor(after) else stored[key].fill_(after)
 
     def _step_tensor(self, rule: rules.Optimizer, p: torch.Tensor, grad: torch.Tensor,
                      fused: bool | None, differentiable: bool = False) -> None:
@@ -399,31 +437,29 @@ class _RuleOptimizer(torch.optim.Optimizer):
     # -- between torch.optim's layout and the rule's NamedTuple ---------------------------
     def _rule_state(self, rule: rules.Optimizer, stored: dict, x: torch.Tensor):
         """The rule's state from torch.optim's entries (views of them, never copies)."""
-        template = _template(rule)
-        rebuilt = _REBUILT.get(type(template), {})
-        values = {}
-        for field, used in zip(template._fields, template):
-            key = _torch_name(field)
-            if field in rebuilt:
-                values[field] = rebuilt[field](stored)
-            elif used is None:
-                values[field] = None
-            elif key not in stored:
+        state_type, plan, _ = _plan(rule)
+        values = []
+        for field, key, how in plan:
+            value = stored.get(key)
+            if how is None:  # a field these options do not use
+                values.append(None)
+            elif how not in ("buffer", float, torch.Tensor):  # a field torch.optim does not keep
+                values.append(how(stored))
+            elif value is None:
                 raise KeyError(f"{type(self).__name__}: a parameter's state has no {key!r} "
                                f"(it has {sorted(stored)}); was it saved by another optimizer, "
                                "or with other options?")
-            elif field in _COUNTERS:
-                counter = stored[key]
+            elif how == "buffer":
+                values.append(value if value.dtype == x.dtype else _real(value))
+            else:  # a counter
+                counter = value
                 if counter.requires_grad:
                     raise RuntimeError(f"`requires_grad` is not supported for `{key}` in "
                                        "differentiable mode")
                 # As torch.optim: the step as a Python number (a tensor while compiling); the
                 # μ-product as its tensor, so that it is rounded to its dtype as torch's is.
-                values[field] = counter if _COUNTERS[field] is torch.Tensor \
-                    else rules._ops(counter).value(counter)
-            else:
-                values[field] = _real(stored[key])
-        return type(template)(**values)
+                values.append(counter if how is torch.Tensor else rules._ops(counter).value(counter))
+        return state_type(*values)
 
     @staticmethod
     def _store(stored: dict, state, p: torch.Tensor, rows=None, fused=False, unchanged=None) -> None:
