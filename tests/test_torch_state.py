@@ -246,6 +246,7 @@ def test_adam_and_adamw_checkpoints_respect_decoupled_weight_decay():
 
 
 # --------------------------------------------------------------------------- fused, and what cannot be loaded
+@pytest.mark.filterwarnings("ignore:optimlab.torch.*fused=True")
 @pytest.mark.parametrize("name", ["SGD", "Adagrad", "Adam", "AdamW"])
 def test_checkpoint_of_a_fused_optimizer_crosses_over(name):
     """fused=True checkpoints (float32 counters) load both ways and continue identically."""
