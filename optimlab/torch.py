@@ -170,6 +170,19 @@ FUSED_WARNING = ("optimlab.torch.{name}(fused=True) runs torch.optim's single-te
                  "speed of fused=False (1.6-6x the time of torch's fused kernel on CPU; see the README)")
 
 
+def _hyperparameters(cls) -> set[str]:
+    return set(inspect.signature(cls).parameters) - {"params"} - set(_SWITCHES)
+
+
+#: Every torch.optim optimizer's hyperparameter names (switches excluded), to recognise a state
+#: dict saved by another optimizer (most specific first); optimlab's Momentum joins at the end.
+_OPTIMIZERS = dict(sorted(
+    ((f"torch.optim.{name}", _hyperparameters(cls)) for name, cls in vars(torch.optim).items()
+     if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) and cls is not torch.optim.Optimizer),
+    key=lambda item: -len(item[1])))
+_ALL_HYPERPARAMETERS = set().union(*_OPTIMIZERS.values())
+
+
 # --------------------------------------------------------------------------- the adapter
 class _RuleOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` whose step is an :class:`optimlab.rules.Optimizer` rule."""
@@ -189,7 +202,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
         hyper = {key: bound.get(key, default) for key, default in self._group_defaults.items()}
         self._check_like_torch(hyper)
         self._check_group(hyper)
-        super().__init__(params, hyper)
+        torch.optim.Optimizer.__init__(self, params, hyper)  # (not the twin's: see _wrap)
         if hyper.get("fused"):
             self._step_supports_amp_scaling = True  # GradScaler then hands us grad_scale, found_inf
         if self._state_at_construction:
@@ -271,7 +284,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
 
     def add_param_group(self, param_group: dict) -> None:
         self._check_group({**self.defaults, **param_group})  # before the group is added
-        super().add_param_group(param_group)
+        torch.optim.Optimizer.add_param_group(self, param_group)
         self._rule_for(self.param_groups[-1])  # built here, not inside a (compiled) step
         if self.param_groups[-1].get("fused") and not self.__dict__.get("_warned_fused"):
             self._warned_fused = True  # never a silent slow path
@@ -279,9 +292,10 @@ class _RuleOptimizer(torch.optim.Optimizer):
 
     def __setstate__(self, state: dict) -> None:
         """Also what ``load_state_dict`` calls: fill keys an older checkpoint lacks, as torch does."""
-        super().__setstate__(state)
+        torch.optim.Optimizer.__setstate__(self, state)
         self.__dict__["_rule_cache"] = {}
         for group in self.param_groups:
+            self._refuse_foreign(group)
             for key, default in self._group_defaults.items():
                 group.setdefault(key, default)
             group.update(self._fixed)
@@ -292,6 +306,22 @@ class _RuleOptimizer(torch.optim.Optimizer):
                 for key in _COUNTERS:  # old checkpoints keep the step as a Python number
                     if key in stored and not torch.is_tensor(stored[key]):
                         stored[key] = _counter(stored[key], p, group.get("fused"))
+
+    def _refuse_foreign(self, group: dict) -> None:
+        """A loaded param group that lacks this optimizer's hyperparameters and holds another
+        optimizer's was saved by that optimizer: refuse it, as torch.optim does (a KeyError).  A
+        group that only lacks some keys is an older checkpoint of this optimizer: its defaults
+        are filled in."""
+        missing = [key for key in self._hyper_names if key not in group]
+        foreign = sorted(set(group) & _ALL_HYPERPARAMETERS - set(self._group_defaults))
+        if missing and foreign:
+            name = type(self).__name__
+            others = [other for other, keys in _OPTIMIZERS.items()
+                      if keys <= set(group) and set(foreign) <= keys]
+            who = f"{others[0]} (its keys)" if others else "another optimizer"
+            raise KeyError(f"{name}.load_state_dict: this state dict was saved by {who}: its param "
+                           f"groups hold {', '.join(foreign)} and lack {name}'s "
+                           f"{', '.join(missing)}")
 
     def _rule_for(self, group: dict) -> rules.Optimizer:
         """The group's rule, rebuilt (and validated) only when one of its values changed."""
@@ -532,7 +562,10 @@ def _wrap(rule: type[rules.Optimizer], sparse: str | None = None) -> type[_RuleO
                     + (f", a drop-in for ``torch.optim.{rule.__name__}``" if twin else "")
                     + ".\n\n" + (rule.__doc__ or "")),
     }
-    bases = (_AdagradMethods, _RuleOptimizer) if rule is rules.Adagrad else (_RuleOptimizer,)
+    # A subclass of its twin too, so that isinstance(olt.Adam(...), torch.optim.Adam) holds; every
+    # method the twin defines (__init__, __setstate__, step, share_memory) is optimlab's own.
+    bases = ((_AdagradMethods,) if rule is rules.Adagrad else ()) + (_RuleOptimizer,) \
+        + ((twin,) if twin is not None else ())
     return type(rule.__name__, bases, namespace)
 
 
@@ -543,3 +576,5 @@ Adagrad = _wrap(rules.Adagrad, sparse="rows")
 Adam = _wrap(rules.Adam)
 AdamW = _wrap(rules.AdamW)
 NAdam = _wrap(rules.NAdam)
+_OPTIMIZERS["optimlab.torch.Momentum"] = _hyperparameters(Momentum)
+_ALL_HYPERPARAMETERS |= _OPTIMIZERS["optimlab.torch.Momentum"]
