@@ -22,7 +22,8 @@ the record (README).
 
     .venv/bin/python benchmarks/bench_torch.py            # all three models (~3 min)
     .venv/bin/python benchmarks/bench_torch.py --quick    # fewer rounds (a smoke run)
-    .venv/bin/python benchmarks/bench_torch.py --compile  # torch.compile: breaks, recompiles, time
+
+torch.compile is measured by ``bench_torch_compile.py``.
 """
 from __future__ import annotations
 
@@ -202,7 +203,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    if "--compile" in sys.argv:
-        from bench_torch_compile import main as compile_main  # noqa: E402
-        sys.exit(compile_main())
     sys.exit(main())

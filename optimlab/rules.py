@@ -58,6 +58,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+import types
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -71,9 +72,8 @@ __all__ = [
 # --------------------------------------------------------------------------- helpers
 def _xp(x):
     """The array module of ``x``: numpy, or torch for a tensor (torch is never imported here)."""
-    if type(x).__module__.split(".")[0] == "torch":
-        return sys.modules["torch"]
-    return np
+    torch = sys.modules.get("torch")
+    return torch if torch is not None and isinstance(x, torch.Tensor) else np
 
 
 #: State fields that are counters (numbers, or 0-dim tensors in optimlab.torch): ``update``
@@ -150,36 +150,33 @@ class _NumpyOps:
 
 
 def _torch_ops():
-    """The torch twin of :class:`_NumpyOps`: the tensor methods themselves."""
+    """The torch twins of :class:`_NumpyOps`: the tensor methods themselves, in place, and (for
+    autograd) out of place.  Namespaces, not classes, so that torch.compile traces through them."""
     torch = sys.modules["torch"]
     T = torch.Tensor
 
-    class _TorchOps:
-        lerp_, mul_, div_, add_, addcmul_, addcdiv_, sqrt_ = (
-            T.lerp_, T.mul_, T.div_, T.add_, T.addcmul_, T.addcdiv_, T.sqrt_)
-        add, addcmul, sqrt, div, clone, where = T.add, T.addcmul, T.sqrt, T.div, T.clone, torch.where
+    def maximum_(a, b):
+        return torch.maximum(a, b, out=a)
 
-        @staticmethod
-        def maximum_(a, b):
-            return torch.maximum(a, b, out=a)
+    def fresh(a, batch_shape):
+        return a.clone()
 
-        @staticmethod
-        def fresh(a, batch_shape):
-            return a.clone()
+    def value(v):
+        """A counter as a Python number (as torch.optim's ``_get_value``; kept a tensor when
+        compiling, so that a compiled step does not depend on its value)."""
+        if isinstance(v, T) and not torch.compiler.is_compiling():
+            return v.item()
+        return v
 
-        @staticmethod
-        def value(v):
-            """A counter as a Python number (as torch.optim's ``_get_value``; kept a tensor when
-            compiling, so that a compiled step does not depend on its value)."""
-            if isinstance(v, T) and not torch.compiler.is_compiling():
-                return v.item()
-            return v
-
-    class _TorchAutogradOps(_TorchOps):
-        lerp_, mul_, div_, add_, addcmul_, addcdiv_, sqrt_, maximum_ = (
-            T.lerp, T.mul, T.div, T.add, T.addcmul, T.addcdiv, T.sqrt, torch.maximum)
-
-    return _TorchOps, _TorchAutogradOps
+    common = dict(add=T.add, addcmul=T.addcmul, sqrt=T.sqrt, div=T.div, clone=T.clone,
+                  where=torch.where, fresh=fresh, value=value)
+    in_place = types.SimpleNamespace(
+        lerp_=T.lerp_, mul_=T.mul_, div_=T.div_, add_=T.add_, addcmul_=T.addcmul_,
+        addcdiv_=T.addcdiv_, sqrt_=T.sqrt_, maximum_=maximum_, **common)
+    autograd = types.SimpleNamespace(
+        lerp_=T.lerp, mul_=T.mul, div_=T.div, add_=T.add, addcmul_=T.addcmul, addcdiv_=T.addcdiv,
+        sqrt_=T.sqrt, maximum_=torch.maximum, **common)
+    return in_place, autograd
 
 
 def _ops(x):

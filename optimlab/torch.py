@@ -77,20 +77,37 @@ def _torch_name(field: str) -> str:
     return STATE_NAMES.get(field, field)
 
 
-@functools.lru_cache(maxsize=None)
+def _memo(function):
+    """A cache on the one argument, emptied past 64 entries (a scheduler builds a rule per step).
+    A dict, not lru_cache: torch.compile traces through it without a warning."""
+    cache = {}
+
+    @functools.wraps(function)
+    def cached(key):
+        try:
+            return cache[key]
+        except KeyError:
+            if len(cache) >= 64:
+                cache.clear()
+            value = cache[key] = function(key)
+            return value
+    return cached
+
+
+@_memo
 def _torch_order(state_type: type) -> tuple[str, ...]:
     """The fields of a rule's state, in the order torch.optim writes their entries."""
     order = {name: i for i, name in enumerate(_TORCH_ORDER)}
     return tuple(sorted(state_type._fields, key=lambda f: order.get(_torch_name(f), len(order))))
 
 
-@functools.lru_cache(maxsize=16)
+@_memo
 def _template(rule: rules.Optimizer):
     """The rule's initial state for an empty tensor: which fields its options use (not None)."""
     return rule.init(torch.zeros(0))
 
 
-@functools.lru_cache(maxsize=64)
+@_memo
 def _plan(rule: rules.Optimizer):
     """How each field of the rule's state is read from torch.optim's entries: the state type,
     (field, torch's key, how) triples, and whether torch.optim keeps no state at all for these
@@ -112,9 +129,10 @@ def _scalar_dtype() -> torch.dtype:
 
 def _counter(value, p: torch.Tensor, fused=False) -> torch.Tensor:
     """A counter as torch.optim stores it: a 0-dim float tensor; float32 on p's device if fused."""
-    if fused:
-        return torch.tensor(float(value), dtype=torch.float32, device=p.device)
-    return torch.tensor(float(value), dtype=_scalar_dtype())
+    dtype, device = (torch.float32, p.device) if fused else (_scalar_dtype(), torch.device("cpu"))
+    if torch.is_tensor(value):  # (not float(value): a compiled step keeps it a tensor)
+        return value.detach().to(dtype=dtype, device=device, copy=True)
+    return torch.tensor(float(value), dtype=dtype, device=device)
 
 
 def _real(t: torch.Tensor) -> torch.Tensor:
@@ -409,8 +427,10 @@ class _RuleOptimizer(torch.optim.Optimizer):
             fresh = state is None
             if fresh:  # a first step: the counters the rule updates made torch.optim's tensors
                 state = rule.init(x)
+                compiling = torch.compiler.is_compiling()  # (then the step is a tensor too)
                 state = state._replace(**{f: _counter(getattr(state, f), p, fused) for f in state._fields
-                                          if _COUNTERS.get(f) is torch.Tensor})
+                                          if _COUNTERS.get(f) is torch.Tensor
+                                          or (compiling and f in _COUNTERS)})
             new_x, new_state = rule.update(x, _real(grad), state)
             if new_x is not x:  # (a rule whose update could not run in place)
                 x.copy_(new_x)
@@ -578,3 +598,4 @@ AdamW = _wrap(rules.AdamW)
 NAdam = _wrap(rules.NAdam)
 _OPTIMIZERS["optimlab.torch.Momentum"] = _hyperparameters(Momentum)
 _ALL_HYPERPARAMETERS |= _OPTIMIZERS["optimlab.torch.Momentum"]
+rules._ops(torch.empty(0))  # torch's ops namespaces built now, not inside a (compiled) step
