@@ -429,8 +429,9 @@ class _RuleOptimizer(torch.optim.Optimizer):
                 state = rule.init(x)
                 compiling = torch.compiler.is_compiling()  # (then the step is a tensor too)
                 state = state._replace(**{f: _counter(getattr(state, f), p, fused) for f in state._fields
-                                          if _COUNTERS.get(f) is torch.Tensor
-                                          or (compiling and f in _COUNTERS)})
+                                          if _COUNTERS.get(f) is torch.Tensor or (
+                                              compiling and f in _COUNTERS
+                                              and f not in _REBUILT.get(type(state), ()))})
             new_x, new_state = rule.update(x, _real(grad), state)
             if new_x is not x:  # (a rule whose update could not run in place)
                 x.copy_(new_x)
