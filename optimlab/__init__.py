@@ -8,14 +8,17 @@ from importlib import import_module
 
 from . import surfaces
 from .averages import ewma, ewma_weights
-from .rules import (SGD, Adagrad, Adam, AdamW, Momentum, NAdam, Optimizer, RMSprop)
+from .rules import (SGD, Adafactor, Adagrad, Adam, AdamW, Lion, Momentum, Muon, NAdam, Optimizer,
+                    RAdam, RMSprop)
 from .runs import Trajectory, run, run_torch, settled_at
 
 __version__ = "0.1.0"
-__all__ = ["SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam", "Optimizer",
+__all__ = ["SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam", "Lion", "RAdam",
+           "Adafactor", "Muon", "Optimizer",
            "run", "run_torch", "Trajectory", "settled_at", "ewma", "ewma_weights", "surfaces"]
 
-_LAZY = {"torch", "figures", "explorers", "widgets", "theory", "style"}
+_LAZY = {"torch", "figures", "explorers", "widgets", "theory", "style", "tuning", "tables",
+         "registry", "datasets", "nets"}
 
 
 def __getattr__(name):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import rules, style, surfaces
+from . import registry, rules, style, surfaces
 
 __all__ = ["surface_spec", "optimizer_spec", "optimizer_from_spec", "supported", "DEFAULTS",
            "KNOBS", "ENGINE_PATH", "engine_source"]
@@ -29,8 +29,8 @@ __all__ = ["surface_spec", "optimizer_spec", "optimizer_from_spec", "supported",
 #: The engine's JavaScript file.
 ENGINE_PATH = Path(__file__).resolve().parent / "assets" / "engine.js"
 
-_RULES = {cls.__name__: cls for cls in (rules.SGD, rules.Momentum, rules.RMSprop, rules.Adagrad,
-                                         rules.Adam, rules.AdamW, rules.NAdam)}
+#: The rules the engine runs (every registry rule with an engine twin), by engine name.
+_RULES = {r.engine: r.cls for r in registry.RULES.values() if r.engine is not None}
 
 
 def _plain(v):
@@ -49,25 +49,19 @@ def _plain(v):
 DEFAULTS = {name: {f.name: _plain(f.default) for f in dataclasses.fields(cls)}
             for name, cls in _RULES.items()}
 
-#: The explorer's shared sliders (β₁, β₂, ε, weight decay) and the hyperparameter each moves, per rule
-#: (``"betas.0"`` is ``betas[0]``).  SGD's momentum follows β₁ only when it has momentum.
-KNOBS = {
-    "SGD": {"beta1": "momentum", "weight_decay": "weight_decay"},
-    "Momentum": {"beta1": "beta", "weight_decay": "weight_decay"},
-    "RMSprop": {"beta2": "alpha", "eps": "eps", "weight_decay": "weight_decay"},
-    "Adagrad": {"eps": "eps", "weight_decay": "weight_decay"},
-    "Adam": {"beta1": "betas.0", "beta2": "betas.1", "eps": "eps", "weight_decay": "weight_decay"},
-    "AdamW": {"beta1": "betas.0", "beta2": "betas.1", "eps": "eps", "weight_decay": "weight_decay"},
-    "NAdam": {"beta1": "betas.0", "beta2": "betas.1", "eps": "eps", "weight_decay": "weight_decay"},
-}
+#: The explorer's shared sliders (roles: β₁, β₂, ε, weight decay) and the hyperparameter each
+#: moves, per rule (``"betas.0"`` is ``betas[0]``), from :data:`optimlab.registry.RULES`.
+KNOBS = {r.engine: dict(r.knobs) for r in registry.RULES.values() if r.engine is not None}
 
 
 def optimizer_spec(opt) -> dict:
     """``{"rule": name, "hp": {...}}`` for an optimlab rule with scalar hyperparameters."""
-    name = type(opt).__name__
-    if name not in _RULES or not isinstance(opt, rules.Optimizer):
-        raise ValueError(f"the browser engine runs {sorted(_RULES)}; got {opt!r}")
-    return {"rule": name, "hp": {k: _plain(v) for k, v in opt.hyperparameters.items()}}
+    if not isinstance(opt, rules.Optimizer):
+        raise ValueError(f"the browser engine runs optimlab rules ({sorted(_RULES)}); got {opt!r}")
+    info = registry.rule_of(opt)
+    if info.engine is None:
+        raise ValueError(f"the browser engine has no {info.name}: {info.note or 'it is Python-only'}")
+    return {"rule": info.engine, "hp": {k: _plain(v) for k, v in opt.hyperparameters.items()}}
 
 
 def optimizer_from_spec(spec) -> rules.Optimizer:

@@ -55,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import engine, rules, style, surfaces
+from . import engine, registry, rules, style, surfaces
 from .runs import Trajectory
 from .runs import run as _run
 
@@ -67,27 +67,13 @@ CONTROLLER_PATH = Path(__file__).resolve().parent / "assets" / "explorer.js"
 #: The scripts an explorer page needs, in loading order: name → path.
 ASSETS = {"engine.js": engine.ENGINE_PATH, "explorer.js": CONTROLLER_PATH}
 
-#: The optimizers a live explorer offers besides the chapter's own (PyTorch's names and forms).
-CATALOGUE = {
-    "SGD": rules.SGD(),
-    "Momentum": rules.SGD(momentum=0.9),
-    "Nesterov": rules.SGD(momentum=0.9, nesterov=True),
-    "RMSprop": rules.RMSprop(),
-    "Adagrad": rules.Adagrad(),
-    "Adam": rules.Adam(),
-    "AdamW": rules.AdamW(),
-    "NAdam": rules.NAdam(),
-    "AMSGrad": rules.Adam(amsgrad=True),
-}
+#: The optimizers a live explorer offers besides the chapter's own (PyTorch's names and forms):
+#: every entry of :data:`optimlab.registry.ENTRIES` whose rule the browser engine runs.
+CATALOGUE = {e.label: e.make() for e in registry.ENTRIES if e.info.engine is not None}
 
-#: The shared sliders of a live explorer: name → (label, min, max, slider step, log scale).
-KNOB_SLIDERS = {
-    "beta1": ("β₁ (momentum)", 0.0, 0.9999, 0.001, False),
-    "beta2": ("β₂", 0.0, 0.99999, 0.0001, False),
-    "eps": ("ε", 1e-12, 1.0, 0.05, True),
-    "weight_decay": ("weight decay λ", 0.0, 2.0, 0.01, False),
-}
-_KNOB_DEFAULTS = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}
+#: The shared sliders of a live explorer, by role: name → (label, min, max, slider step, log scale).
+KNOB_SLIDERS = {k: (r.label, r.lo, r.hi, r.step, r.log) for k, r in registry.ROLES.items()}
+_KNOB_DEFAULTS = {k: r.default for k, r in registry.ROLES.items()}
 STEP_LIMITS = (1, 2000)
 
 
@@ -435,10 +421,11 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
 
     def entry(label, opt, chapter):
         spec = engine.optimizer_spec(opt)
+        info = registry.rule_of(opt)
         bind = {}
-        for knob, path in engine.KNOBS[spec["rule"]].items():
-            if knob not in knobs or (knob == "beta1" and spec["rule"] == "SGD" and spec["hp"]["momentum"] == 0):
-                continue  # plain SGD has no momentum for β₁ to move
+        for knob, path in info.knobs.items():
+            if knob not in knobs or not info.knob_applies(knob, spec["hp"]):
+                continue  # e.g. plain SGD has no momentum for β₁ to move
             v = _get(spec["hp"], path)
             if chapter:
                 values.setdefault(knob, v)

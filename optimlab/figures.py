@@ -67,8 +67,11 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize=(5.6, 4.4), **gridspec
     return fig, (axes[0] if len(axes) == 1 else axes)
 
 
-def _batch(traj):
+def _batch(traj, label=None):
     """xs as (T+1, N, 2), losses as (T+1, N), diverged_at as (N,), and whether it is one run."""
+    if not all(hasattr(traj, a) for a in ("xs", "losses", "diverged_at")):
+        raise ValueError(f"runs[{label!r}] must be a Trajectory (from optimlab.run), "
+                         f"got {type(traj).__name__}")
     xs = np.asarray(traj.xs, dtype=float)
     n = xs.shape[0]
     single = xs.ndim == 2
@@ -143,7 +146,7 @@ def paths(surface, runs, ax=None, title=None, *, background: bool = True,
         handles = []
         starts = []
         for label, traj in runs.items():
-            xs, _, div, single = _batch(traj)
+            xs, _, div, single = _batch(traj, label)
             c = cols[label]
             steps = xs.shape[0] - 1
             dots = (steps <= 120) if markers is None else markers
@@ -194,7 +197,7 @@ def loss_curves(runs, ax=None, f_min=None, log: bool = True, *, title=None,
         all_gaps, all_div, marks = [], [], []
         steps = 0
         for label, traj in runs.items():
-            _, losses, div, single = _batch(traj)
+            _, losses, div, single = _batch(traj, label)
             gaps = losses - shift
             if log:
                 gaps = np.clip(gaps, style.LOSS_FLOOR, None)
@@ -256,3 +259,36 @@ def race(surface, runs, title=None, *, figsize=(10.5, 4.3), log: bool = True):
         if title is not None:
             fig.suptitle(title, fontsize=13, fontweight="bold")
     return fig
+
+
+def tuning_curves(tunings, ax=None, *, ylabel="score", log_y: bool = False, title=None):
+    """The tuning protocol's picture: for every method (dict label → :class:`optimlab.tuning.Tuning`),
+    the median score over the seeds against the learning rate (log axis), the spread between
+    the quartiles as a band, and the chosen rate marked ●.  A rate at which every seed diverged
+    is left out of the line.  Returns the axes.
+    """
+    if ax is None:
+        _, ax = new_figure(figsize=(6.4, 4.0))
+    with style.rc():
+        cols = style.colors(tunings)
+        for label, tu in tunings.items():
+            if not all(hasattr(tu, a) for a in ("lrs", "median", "quantiles", "best")):
+                raise ValueError(f"tunings[{label!r}] must be an optimlab.tuning.Tuning, "
+                                 f"got {type(tu).__name__}")
+            med = np.asarray(tu.median, dtype=float)
+            lo, hi = tu.quantiles()
+            ok = np.isfinite(med) & (tu.diverged < len(tu.seeds))
+            c = cols[label]
+            ax.plot(tu.lrs[ok], med[ok], color=c, lw=1.8, label=f"{label} (best η = {tu.best_lr:.3g})")
+            band = ok & np.isfinite(lo) & np.isfinite(hi)
+            ax.fill_between(tu.lrs[band], lo[band], hi[band], color=c, alpha=0.18, lw=0)
+            ax.plot([tu.best_lr], [med[tu.best]], "o", color=c, ms=6, zorder=5)
+        ax.set_xscale("log")
+        if log_y:
+            ax.set_yscale("log")
+        ax.set_xlabel("learning rate η")
+        ax.set_ylabel(ylabel)
+        ax.legend(loc="best", fontsize=9)
+        if title is not None:
+            ax.set_title(title)
+    return ax

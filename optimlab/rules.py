@@ -59,13 +59,15 @@ import dataclasses
 import math
 import sys
 import types
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 __all__ = [
-    "Optimizer", "SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam",
+    "Optimizer", "SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam", "Lion", "RAdam",
+    "Adafactor", "Muon", "newton_schulz", "AdafactorState", "MuonState",
     "SGDState", "MomentumState", "RMSpropState", "AdagradState", "AdamState", "NAdamState",
+    "LionState", "RAdamState",
 ]
 
 
@@ -74,6 +76,10 @@ def _xp(x):
     """The array module of ``x``: numpy, or torch for a tensor (torch is never imported here)."""
     torch = sys.modules.get("torch")
     return torch if torch is not None and isinstance(x, torch.Tensor) else np
+
+
+def _sqrt(x):
+    return _xp(x).sqrt(x)
 
 
 #: State fields that are counters (numbers, or 0-dim tensors in optimlab.torch): ``update``
@@ -223,9 +229,32 @@ def _check(name: str, value, lo=0.0, hi=math.inf, *, lo_open=False, hi_open=Fals
 # --------------------------------------------------------------------------- base class
 @dataclasses.dataclass(frozen=True, eq=False)
 class Optimizer:
-    """Base class: holds validated hyperparameters; subclasses define ``init`` and ``step``."""
+    """Base class: holds validated hyperparameters; subclasses define ``init`` and ``step``.
+
+    A subclass declares what the shared pieces below handle for it (class attributes, not
+    fields): how it takes weight decay (:attr:`weight_decay_mode`), whether it has a
+    ``maximize`` switch and whether it has a ``betas`` pair to validate.
+    """
+
+    #: ``"l2"``: :meth:`_grad` adds λθ to the gradient; ``"decoupled"``: the rule shrinks θ itself
+    #: (:meth:`_decay`); ``"option"``: its ``decoupled_weight_decay`` field chooses; ``None``: no
+    #: weight decay.
+    weight_decay_mode: ClassVar[str | None] = "l2"
+    #: Whether the rule has a ``maximize`` field (the gradient is sign-flipped by :meth:`_grad`).
+    has_maximize: ClassVar[bool] = True
+    #: Whether the rule has a ``betas`` pair (each in [0, 1), validated before ``_validate``).
+    has_betas: ClassVar[bool] = False
+    #: Whether its statistics span a whole parameter tensor (norms, factored rows and columns):
+    #: then it steps one parameter of one configuration at a time (no batch of runs).
+    whole_tensor: ClassVar[bool] = False
 
     def __post_init__(self):
+        if self.has_betas:
+            if not (isinstance(self.betas, (tuple, list)) and len(self.betas) == 2):
+                raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
+            object.__setattr__(self, "betas", tuple(self.betas))  # torch accepts lists too
+            _check("betas[0]", self.betas[0], 0.0, 1.0, hi_open=True)
+            _check("betas[1]", self.betas[1], 0.0, 1.0, hi_open=True)
         self._validate()
         fixed = {  # Python values the update branches on, fixed here (never recomputed per step)
             "_decays": _nonzero(getattr(self, "weight_decay", 0)),
@@ -249,7 +278,10 @@ class Optimizer:
         ops = _ops(x)
         fresh = [value if value is None or name in COUNTERS else ops.fresh(value, self._batch_shape)
                  for name, value in zip(state._fields, state)]
-        return self.update(ops.fresh(x, self._batch_shape), g, type(state)(*fresh))
+        x = ops.fresh(x, self._batch_shape)
+        if _shape(g) != _shape(x):  # numpy, array hyperparameters: one start, many runs
+            g = np.broadcast_to(g, x.shape)
+        return self.update(x, g, type(state)(*fresh))
 
     def update(self, x, g, state):
         """One step that may overwrite ``x`` and the state's buffers: returns the new ``x`` and
@@ -285,11 +317,26 @@ class Optimizer:
 
     def _grad(self, x, g):
         """The gradient the rule sees: sign-flipped for ``maximize``, plus L2 weight decay."""
-        if self.maximize:
+        if _shape(g) != _shape(x):
+            raise ValueError(f"gradient shape {_shape(g)} does not match parameter shape {_shape(x)}")
+        if self.has_maximize and self.maximize:
             g = -g
-        if self._decays and not getattr(self, "decoupled_weight_decay", False):
+        if self._l2 and self._decays:
             g = _ops(x).add(g, x, alpha=self.weight_decay)
         return g
+
+    @property
+    def _l2(self) -> bool:
+        mode = self.weight_decay_mode
+        return mode == "l2" or (mode == "option" and not self.decoupled_weight_decay)
+
+    def _decay(self, x, ops=None):
+        """Decoupled weight decay, ``θ ← (1 − ηλ)θ`` (a no-op for L2 or no weight decay); pure,
+        or in place through ``ops`` (in ``update``)."""
+        if self.weight_decay_mode is None or self._l2 or not self._decays:
+            return x
+        factor = 1 - self.lr * self.weight_decay
+        return x * factor if ops is None else ops.mul_(x, factor)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
@@ -545,13 +592,11 @@ class Adam(Optimizer):
     maximize: bool = False
     decoupled_weight_decay: bool = False
 
+    weight_decay_mode = "option"
+    has_betas = True
+
     def _validate(self):
         _check("lr", self.lr)
-        if not (isinstance(self.betas, (tuple, list)) and len(self.betas) == 2):
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
-        object.__setattr__(self, "betas", tuple(self.betas))  # torch accepts lists too
-        _check("betas[0]", self.betas[0], 0.0, 1.0, hi_open=True)
-        _check("betas[1]", self.betas[1], 0.0, 1.0, hi_open=True)
         _check("eps", self.eps)
         _check("weight_decay", self.weight_decay)
 
@@ -562,8 +607,7 @@ class Adam(Optimizer):
         ops = _ops(x)
         beta1, beta2 = self.betas
         g = self._grad(x, g)
-        if self.decoupled_weight_decay and self._decays:
-            x = ops.mul_(x, 1 - self.lr * self.weight_decay)
+        x = self._decay(x, ops)
         t = state.step + 1
         m = ops.lerp_(state.m, g, 1 - beta1)
         v = ops.addcmul_(ops.mul_(state.v, beta2), g, g, value=1 - beta2)
@@ -625,6 +669,9 @@ class NAdam(Optimizer):
     decoupled_weight_decay: bool = False
     maximize: bool = False
 
+    weight_decay_mode = "option"
+    has_betas = True
+
     def _validate(self):
         Adam._validate(self)
         _check("momentum_decay", self.momentum_decay)
@@ -636,8 +683,7 @@ class NAdam(Optimizer):
         ops = _ops(x)
         beta1, beta2 = self.betas
         g = self._grad(x, g)
-        if self.decoupled_weight_decay and self._decays:
-            x = ops.mul_(x, 1 - self.lr * self.weight_decay)
+        x = self._decay(x, ops)
         t = state.step + 1
         t_ = ops.value(t)
         mu = beta1 * (1 - 0.5 * 0.96 ** (t_ * self.momentum_decay))
@@ -652,3 +698,372 @@ class NAdam(Optimizer):
         x = ops.addcdiv_(x, g, denom, value=-self.lr * (1 - mu) / (1 - product))
         x = ops.addcdiv_(x, m, denom, value=-self.lr * mu_next / (1 - product * mu_next))
         return x, NAdamState(t, mu_product, m, v)
+
+
+# --------------------------------------------------------------------------- Lion
+class LionState(NamedTuple):
+    step: int
+    m: Any  # EMA of g with β₂ (the only state Lion keeps)
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Lion(Optimizer):
+    r"""Lion: the sign of an interpolation of momentum and gradient (Chen et al. 2023).
+
+    .. math::
+        c_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\qquad
+        \theta_t = (1-\eta\lambda)\,\theta_{t-1} - \eta\,\operatorname{sign}(c_t),\qquad
+        m_t = \beta_2 m_{t-1} + (1-\beta_2) g_t
+
+    Every coordinate moves by exactly η (or 0 where :math:`c_t = 0`): Lion fixes the size of a
+    step and keeps only its direction.  Weight decay is decoupled.  torch.optim has no Lion; the
+    reference is Algorithm 2 of the paper ("Symbolic Discovery of Optimization Algorithms"),
+    whose defaults (β₁, β₂) = (0.9, 0.99) are kept; ``lr=1e-4`` follows the paper's advice of a
+    rate 3–10× smaller than AdamW's.
+    """
+
+    lr: Any = 1e-4
+    betas: tuple = (0.9, 0.99)
+    weight_decay: Any = 0.0
+    maximize: bool = False
+
+    weight_decay_mode = "decoupled"
+    has_betas = True
+
+    def _validate(self):
+        _check("lr", self.lr)
+        _check("weight_decay", self.weight_decay)
+
+    def init(self, x):
+        return LionState(0, _zeros(x))
+
+    def step(self, x, g, state):
+        beta1, beta2 = self.betas
+        g = self._grad(x, g)
+        x = self._decay(x)
+        c = beta1 * state.m + (1 - beta1) * g
+        x = x - self.lr * _xp(c).sign(c)
+        m = beta2 * state.m + (1 - beta2) * g
+        return x, LionState(state.step + 1, m)
+
+
+# --------------------------------------------------------------------------- RAdam
+class RAdamState(NamedTuple):
+    step: int
+    m: Any
+    v: Any
+
+
+def _where(cond, a, b):
+    """``a`` where ``cond`` else ``b``: a plain ``if`` for a Python bool, elementwise for arrays."""
+    if isinstance(cond, (bool, np.bool_)):
+        return a if cond else b
+    return _xp(a).where(cond, a, b) if not np.isscalar(a) else np.where(cond, a, b)
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class RAdam(Optimizer):
+    r"""RAdam: Adam whose adaptive step is switched on only once its variance is tame (Liu et al. 2020).
+
+    .. math::
+        \rho_\infty = \frac{2}{1-\beta_2} - 1,\qquad
+        \rho_t = \rho_\infty - \frac{2t\beta_2^t}{1-\beta_2^t},\qquad
+        r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_t}}
+
+        \theta_t = \theta_{t-1} - \eta\,\hat m_t \cdot
+        \begin{cases} r_t\,\dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v_t}+\varepsilon} & \rho_t > 5\\
+        1 & \text{otherwise (SGD with momentum)}\end{cases}
+
+    with :math:`m_t, v_t, \hat m_t` as in Adam.  The rectifier :math:`r_t` rises from 0 towards 1
+    — a warmup derived from the variance of :math:`1/\sqrt{\hat v_t}` instead of a schedule.
+    As in torch.optim.RAdam, ε is added to :math:`\sqrt{v_t}` (not to :math:`\sqrt{\hat v_t}`).
+    ``decoupled_weight_decay=True`` shrinks θ before the step (as AdamW).
+    """
+
+    lr: Any = 1e-3
+    betas: tuple = (0.9, 0.999)
+    eps: Any = 1e-8
+    weight_decay: Any = 0.0
+    decoupled_weight_decay: bool = False
+    maximize: bool = False
+
+    weight_decay_mode = "option"
+    has_betas = True
+
+    def _validate(self):
+        _check("lr", self.lr)
+        _check("eps", self.eps)
+        _check("weight_decay", self.weight_decay)
+
+    def init(self, x):
+        return RAdamState(0, _zeros(x), _zeros(x))
+
+    def rectifier(self, t):
+        """``(ρ_t, r_t)`` at step ``t``; ``r_t`` is only meaningful where ``ρ_t > 5``."""
+        beta2 = self.betas[1]
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rt = np.maximum(rho_t, 5.0) if not isinstance(rho_t, float) else max(rho_t, 5.0)
+            r = ((rt - 4) * (rt - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rt)) ** 0.5
+        return rho_t, r
+
+    def step(self, x, g, state):
+        beta1, beta2 = self.betas
+        g = self._grad(x, g)
+        x = self._decay(x)
+        t = state.step + 1
+        m = beta1 * state.m + (1 - beta1) * g
+        v = beta2 * state.v + (1 - beta2) * g * g
+        m_hat = m / (1 - beta1 ** t)
+        rho_t, r = self.rectifier(t)
+        adaptive = m_hat * r * (1 - beta2 ** t) ** 0.5 / (_sqrt(v) + self.eps)
+        return x - self.lr * _where(rho_t > 5.0, adaptive, m_hat), RAdamState(t, m, v)
+
+
+# --------------------------------------------------------------------------- rules on whole tensors
+def _scalars(rule, names):
+    """Refuse to step with array hyperparameters a rule whose statistics span the whole parameter
+    (such a rule may describe several configurations; :func:`optimlab.nets.train` steps them one
+    by one)."""
+    for name in names:
+        value = getattr(rule, name)
+        for v in value if isinstance(value, tuple) else (value,):
+            if v is not None and np.ndim(v) != 0:
+                raise ValueError(
+                    f"{type(rule).__name__}: {name} must be a single number, got an array of shape "
+                    f"{np.shape(v)} to step ({type(rule).__name__} computes statistics over a "
+                    "whole parameter, so it steps one configuration at a time; ol.nets.train "
+                    "loops over the configurations)")
+
+
+def _norm(a, axis=None, keepdims=False):
+    """The 2-norm of ``a`` (over ``axis``), for numpy arrays and torch tensors."""
+    if _xp(a) is np:
+        return np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims))
+    return a.norm(2) if axis is None else a.norm(dim=axis, keepdim=keepdims)
+
+
+def _value(v) -> float:
+    """A 0-dim array or tensor as a Python number."""
+    return float(v.item() if hasattr(v, "item") else v)
+
+
+class AdafactorState(NamedTuple):
+    step: int
+    row_var: Any   # matrices: EMA of the mean of g² over each row, shape (…, m, 1); else None
+    col_var: Any   # matrices: EMA of the mean of g² over each column, shape (…, 1, n); else None
+    variance: Any  # vectors (and scalars): EMA of g², shaped like θ; else None
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Adafactor(Optimizer):
+    r"""Adafactor: a factored second moment for matrices (Shazeer & Stern 2018), as torch.optim.
+
+    For a matrix gradient :math:`G \in \mathbb R^{m\times n}` it keeps only row and column
+    averages of :math:`G^2` — :math:`m + n` numbers instead of :math:`mn` — and rebuilds the
+    second moment as their outer product:
+
+    .. math::
+        \hat\beta_{2,t} = 1 - t^{c},\quad
+        R_t = \hat\beta_{2,t} R_{t-1} + (1-\hat\beta_{2,t})\,\mathrm{mean}_{\text{cols}}(G_t^2),\quad
+        C_t = \hat\beta_{2,t} C_{t-1} + (1-\hat\beta_{2,t})\,\mathrm{mean}_{\text{rows}}(G_t^2),
+
+        \hat V_t = \frac{R_t C_t}{\max(\mathrm{mean}(R_t), \varepsilon_1)},\qquad
+        U_t = \frac{G_t}{\sqrt{\max(\hat V_t, \varepsilon_1^2)}},\qquad
+        \theta_t = (1-\eta\lambda)\theta_{t-1}
+        - \frac{\alpha_t}{\max(1, \mathrm{RMS}(U_t)/d)}\, U_t
+
+    with the relative step :math:`\alpha_t = \max(\varepsilon_2, \mathrm{RMS}(\theta_{t-1}))
+    \cdot \min(\eta, 1/\sqrt t)` and :math:`c` = ``beta2_decay``.  Vectors keep an unfactored
+    :math:`V_t` (same EMA).  There is no first moment.  Tensors with more than two axes are
+    factored over their last two.  ``eps=(None, …)`` takes ε₁ as the machine epsilon of θ's
+    dtype.  The RMS norms span the whole parameter, so the hyperparameters are single numbers.
+    """
+
+    lr: Any = 1e-2
+    beta2_decay: Any = -0.8
+    eps: tuple = (None, 1e-3)
+    d: Any = 1.0
+    weight_decay: Any = 0.0
+    maximize: bool = False
+
+    weight_decay_mode = "decoupled"
+    whole_tensor = True
+
+    def _validate(self):
+        if not (isinstance(self.eps, (tuple, list)) and len(self.eps) == 2):
+            raise ValueError(f"eps must be a pair (eps1 or None, eps2), got {self.eps!r}")
+        object.__setattr__(self, "eps", tuple(self.eps))
+        _check("lr", self.lr)
+        _check("beta2_decay", self.beta2_decay, -math.inf, 0.0, lo_open=True)
+        if self.eps[0] is not None:
+            _check("eps[0]", self.eps[0])
+        _check("eps[1]", self.eps[1])
+        _check("d", self.d, 1.0)
+        _check("weight_decay", self.weight_decay)
+
+    def init(self, x):
+        _scalars(self, ("lr", "beta2_decay", "eps", "d", "weight_decay"))
+        xp = _xp(x)
+        if np.ndim(x) > 1:
+            rows, cols = tuple(x.shape[:-1]) + (1,), tuple(x.shape[:-2]) + (1, x.shape[-1])
+            return AdafactorState(0, xp.zeros(rows, dtype=x.dtype), xp.zeros(cols, dtype=x.dtype), None)
+        return AdafactorState(0, None, None, _zeros(x))
+
+    def step(self, x, g, state):
+        g = self._grad(x, g)
+        eps1 = self.eps[0]
+        if eps1 is None:  # the machine epsilon of θ's dtype
+            eps1 = float(_xp(x).finfo(x.dtype).eps)
+        t = state.step + 1
+        w = t ** self.beta2_decay                      # 1 − β̂₂,t
+        alpha = max(self.eps[1], _value(_norm(x)) / math.sqrt(_numel(x))) * min(self.lr, 1 / t ** 0.5)
+        x = self._decay(x)
+        row_var, col_var, variance = state.row_var, state.col_var, state.variance
+        if np.ndim(x) > 1:
+            row_var = _lerp(row_var, _norm(g, -1, True) ** 2 / g.shape[-1], w)
+            col_var = _lerp(col_var, _norm(g, -2, True) ** 2 / g.shape[-2], w)
+            v_hat = (row_var @ col_var) / _clamp(_mean(row_var, -2), eps1)
+        else:
+            variance = _lerp(variance, g * g, w)
+            v_hat = variance
+        u = g / _sqrt(_clamp(v_hat, eps1 * eps1))
+        denom = max(1.0, _value(_norm(u)) / (math.sqrt(_numel(u)) * self.d))
+        return x - alpha / denom * u, AdafactorState(t, row_var, col_var, variance)
+
+
+def _numel(a) -> int:
+    return int(np.prod(a.shape)) if len(a.shape) else 1
+
+
+def _clamp(a, lo):
+    """``max(a, lo)`` elementwise."""
+    return np.maximum(a, lo) if _xp(a) is np else a.clamp(min=lo)
+
+
+def _mean(a, axis):
+    """The mean over ``axis``, keeping it (numpy arrays and torch tensors)."""
+    return a.mean(axis, keepdims=True) if _xp(a) is np else a.mean(dim=axis, keepdim=True)
+
+
+def _lerp(start, end, weight):
+    """``start + weight·(end − start)``, rounded as torch's ``lerp`` computes it (the form
+    ``end − (1 − weight)·(end − start)`` once the weight reaches 1/2)."""
+    if np.ndim(weight):  # an array of weights (one per configuration)
+        return np.where(weight < 0.5, start + weight * (end - start), end - (end - start) * (1 - weight))
+    if weight < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1 - weight)
+
+
+class MuonState(NamedTuple):
+    step: int
+    momentum_buffer: Any  # B, an EMA of the gradient
+
+
+def newton_schulz(G, coefficients=(3.4445, -4.775, 2.0315), steps: int = 5, eps: float = 1e-7):
+    r"""An approximate orthogonalisation of the matrix ``G`` (Muon's quintic Newton–Schulz).
+
+    With :math:`X_0 = G/\max(\|G\|_F, \varepsilon)` (transposed if taller than wide),
+    :math:`A = X X^\top` and :math:`X \leftarrow aX + (bA + cA^2)X`, ``steps`` times.  The
+    coefficients push the singular values of :math:`X` towards 1 quickly (they end roughly in
+    [0.7, 1.2], not exactly 1).  As in torch.optim.Muon, a torch tensor (one matrix) is iterated
+    in bfloat16.  A numpy array is iterated in its own precision, and may hold a stack of
+    matrices in its last two axes (one configuration each, as :func:`optimlab.nets.train`
+    batches them).
+    """
+    a, b, c = coefficients
+    if _xp(G) is not np:
+        torch = _xp(G)
+        X = G.bfloat16()
+        tall = G.size(0) > G.size(1)
+        X = X.T if tall else X
+        X = X / X.norm().clamp(min=eps)
+        for _ in range(steps):
+            A = X @ X.T
+            X = torch.addmm(X, torch.addmm(A, A, A, beta=b, alpha=c), X, beta=a)
+        return X.T if tall else X
+    X = np.array(G, dtype=np.result_type(G, 0.0))
+    tall = X.shape[-2] > X.shape[-1]
+    X = np.swapaxes(X, -1, -2) if tall else X
+    X = X / np.maximum(np.sqrt(np.sum(X * X, axis=(-2, -1), keepdims=True)), eps)
+    for _ in range(steps):
+        A = X @ np.swapaxes(X, -1, -2)
+        X = a * X + (b * A + c * (A @ A)) @ X
+    return np.swapaxes(X, -1, -2) if tall else X
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Muon(Optimizer):
+    r"""Muon: momentum whose update is orthogonalised before the step (Jordan et al. 2024), as torch.optim.
+
+    .. math::
+        B_t = \mu B_{t-1} + (1-\mu) G_t,\qquad
+        \tilde B_t = \begin{cases} (1-\mu) G_t + \mu B_t & \text{nesterov}\\ B_t\end{cases},
+
+        O_t = \mathrm{NS}_k(\tilde B_t),\qquad
+        \theta_t = (1-\eta\lambda)\,\theta_{t-1} - \eta\, s(m, n)\, O_t
+
+    where :func:`newton_schulz` maps :math:`\tilde B_t = U\Sigma V^\top` to roughly
+    :math:`UV^\top`: every direction the momentum has is stepped by about the same amount.
+    :math:`s(m,n) = \sqrt{\max(1, m/n)}` (``adjust_lr_fn=None`` or ``"original"``) or
+    :math:`0.2\sqrt{\max(m, n)}` (``"match_rms_adamw"``).  Muon is for 2-D weight matrices only
+    (a numpy array may stack several, one per configuration, in its leading axes).
+    The momentum is torch.optim.Muon's as its code computes it — an EMA (``lerp``); the formula
+    in torch's docstring, :math:`B_t = \mu B_{t-1} + G_t`, is not what it runs.
+    """
+
+    lr: Any = 1e-3
+    weight_decay: Any = 0.1
+    momentum: Any = 0.95
+    nesterov: bool = True
+    ns_coefficients: tuple = (3.4445, -4.775, 2.0315)
+    eps: Any = 1e-7
+    ns_steps: int = 5
+    adjust_lr_fn: Any = None
+
+    weight_decay_mode = "decoupled"
+    has_maximize = False
+
+    def _validate(self):
+        _check("lr", self.lr)
+        _check("weight_decay", self.weight_decay)
+        _check("momentum", self.momentum, 0.0, 1.0)
+        _check("eps", self.eps)
+        if not (isinstance(self.ns_coefficients, (tuple, list)) and len(self.ns_coefficients) == 3):
+            raise ValueError(f"ns_coefficients must be three numbers (a, b, c), got {self.ns_coefficients!r}")
+        object.__setattr__(self, "ns_coefficients", tuple(self.ns_coefficients))
+        if isinstance(self.ns_steps, bool) or not (isinstance(self.ns_steps, (int, np.integer))
+                                                   and 0 <= self.ns_steps < 100):
+            raise ValueError(f"ns_steps must be an integer in [0, 100), got {self.ns_steps!r}")
+        if self.adjust_lr_fn not in (None, "original", "match_rms_adamw"):
+            raise ValueError(f"adjust_lr_fn must be None, 'original' or 'match_rms_adamw', "
+                             f"got {self.adjust_lr_fn!r}")
+
+    def init(self, x):
+        _scalars(self, ("ns_coefficients", "eps"))
+        if np.ndim(x) < 2 or (np.ndim(x) > 2 and _xp(x) is not np):
+            raise ValueError(f"Muon steps 2-D weight matrices only; got a parameter of shape "
+                             f"{tuple(np.shape(x))} (use AdamW or SGD for biases and others)")
+        return MuonState(0, _zeros(x))
+
+    def lr_scale(self, shape) -> float:
+        """:math:`s(m, n)`: the factor on η for an ``m × n`` matrix (the last two axes)."""
+        m, n = shape[-2:]
+        if self.adjust_lr_fn == "match_rms_adamw":
+            return 0.2 * math.sqrt(max(m, n))
+        return math.sqrt(max(1, m / n))
+
+    def step(self, x, g, state):
+        g = self._grad(x, g)
+        if np.ndim(x) < 2:
+            raise ValueError(f"Muon steps 2-D weight matrices only; got shape {tuple(np.shape(x))}")
+        mu = self.momentum
+        b = _lerp(state.momentum_buffer, g, 1 - mu)
+        u = _lerp(g, b, mu) if self.nesterov else b
+        o = newton_schulz(u, self.ns_coefficients, self.ns_steps, self.eps)
+        if _xp(o) is not np:
+            o = o.to(x.dtype)  # back from bfloat16 before scaling, as torch's param.add_(o, alpha=…)
+        x = self._decay(x)
+        return x - self.lr * self.lr_scale(x.shape) * o, MuonState(state.step + 1, b)

@@ -168,6 +168,10 @@ def run(opt, surface, x0, steps: int, *, bound: float = 1e6, noise: float = 0.0,
     except ValueError:
         raise ValueError(f"hyperparameter shape {opt.shape} does not broadcast against x0 of "
                          f"shape {x0.shape} (give arrays a trailing axis of length 1)") from None
+    if getattr(opt, "whole_tensor", False) and shape != (2,):
+        raise ValueError(f"{type(opt).__name__} computes statistics over a whole parameter, so run "
+                         f"does not batch it: give one start of shape (2,) and single-number "
+                         f"hyperparameters (got a batch of shape {shape[:-1]})")
     x = np.array(np.broadcast_to(x0, shape))
     rng = np.random.default_rng(seed)
 

@@ -19,6 +19,8 @@ import zlib
 
 import numpy as np
 
+from . import registry
+
 __all__ = ["OKABE_ITO", "PALETTE", "color", "colors", "RC", "rc", "axis_names", "slider_label",
            "CONTOUR_COLORS", "CONTOUR_LINE", "MINIMUM_COLOR", "LOSS_FLOOR", "contour_data",
            "display_path", "loss_limits"]
@@ -29,27 +31,10 @@ OKABE_ITO = {
     "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "reddish purple": "#CC79A7",
 }
 
-# Fixed colours for the optimizers of the book.  Families share hues: the momentum methods are
-# blues, the adaptive-per-coordinate methods green/purple, the Adam family warm.  Okabe–Ito has
-# only seven colours that read on white (its yellow does not), so AMSGrad and NAdam borrow two
-# from Paul Tol's colour-blind-safe "muted" scheme, distinct from the rest by lightness.
-_FIXED = {
-    "sgd": OKABE_ITO["black"],
-    "momentum": OKABE_ITO["blue"],
-    "nesterov": "#332288",  # Tol's indigo: far darker than Momentum's blue, so the two never blur
-    "rmsprop": OKABE_ITO["bluish green"],
-    "adagrad": OKABE_ITO["reddish purple"],
-    "adam": OKABE_ITO["vermillion"],
-    "adamw": OKABE_ITO["orange"],
-    "amsgrad": "#882255",
-    "nadam": "#999933",
-}
-_ALIASES = {
-    "gd": "sgd", "gradient": "sgd", "sgd": "sgd", "heavy": "momentum", "heavyball": "momentum",
-    "polyak": "momentum", "momentum": "momentum", "nesterov": "nesterov", "nag": "nesterov",
-    "rmsprop": "rmsprop", "adagrad": "adagrad", "adam": "adam", "adamw": "adamw",
-    "amsgrad": "amsgrad", "nadam": "nadam",
-}
+# The optimizers' fixed colours and the words that name them come from the registry (one entry
+# per optimizer of the book; see optimlab/registry.py for the palette and its checks).
+_FIXED = {e.label.lower(): e.color for e in registry.ENTRIES}
+_ALIASES = {word: e.label.lower() for e in registry.ENTRIES for word in (e.label.lower(), *e.aliases)}
 
 #: Colours for labels that are not optimizer names, in the order :func:`colors` hands them out
 #: (Okabe–Ito without black and yellow, then Paul Tol's muted scheme).

@@ -48,9 +48,9 @@ import warnings
 import numpy as np
 import torch
 
-from . import rules
+from . import registry, rules
 
-__all__ = ["SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam", "STATE_NAMES"]
+__all__ = [*registry.RULES, "STATE_NAMES"]
 
 # --------------------------------------------------------------------------- the state mapping
 #: optimlab's state fields that ``torch.optim`` names differently (every other field has
@@ -66,7 +66,8 @@ assert set(_COUNTERS) == set(rules.COUNTERS)
 #: State fields torch.optim does not keep, and how to rebuild them from what it keeps.  torch's
 #: SGD has no step counter: the rule only needs to know whether a buffer exists yet (on the
 #: first momentum step it sets b₁ = g₁).
-_REBUILT = {rules.SGDState: {"step": lambda stored: int("momentum_buffer" in stored)}}
+_REBUILT = {rules.SGDState: {"step": lambda stored: int("momentum_buffer" in stored)},
+            rules.MuonState: {"step": lambda stored: 0}}  # torch's Muon keeps no counter (unused)
 
 #: The order in which torch.optim writes the entries of a parameter's state.
 _TORCH_ORDER = ("step", "mu_product", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg",
@@ -83,13 +84,13 @@ def _memo(function):
     cache = {}
 
     @functools.wraps(function)
-    def cached(key):
+    def cached(*key):
         try:
             return cache[key]
         except KeyError:
             if len(cache) >= 64:
                 cache.clear()
-            value = cache[key] = function(key)
+            value = cache[key] = function(*key)
             return value
     return cached
 
@@ -102,24 +103,30 @@ def _torch_order(state_type: type) -> tuple[str, ...]:
 
 
 @_memo
-def _template(rule: rules.Optimizer):
-    """The rule's initial state for an empty tensor: which fields its options use (not None)."""
-    return rule.init(torch.zeros(0))
+def _template(rule: rules.Optimizer, ndim: int = 1):
+    """The rule's initial state for a small tensor with ``ndim`` axes: which fields its options
+    use (not None) for such a parameter (Adafactor keeps other fields for matrices)."""
+    return rule.init(torch.zeros((1,) * ndim))
 
 
 @_memo
-def _plan(rule: rules.Optimizer):
+def _plan(rule: rules.Optimizer, ndim: int):
     """How each field of the rule's state is read from torch.optim's entries: the state type,
     (field, torch's key, how) triples, and whether torch.optim keeps no state at all for these
     options.  how is None (unused), a function (rebuilt from the entries), "buffer", or the
     counter's type (float: read as a number; torch.Tensor: passed as is)."""
-    template = _template(rule)
+    template = _template(rule, ndim)
     rebuilt = _REBUILT.get(type(template), {})
     plan = tuple((field, _torch_name(field), rebuilt[field] if field in rebuilt
                   else None if used is None else _COUNTERS.get(field, "buffer"))
                  for field, used in zip(template._fields, template))
     stateless = all(how is None or field in rebuilt for field, _, how in plan)
-    return type(template), plan, stateless
+    return type(template), plan, stateless and _in_place(rule)
+
+
+def _in_place(rule: rules.Optimizer) -> bool:
+    """Whether the rule has an in-place ``update`` (else optimlab.torch runs its pure ``step``)."""
+    return type(rule).update is not rules.Optimizer.update
 
 
 def _scalar_dtype() -> torch.dtype:
@@ -179,7 +186,7 @@ _NONNEGATIVE = {
     "NAdam": {"lr": "learning rate", "eps": "epsilon value", "betas": "beta parameter",
               "weight_decay": "weight_decay value", "momentum_decay": "momentum_decay value"},
 }
-_NONNEGATIVE["AdamW"] = _NONNEGATIVE["Adam"]
+_NONNEGATIVE["AdamW"] = _NONNEGATIVE["RAdam"] = _NONNEGATIVE["Adam"]
 
 
 #: What optimlab.torch says, once per optimizer, when a param group asks for fused=True.
@@ -211,6 +218,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
     _fixed: dict                # group keys the class fixes (AdamW: decoupled_weight_decay=True)
     _sparse: str | None         # None (refuse), "linear" (rule is linear in g, steps the sparse g),
     #                             "dense" (linear in g, steps it densified) or "rows" (Adagrad)
+    _matrix: bool = False       # 2-D parameters only (Muon)
     # torch.optim.Adagrad creates its state in __init__.  (It starts every group's sum from the
     # optimizer's initial_accumulator_value; optimlab honours a group's own value.)
     _state_at_construction: bool = False
@@ -253,6 +261,8 @@ class _RuleOptimizer(torch.optim.Optimizer):
             raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
         if tensor_lr and lr.numel() != 1:
             raise ValueError(f"Tensor lr must be 1-element, got shape {tuple(lr.shape)}")
+        if self._twin is not None and self._twin not in _NONNEGATIVE:
+            self._check_by_twin(hyper)
         for key, label in _NONNEGATIVE.get(self._twin, {}).items():
             if key == "betas":
                 for i in (0, 1):
@@ -270,6 +280,17 @@ class _RuleOptimizer(torch.optim.Optimizer):
                 **{key: hyper[key] for key in ("nesterov", "momentum", "dampening")}))
         if self._twin in ("Adam", "AdamW"):
             self._check_tensor_betas(hyper)
+
+    def _check_by_twin(self, hyper: dict) -> None:
+        """Let the torch.optim twin judge the values (on a probe matrix): its exception type and
+        sentence, then optimlab's.  For twins whose checks are not tabled in _NONNEGATIVE."""
+        twin = getattr(torch.optim, self._twin)
+        accepted = inspect.signature(twin).parameters
+        probe = torch.nn.Parameter(torch.zeros(1, 1))
+        try:
+            twin([probe], **{k: v for k, v in hyper.items() if k in accepted})
+        except (ValueError, TypeError, RuntimeError) as error:
+            raise type(error)(f"{error}{self._explain(**{k: v for k, v in hyper.items() if k not in _SWITCHES})}") from None
 
     @staticmethod
     def _check_tensor_betas(hyper: dict) -> None:
@@ -303,6 +324,12 @@ class _RuleOptimizer(torch.optim.Optimizer):
     def add_param_group(self, param_group: dict) -> None:
         self._check_group({**self.defaults, **param_group})  # before the group is added
         torch.optim.Optimizer.add_param_group(self, param_group)
+        if self._matrix:  # Muon: 2-D weight matrices only (torch.optim.Muon refuses the rest)
+            for p in self.param_groups[-1]["params"]:
+                if p.ndim != 2:
+                    raise ValueError(f"{type(self).__name__} only supports 2D parameters whereas we "
+                                     f"found a parameter with size: {p.size()} (use AdamW or SGD "
+                                     "for biases and other parameters, in a second optimizer)")
         self._rule_for(self.param_groups[-1])  # built here, not inside a (compiled) step
         if self.param_groups[-1].get("fused") and not self.__dict__.get("_warned_fused"):
             self._warned_fused = True  # never a silent slow path
@@ -380,17 +407,17 @@ class _RuleOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        differentiable = self.defaults["differentiable"]
+        differentiable = self.defaults.get("differentiable", False)
         with torch.set_grad_enabled(differentiable):  # usually: no autograd
             for group in self.param_groups:
                 rule = self._rule_for(group)
                 fused = group.get("fused")
-                fast = not (fused or differentiable)
+                fast = not (fused or differentiable) and _in_place(rule)
                 for p in group["params"]:
                     grad = p.grad
                     if grad is None:
                         continue
-                    if fast and not grad.is_sparse and (p in self.state or _plan(rule)[2]):
+                    if fast and not grad.is_sparse and (p in self.state or _plan(rule, p.ndim)[2]):
                         self._update_in_place(rule, p, grad)
                     else:
                         self._step_tensor(rule, p, grad, fused, differentiable)
@@ -405,7 +432,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
         new_x, new_state = rule.update(x, torch.view_as_real(grad) if complex_ else grad, state)
         if new_x is not x:  # (a rule whose update could not run in place)
             x.copy_(new_x)
-        for (field, key, how), before, after in zip(_plan(rule)[1], state, new_state):
+        for (field, key, how), before, after in zip(_plan(rule, x.ndim)[1], state, new_state):
             if after is before or after is None:
                 continue
             if how == "buffer":  # a buffer the rule made anew
@@ -422,7 +449,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
                 return
         stored = self.state.get(p) or {}
         x = _real(p)
-        if not (grad.is_sparse or differentiable):  # the usual case: the rule's update, in place
+        if not (grad.is_sparse or differentiable) and _in_place(rule):  # the rule's update, in place
             state = self._rule_state(rule, stored, x) if stored else None
             fresh = state is None
             if fresh:  # a first step: the counters the rule updates made torch.optim's tensors
@@ -446,7 +473,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
             new_x, new_state = rule.step(x[rows], grad.values(), state)
             x[rows] = new_x
             self._store(stored, new_state, p, rows, fused=fused)
-        else:  # under autograd (pure step), or sparse into a rule that is linear in g
+        else:  # under autograd, a rule without update, or sparse into a rule linear in g: pure step
             if grad.is_sparse and self._sparse == "dense":
                 grad = grad.to_dense()
             state = self._rule_state(rule, stored, x) if stored else rule.init(x)
@@ -483,7 +510,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
     # -- between torch.optim's layout and the rule's NamedTuple ---------------------------
     def _rule_state(self, rule: rules.Optimizer, stored: dict, x: torch.Tensor):
         """The rule's state from torch.optim's entries (views of them, never copies)."""
-        state_type, plan, _ = _plan(rule)
+        state_type, plan, _ = _plan(rule, x.ndim)
         values = []
         for field, key, how in plan:
             value = stored.get(key)
@@ -543,10 +570,10 @@ class _AdagradMethods:
                 self.state[p]["sum"].share_memory_()
 
 
-def _momentum_signature() -> inspect.Signature:
-    """optimlab's Momentum has no torch.optim twin: its rule's fields, then SGD's switches."""
+def _own_signature(rule: type[rules.Optimizer]) -> inspect.Signature:
+    """A rule without a torch.optim twin (Momentum, Lion): its fields, then SGD's switches."""
     kind, kw = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
-    fields = [f for f in dataclasses.fields(rules.Momentum) if f.name != "maximize"]
+    fields = [f for f in dataclasses.fields(rule) if f.name != "maximize"]
     return inspect.Signature(
         [inspect.Parameter("params", kind)]
         + [inspect.Parameter(f.name, kind, default=f.default) for f in fields]
@@ -554,15 +581,16 @@ def _momentum_signature() -> inspect.Signature:
            (("maximize", False), ("foreach", None), ("differentiable", False), ("fused", None))])
 
 
-def _wrap(rule: type[rules.Optimizer], sparse: str | None = None) -> type[_RuleOptimizer]:
+def _wrap(rule: type[rules.Optimizer], sparse: str | None = None,
+          twin_name: str | None = None, matrix: bool = False) -> type[_RuleOptimizer]:
     """``rule`` as a torch.optim.Optimizer with the signature and group keys of its torch twin."""
-    twin = getattr(torch.optim, rule.__name__, None)
+    twin = getattr(torch.optim, twin_name) if twin_name else None
     if twin is not None:
         signature = inspect.signature(twin)
-        probe = torch.nn.Parameter(torch.zeros(1))
+        probe = torch.nn.Parameter(torch.zeros(1, 1))  # a matrix: Muon takes nothing else
         group_defaults = dict(twin([probe]).defaults)  # torch's keys, in torch's order
     else:
-        signature = _momentum_signature()
+        signature = _own_signature(rule)
         group_defaults = {k: p.default for k, p in signature.parameters.items() if k != "params"}
     fields = {f.name for f in dataclasses.fields(rule)}
     if set(group_defaults) - set(_SWITCHES) != fields:  # a torch version with other arguments
@@ -575,6 +603,7 @@ def _wrap(rule: type[rules.Optimizer], sparse: str | None = None) -> type[_RuleO
         "_fixed": {k: v for k, v in group_defaults.items() if k not in signature.parameters},
         "_sparse": sparse,
         "_hyper_names": tuple(f.name for f in dataclasses.fields(rule)),
+        "_matrix": matrix,
         "_state_at_construction": rule is rules.Adagrad,
         "__signature__": signature,
         "__module__": __name__,
@@ -590,13 +619,12 @@ def _wrap(rule: type[rules.Optimizer], sparse: str | None = None) -> type[_RuleO
     return type(rule.__name__, bases, namespace)
 
 
-SGD = _wrap(rules.SGD, sparse="linear")
-Momentum = _wrap(rules.Momentum, sparse="dense")
-RMSprop = _wrap(rules.RMSprop)
-Adagrad = _wrap(rules.Adagrad, sparse="rows")
-Adam = _wrap(rules.Adam)
-AdamW = _wrap(rules.AdamW)
-NAdam = _wrap(rules.NAdam)
-_OPTIMIZERS["optimlab.torch.Momentum"] = _hyperparameters(Momentum)
-_ALL_HYPERPARAMETERS |= _OPTIMIZERS["optimlab.torch.Momentum"]
+# One class per rule of the registry, named after it (optimlab.torch.Adam, …).
+for _rule in registry.RULES.values():
+    globals()[_rule.name] = _wrap(_rule.cls, sparse=_rule.sparse, twin_name=_rule.twin,
+                                  matrix=_rule.matrix)
+    if _rule.twin is None:  # optimlab's own (Momentum, Lion): their keys identify their state dicts
+        _OPTIMIZERS[f"optimlab.torch.{_rule.name}"] = _hyperparameters(globals()[_rule.name])
+        _ALL_HYPERPARAMETERS |= _OPTIMIZERS[f"optimlab.torch.{_rule.name}"]
+del _rule
 rules._ops(torch.empty(0))  # torch's ops namespaces built now, not inside a (compiled) step

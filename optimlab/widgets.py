@@ -24,7 +24,7 @@ import math
 import anywidget
 import traitlets as t
 
-from . import engine, explorers, surfaces
+from . import engine, explorers, registry, surfaces
 
 __all__ = ["OPTIMIZERS", "SURFACES", "Panel", "panel"]
 
@@ -238,6 +238,17 @@ def _surface_from_spec(sp):
             "saddle": surfaces.Saddle}[kind]()
 
 
+def _with_knobs(opt, *, lr, **knobs):
+    """``opt`` with learning rate ``lr`` and each shared knob (by role, e.g. ``beta1``) set in
+    the hyperparameter that plays that role for its rule (:mod:`optimlab.registry`)."""
+    info = registry.rule_of(opt)
+    hp = {**opt.hyperparameters, "lr": lr}
+    for knob, value in knobs.items():
+        if info.knob_applies(knob, hp):
+            hp = registry.set_path(hp, info.knobs[knob], value)
+    return type(opt)(**hp)
+
+
 def panel(surface=None, optimizers=("SGD", "Momentum", "Adam"), *, lr=0.05, lrs=None, beta1=0.9,
           beta2=0.999, steps=100, x0=None, knobs=("beta1", "beta2"), title=None, python=None):
     """The live panel: a :class:`Panel` widget in Jupyter, the same explorer in the static book.
@@ -270,15 +281,7 @@ def panel(surface=None, optimizers=("SGD", "Momentum", "Adam"), *, lr=0.05, lrs=
         chosen = {}
         for name in optimizers:
             opt = OPTIMIZERS[name]
-            hp = dict(opt.hyperparameters)
-            hp["lr"] = lr
-            if "betas" in hp:
-                hp["betas"] = (beta1, beta2)
-            elif name in ("Momentum", "Nesterov"):
-                hp["momentum"] = beta1
-            elif name == "RMSprop":
-                hp["alpha"] = beta2
-            chosen[name] = type(opt)(**hp)
+            chosen[name] = _with_knobs(opt, lr=lr, beta1=beta1, beta2=beta2)
     for label, value in (lrs or {}).items():
         if label not in chosen:
             raise ValueError(f"lrs names {label!r}, which is not among the optimizers {list(chosen)}")

@@ -28,10 +28,10 @@ RUNNER = Path(__file__).parent / "js" / "run_engine.js"
 TOL = 1e-9
 
 
-def _engine(cases):
+def _engine(cases, tmp_path):
     if NODE is None:
         pytest.fail("node is needed to test the browser engine (Debian: apt-get install nodejs)")
-    path = Path(__import__("tempfile").mkdtemp()) / "cases.json"
+    path = tmp_path / "cases.json"
     path.write_text(json.dumps(cases))
     out = subprocess.run([NODE, str(RUNNER), str(path)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
@@ -45,41 +45,58 @@ def _maybe(rng, value, p=0.5):
     return value if rng.random() < p else 0.0
 
 
+def _betas(rng):
+    return (rng.uniform(0, 0.99), 1 - _logu(rng, 1e-4, 0.5))
+
+
+def _sgd(rng, wd, maximize):
+    momentum = _maybe(rng, rng.uniform(0.05, 0.99), 0.75)
+    nesterov = bool(momentum > 0 and rng.random() < 0.4)
+    dampening = 0.0 if nesterov else _maybe(rng, rng.uniform(0, 1), 0.3)
+    return ol.SGD(lr=_logu(rng, 1e-4, 0.3), momentum=momentum, dampening=dampening,
+                  weight_decay=wd, nesterov=nesterov, maximize=maximize)
+
+
+#: A random-hyperparameter sampler for every rule of the engine (test_every_engine_rule_is_sampled
+#: fails when a rule of the registry has none).
+SAMPLERS = {
+    "SGD": _sgd,
+    "Momentum": lambda rng, wd, maximize: ol.Momentum(
+        lr=_logu(rng, 1e-3, 1.0), beta=rng.uniform(0, 0.99), weight_decay=wd, maximize=maximize),
+    "RMSprop": lambda rng, wd, maximize: ol.RMSprop(
+        lr=_logu(rng, 1e-4, 0.3), alpha=rng.uniform(0.5, 0.999), eps=_logu(rng, 1e-10, 1e-2),
+        weight_decay=wd, momentum=_maybe(rng, rng.uniform(0.05, 0.95)),
+        centered=bool(rng.random() < 0.4), maximize=maximize),
+    "Adagrad": lambda rng, wd, maximize: ol.Adagrad(
+        lr=_logu(rng, 1e-3, 1.0), lr_decay=_maybe(rng, _logu(rng, 1e-4, 0.1)), weight_decay=wd,
+        eps=_logu(rng, 1e-12, 1e-3), initial_accumulator_value=_maybe(rng, rng.uniform(0, 1)),
+        maximize=maximize),
+    "Adam": lambda rng, wd, maximize: ol.Adam(
+        betas=_betas(rng), lr=_logu(rng, 1e-3, 0.5), eps=_logu(rng, 1e-10, 1e-2), weight_decay=wd,
+        amsgrad=bool(rng.random() < 0.4), maximize=maximize,
+        decoupled_weight_decay=bool(rng.random() < 0.3)),
+    "AdamW": lambda rng, wd, maximize: ol.AdamW(
+        betas=_betas(rng), lr=_logu(rng, 1e-3, 0.5), eps=_logu(rng, 1e-10, 1e-2),
+        weight_decay=_logu(rng, 1e-3, 0.5), amsgrad=bool(rng.random() < 0.4), maximize=maximize),
+    "NAdam": lambda rng, wd, maximize: ol.NAdam(
+        betas=_betas(rng), lr=_logu(rng, 1e-3, 0.5), eps=_logu(rng, 1e-10, 1e-2), weight_decay=wd,
+        momentum_decay=_logu(rng, 1e-4, 0.1), decoupled_weight_decay=bool(rng.random() < 0.3),
+        maximize=maximize),
+    "Lion": lambda rng, wd, maximize: ol.Lion(
+        lr=_logu(rng, 1e-4, 0.3), betas=_betas(rng), weight_decay=wd, maximize=maximize),
+    # β₂ in [0.5, 1): below β₂ = 2/3, ρ∞ ≤ 5 and RAdam never leaves its momentum-SGD phase, so
+    # both branches are drawn.
+    "RAdam": lambda rng, wd, maximize: ol.RAdam(
+        lr=_logu(rng, 1e-3, 0.5), betas=(rng.uniform(0, 0.99), 1 - _logu(rng, 1e-4, 0.5)),
+        eps=_logu(rng, 1e-10, 1e-2), weight_decay=wd,
+        decoupled_weight_decay=bool(rng.random() < 0.3), maximize=maximize),
+}
+
+
 def random_optimizer(rng, name):
     wd = _maybe(rng, _logu(rng, 1e-4, 0.1), 0.3)
     maximize = bool(rng.random() < 0.05)
-    if name == "SGD":
-        momentum = _maybe(rng, rng.uniform(0.05, 0.99), 0.75)
-        nesterov = bool(momentum > 0 and rng.random() < 0.4)
-        dampening = 0.0 if nesterov else _maybe(rng, rng.uniform(0, 1), 0.3)
-        return ol.SGD(lr=_logu(rng, 1e-4, 0.3), momentum=momentum, dampening=dampening,
-                      weight_decay=wd, nesterov=nesterov, maximize=maximize)
-    if name == "Momentum":
-        return ol.Momentum(lr=_logu(rng, 1e-3, 1.0), beta=rng.uniform(0, 0.99), weight_decay=wd,
-                           maximize=maximize)
-    if name == "RMSprop":
-        return ol.RMSprop(lr=_logu(rng, 1e-4, 0.3), alpha=rng.uniform(0.5, 0.999),
-                          eps=_logu(rng, 1e-10, 1e-2), weight_decay=wd,
-                          momentum=_maybe(rng, rng.uniform(0.05, 0.95)),
-                          centered=bool(rng.random() < 0.4), maximize=maximize)
-    if name == "Adagrad":
-        return ol.Adagrad(lr=_logu(rng, 1e-3, 1.0), lr_decay=_maybe(rng, _logu(rng, 1e-4, 0.1)),
-                          weight_decay=wd, eps=_logu(rng, 1e-12, 1e-3),
-                          initial_accumulator_value=_maybe(rng, rng.uniform(0, 1)),
-                          maximize=maximize)
-    betas = (rng.uniform(0, 0.99), 1 - _logu(rng, 1e-4, 0.5))
-    if name == "Adam":
-        return ol.Adam(lr=_logu(rng, 1e-3, 0.5), betas=betas, eps=_logu(rng, 1e-10, 1e-2),
-                       weight_decay=wd, amsgrad=bool(rng.random() < 0.4), maximize=maximize,
-                       decoupled_weight_decay=bool(rng.random() < 0.3))
-    if name == "AdamW":
-        return ol.AdamW(lr=_logu(rng, 1e-3, 0.5), betas=betas, eps=_logu(rng, 1e-10, 1e-2),
-                        weight_decay=_logu(rng, 1e-3, 0.5), amsgrad=bool(rng.random() < 0.4),
-                        maximize=maximize)
-    assert name == "NAdam"
-    return ol.NAdam(lr=_logu(rng, 1e-3, 0.5), betas=betas, eps=_logu(rng, 1e-10, 1e-2),
-                    weight_decay=wd, momentum_decay=_logu(rng, 1e-4, 0.1),
-                    decoupled_weight_decay=bool(rng.random() < 0.3), maximize=maximize)
+    return SAMPLERS[name](rng, wd, maximize)
 
 
 def random_surface(rng, kind):
@@ -125,12 +142,16 @@ def _horizon(opt, s, start, steps, ref, scale):
     return int(bad.min()) if bad.size else steps + 1
 
 
-def test_engine_matches_optimlab_run_on_random_cases():
+def test_every_engine_rule_is_sampled():
+    assert set(SAMPLERS) == set(RULES), "every rule the engine runs needs a random-case sampler"
+
+
+def test_engine_matches_optimlab_run_on_random_cases(tmp_path):
     cases = _cases()
     refs = [ol.run(opt, s, start, steps) for opt, s, start, steps in cases]
     got = _engine([{"optimizer": engine.optimizer_spec(opt), "surface": engine.surface_spec(s),
                     "x0": start.tolist(), "steps": steps, "bound": 1e6}
-                   for opt, s, start, steps in cases])
+                   for opt, s, start, steps in cases], tmp_path)
     cut, compared = [], 0
     for (opt, s, start, steps), ref, js in zip(cases, refs, got):
         scale = max(np.ptp(np.asarray(s.window), axis=1))

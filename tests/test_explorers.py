@@ -142,7 +142,7 @@ def test_book_mode_markup_only(monkeypatch, typical):
     bundle = typical._repr_mimebundle_()
     html = bundle["text/html"]
     assert html.startswith('<div class="optimlab-explorer" id="ol-')
-    assert "<script src=" not in html.replace(" ", "")
+    assert not re.search(r"<script[^>]*\bsrc\s*=", html)  # no external script, however spaced
     assert "http" not in html.lower()
     assert "window.optimlabExplorer" not in html and "optimlabEngine" not in html
     assert html.count("<script") == 1  # only the JSON data; the page's scripts draw the controls
@@ -308,4 +308,5 @@ def test_lines_shapes_values_and_fixed_curves(monkeypatch):
     with pytest.raises(ValueError, match="shape"):
         explorers.lines(t, {"a": np.zeros((4, 50))}, {"p": [1, 2]})
     logy = explorers.lines(t, {"a": np.exp(-t)[None, :]}, logy=True)
-    assert logy.spec["logy"] and logy.spec["yrange"][0] < -21 < -20 < logy.spec["yrange"][1] + 20  # log10 units
+    lowest = np.log10(np.exp(-t[-1]))  # the curve spans [lowest, 0] in log10 units
+    assert logy.spec["logy"] and logy.spec["yrange"][0] <= lowest and logy.spec["yrange"][1] >= 0

@@ -148,5 +148,20 @@ def test_figures_work_on_every_gallery_surface():
 def test_user_axes_are_returned_and_not_replaced():
     fig, ax = figures.new_figure()
     assert figures.paths(Q, _runs(), ax=ax) is ax
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match=r"runs\['bad'\] must be a Trajectory"):
         figures.paths(Q, {"bad": "not a trajectory"})
+    with pytest.raises(ValueError, match=r"runs\['bad'\] must be a Trajectory"):
+        figures.loss_curves({"bad": np.zeros((3, 2))})
+
+
+def test_tuning_curves_draw_median_band_and_choice():
+    from optimlab import tuning
+    lrs = np.array([0.01, 0.1, 1.0])
+    tu = tuning.tune(lambda lrs, seed: np.array([0.5, 0.8 + 0.01 * seed, np.nan]), lrs,
+                     seeds=(0, 1, 2), maximize=True)
+    ax = figures.tuning_curves({"Adam": tu}, ylabel="accuracy")
+    line = ax.get_lines()[0]
+    assert list(line.get_xdata()) == [0.01, 0.1]  # the rate where every seed diverged is left out
+    assert ax.get_lines()[1].get_xdata()[0] == 0.1 and "best η = 0.1" in ax.get_legend().get_texts()[0].get_text()
+    with pytest.raises(ValueError, match=r"tunings\['x'\] must be an optimlab.tuning.Tuning"):
+        figures.tuning_curves({"x": [1, 2]})

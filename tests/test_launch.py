@@ -76,3 +76,17 @@ def test_every_chapter_install_cell_receives_the_repository(chapter):
     assert 'OPTIMLAB_REPOSITORY = "git+https://github.com/someone/the-book@main"' in first.source
     assert "remove-cell" in first.metadata.get("tags", [])
     assert "optimlab.notebook.setup()" in first.source
+
+
+def test_the_text_about_launching_and_cloning_follows_the_setting():
+    without = _app("").config.myst_substitutions
+    assert without["launch_services"] == "" and "git clone" not in without["get_the_sources"]
+    with_repo = _app("https://github.com/someone/the-book").config.myst_substitutions
+    assert "Binder" in with_repo["launch_services"] and "Colab" in with_repo["launch_services"]
+    assert "git clone https://github.com/someone/the-book && cd the-book" in with_repo["get_the_sources"]
+
+
+def test_the_introduction_names_no_repository_of_its_own():
+    intro = (ROOT / "book" / "intro.md").read_text()
+    assert "github.com" not in intro and "Binder" not in intro and "Colab" not in intro
+    assert "{{ launch_services }}" in intro and "{{ get_the_sources }}" in intro

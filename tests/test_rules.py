@@ -20,13 +20,15 @@ from hypothesis import strategies as st
 
 import optimlab as ol
 import optimlab.torch as olt
+from optimlab import registry
 
 STEPS = 100
 MAX_EXAMPLES = 20
 RTOL = 1e-10
 
-NAMES = ["SGD", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam"]  # those with a torch.optim twin
-RULES = [ol.SGD, ol.Momentum, ol.RMSprop, ol.Adagrad, ol.Adam, ol.AdamW, ol.NAdam]
+NAMES = [r.name for r in registry.RULES.values() if r.twin]  # those with a torch.optim twin
+GENERIC = [n for n in NAMES if n != "Muon"]  # Muon has its own parity test (bfloat16, matrices)
+RULES = [r.cls for r in registry.RULES.values()]
 
 
 def assert_close(actual, expected, rtol=RTOL, what="", floor=1e-300):
@@ -90,8 +92,19 @@ nadam_kwargs = st.fixed_dictionaries(dict(
     momentum_decay=maybe_zero(st.floats(0.0, 0.01)), decoupled_weight_decay=st.booleans(),
     maximize=st.booleans()))
 
+radam_kwargs = st.fixed_dictionaries(dict(
+    lr=log_uniform(1e-4, 0.1), betas=betas, eps=epsilons, weight_decay=weight_decays,
+    decoupled_weight_decay=st.booleans(), maximize=st.booleans()))
+
+adafactor_kwargs = st.fixed_dictionaries(dict(
+    lr=log_uniform(1e-3, 0.3), beta2_decay=st.floats(-1.0, -0.1),
+    eps=st.tuples(st.one_of(st.none(), log_uniform(1e-30, 1e-3)), log_uniform(1e-5, 1e-2)),
+    d=st.floats(1.0, 3.0), weight_decay=weight_decays, maximize=st.booleans()))
+
+#: Hypothesis strategies per rule with a torch.optim twin (test_registry checks none is missing).
 STRATEGIES = {"SGD": sgd_kwargs(), "RMSprop": rmsprop_kwargs(), "Adagrad": adagrad_kwargs,
-              "Adam": adam_kwargs, "AdamW": adamw_kwargs, "NAdam": nadam_kwargs}
+              "Adam": adam_kwargs, "AdamW": adamw_kwargs, "NAdam": nadam_kwargs,
+              "RAdam": radam_kwargs, "Adafactor": adafactor_kwargs}
 
 # optimlab state field -> torch.optim state key
 STATE_KEYS = {
@@ -103,6 +116,10 @@ STATE_KEYS = {
     "Adam": {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"},
     "AdamW": {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"},
     "NAdam": {"mu_product": "mu_product", "m": "exp_avg", "v": "exp_avg_sq"},
+    "RAdam": {"m": "exp_avg", "v": "exp_avg_sq"},
+    "Lion": {"m": "exp_avg"},
+    "Adafactor": {"row_var": "row_var", "col_var": "col_var", "variance": "variance"},
+    "Muon": {"momentum_buffer": "momentum_buffer"},
 }
 
 
@@ -162,7 +179,7 @@ def _compare_runs(name, xs, state, ref_xs, ref_state, grads, what):
 
 
 # --------------------------------------------------------------------------- parity with torch.optim
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", GENERIC)
 @settings(deadline=None, max_examples=MAX_EXAMPLES)
 @given(data=st.data())
 def test_rule_and_adapter_match_torch_optim(name, data, problem, torch_reference):
@@ -174,7 +191,8 @@ def test_rule_and_adapter_match_torch_optim(name, data, problem, torch_reference
     """
     kwargs = data.draw(STRATEGIES[name], label="hyperparameters")
     prob = problem(data.draw(st.integers(0, 2 ** 16), label="seed"), data.draw(shapes, label="shape"))
-    ref_xs, grads, ref_opt, ref_p = torch_reference(getattr(torch.optim, name), kwargs, prob, STEPS)
+    twin = getattr(torch.optim, registry.RULES[name].twin)
+    ref_xs, grads, ref_opt, ref_p = torch_reference(twin, kwargs, prob, STEPS)
     ref_state = {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in ref_opt.state[ref_p].items()}
     assert np.all(np.isfinite(ref_xs[-1]))
 
@@ -372,9 +390,11 @@ def _invalid_cases():
                         b[i] = bad
                         cases.append((cls, dict(betas=tuple(b)), f"betas[{i}]", "[0, 1)"))
                 continue
-            if f.name not in RANGES:  # booleans
+            if f.name not in RANGES or isinstance(f.default, tuple):  # booleans; Adafactor's eps pair
                 continue
-            bads = [-0.1, -1e-12, math.nan, np.array([0.5, -0.1, 0.3])[:, None]]
+            bads = [-0.1, -1e-12, math.nan]
+            if not cls.whole_tensor:  # the others refuse any array ("a single number", tested below)
+                bads.append(np.array([0.5, -0.1, 0.3])[:, None])
             if f.name in ABOVE:
                 bads.append(ABOVE[f.name])
             for bad in bads:
@@ -396,7 +416,7 @@ def test_invalid_hyperparameters_raise(cls, kwargs, name, interval):
         cls(**kwargs)
     message = str(info.value)
     assert name in message and _interval_re(interval).search(message), message
-    p = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    p = torch.nn.Parameter(torch.zeros(2, 2, dtype=torch.float64))  # a matrix: Muon takes only those
     with pytest.raises(ValueError) as info_torch:
         getattr(olt, cls.__name__)([p], **kwargs)
     assert message in str(info_torch.value)
@@ -531,3 +551,150 @@ def test_replace_changes_hyperparameters_and_validates_them():
         opt.replace(lr=-1.0)
     with pytest.raises(ValueError, match="Adam has no hyperparameter 'momentum'"):
         opt.replace(momentum=0.9)
+
+
+# --------------------------------------------------------------------------- rules without a torch twin
+def _lion_reference(theta, grads, lr, beta1, beta2, wd, maximize):
+    """Algorithm 2 of Chen et al. (2023), "Symbolic Discovery of Optimization Algorithms", one
+    coordinate at a time with Python floats: update = interp(g, m, β₁).sign() + λθ;
+    θ ← θ − η·update;  m ← interp(g, m, β₂)   (interp(g, m, β) = βm + (1 − β)g)."""
+    theta, m, path = [float(v) for v in theta], [0.0] * len(theta), []
+    for g in grads:
+        g = [-float(v) if maximize else float(v) for v in g]
+        for i in range(len(theta)):
+            c = beta1 * m[i] + (1 - beta1) * g[i]
+            update = (c > 0) - (c < 0) + wd * theta[i]
+            theta[i] -= lr * update
+            m[i] = beta2 * m[i] + (1 - beta2) * g[i]
+        path.append(list(theta))
+    return path
+
+
+@settings(deadline=None, max_examples=MAX_EXAMPLES)
+@given(lr=log_uniform(1e-4, 0.1), betas=betas, wd=weight_decays, maximize=st.booleans(),
+       seed=st.integers(0, 2 ** 16), shape=shapes)
+def test_lion_matches_the_papers_algorithm(lr, betas, wd, maximize, seed, shape, problem):
+    prob = problem(seed, shape)
+    kwargs = dict(lr=lr, betas=betas, weight_decay=wd, maximize=maximize)
+    grads = [prob.grad(prob.theta0 * (1 + 0.1 * k)) for k in range(STEPS)]  # a fixed sequence
+    xs, _ = _feed(ol.Lion(**kwargs), prob.theta0, grads)
+    ref = _lion_reference(prob.theta0.ravel(), [g.ravel() for g in grads], lr, *betas, wd, maximize)
+    scale = max(1.0, float(np.max(np.abs(prob.theta0))))
+    for k, (a, e) in enumerate(zip(xs[1:], ref)):
+        assert_close(np.ravel(a), e, what=f"Lion step {k + 1}", floor=scale)
+    xs, state = _feed_adapter(olt.Lion, kwargs, prob.theta0, grads)
+    for k, (a, e) in enumerate(zip(xs[1:], ref)):
+        assert_close(np.ravel(a), e, what=f"optimlab.torch.Lion step {k + 1}", floor=scale)
+    assert list(state) == ["step", "exp_avg"]
+
+
+def test_lion_moves_every_coordinate_by_exactly_lr():
+    x, g = np.array([3.0, -1.0, 0.5]), np.array([10.0, -1e-6, 0.0])
+    new, _ = ol.Lion(lr=0.01).step(x, g, ol.Lion().init(x))
+    np.testing.assert_allclose(new - x, [-0.01, 0.01, 0.0])
+
+
+#: Each rule without a torch.optim twin and the test that holds it to a reference
+#: (tests/test_registry.py requires one per such rule).
+REFERENCES = {"Momentum": test_momentum_matches_torch_sgd_through_mapping,
+              "Lion": test_lion_matches_the_papers_algorithm}
+
+
+# --------------------------------------------------------------------------- Muon
+def _newton_schulz_float64(grad, coefficients, steps, eps):
+    """torch.optim.Muon's Newton–Schulz iteration, unchanged but in float64 (torch runs it in
+    bfloat16): the reference for optimlab's numpy rule, which iterates in the array's precision."""
+    a, b, c = coefficients
+    X = grad.double()
+    if grad.size(0) > grad.size(1):
+        X = X.T
+    X = X / X.norm().clamp(min=eps)
+    for _ in range(steps):
+        A = X @ X.T
+        X = torch.addmm(X, torch.addmm(A, A, A, beta=b, alpha=c), X, beta=a)
+    return X.T if grad.size(0) > grad.size(1) else X
+
+
+muon_kwargs = st.fixed_dictionaries(dict(
+    lr=log_uniform(1e-3, 0.1), weight_decay=weight_decays, momentum=st.floats(0.0, 0.99),
+    nesterov=st.booleans(), ns_steps=st.integers(0, 6),
+    adjust_lr_fn=st.sampled_from([None, "original", "match_rms_adamw"])))
+
+
+@settings(deadline=None, max_examples=MAX_EXAMPLES)
+@given(kwargs=muon_kwargs, seed=st.integers(0, 2 ** 16),
+       shape=st.tuples(st.integers(1, 6), st.integers(1, 6)))
+def test_muon_matches_torch_optim(kwargs, seed, shape, problem, torch_reference):
+    """optimlab.torch.Muon == torch.optim.Muon (both iterate Newton–Schulz in bfloat16), and the
+    numpy rule == torch.optim.Muon with its iteration run in float64."""
+    import torch.optim._muon as muon_module
+
+    prob = problem(seed, shape)
+    ref_xs, grads, ref_opt, ref_p = torch_reference(torch.optim.Muon, kwargs, prob, 30)
+    xs, state = _feed_adapter(olt.Muon, kwargs, prob.theta0, grads)
+    theta_max = max(float(np.max(np.abs(e))) for e in ref_xs)
+    for k, (a, e) in enumerate(zip(xs, ref_xs)):
+        assert_close(a, e, what=f"optimlab.torch.Muon step {k}", floor=theta_max)
+    assert list(state) == ["momentum_buffer"]
+
+    original = muon_module._zeropower_via_newtonschulz
+    muon_module._zeropower_via_newtonschulz = _newton_schulz_float64
+    try:
+        ref_xs, grads, _, _ = torch_reference(torch.optim.Muon, kwargs, prob, 30)
+    finally:
+        muon_module._zeropower_via_newtonschulz = original
+    xs, _ = _feed(ol.Muon(**kwargs), prob.theta0, grads)
+    theta_max = max(float(np.max(np.abs(e))) for e in ref_xs)
+    for k, (a, e) in enumerate(zip(xs, ref_xs)):
+        assert_close(a, e, what=f"optimlab.Muon step {k}", floor=theta_max)
+
+
+def test_newton_schulz_flattens_the_singular_values():
+    G = np.random.default_rng(0).normal(size=(8, 5)) @ np.diag([10, 3, 1, 0.3, 0.1])
+    s = np.linalg.svd(rules_newton_schulz()(G), compute_uv=False)
+    assert 0.6 < s.min() and s.max() < 1.3  # from a spread of 100 to about one
+    with pytest.raises(ValueError, match="2-D weight matrices"):
+        ol.Muon().init(np.zeros(3))
+    # a stack of matrices (numpy) is orthogonalised one matrix at a time
+    stack = np.stack([G, 3 * G[::-1]])
+    out = rules_newton_schulz()(stack)
+    np.testing.assert_allclose(out[1], rules_newton_schulz()(3 * G[::-1]), rtol=1e-12)
+
+
+def rules_newton_schulz():
+    from optimlab.rules import newton_schulz
+    return newton_schulz
+
+
+@pytest.mark.parametrize("cls, kwargs, words", [
+    (ol.Adafactor, dict(beta2_decay=0.1), ["beta2_decay", "(-inf, 0.0]"]),
+    (ol.Adafactor, dict(d=0.9), ["d", "[1.0, inf)"]),
+    (ol.Adafactor, dict(eps=(-1.0, 1e-3)), ["eps[0]", "[0"]),
+    (ol.Adafactor, dict(eps=(None, -1.0)), ["eps[1]", "[0"]),
+    (ol.Adafactor, dict(eps=1e-3), ["eps", "pair"]),
+    (ol.Muon, dict(ns_steps=100), ["ns_steps", "[0, 100)"]),
+    (ol.Muon, dict(ns_coefficients=(1.0, 2.0)), ["ns_coefficients", "three numbers"]),
+    (ol.Muon, dict(adjust_lr_fn="rms"), ["adjust_lr_fn", "match_rms_adamw"]),
+])
+def test_whole_tensor_rules_refuse_bad_values_by_name(cls, kwargs, words):
+    with pytest.raises(ValueError, match=".*".join(map(re.escape, words))):
+        cls(**kwargs)
+
+
+def test_whole_tensor_rules_step_single_numbers_only():
+    with pytest.raises(ValueError, match="lr must be a single number"):
+        ol.Adafactor(lr=np.array([0.1, 0.2])).init(np.zeros(3))
+    with pytest.raises(ValueError, match="lr must be in"):
+        ol.Adafactor(lr=np.array([0.1, -0.2]))  # the values are still checked at construction
+
+
+def test_adafactor_keeps_m_plus_n_numbers_for_a_matrix():
+    state = ol.Adafactor().init(np.zeros((30, 20)))
+    assert state.row_var.shape == (30, 1) and state.col_var.shape == (1, 20) and state.variance is None
+    assert ol.Adafactor().init(np.zeros(7)).variance.shape == (7,)
+    with pytest.raises(ValueError, match=r"d must be in \[1"):
+        ol.Adafactor(d=0.5)
+
+
+#: Rules with a twin whose parity is tested outside the generic test (test_registry checks it).
+PARITY_TESTS = {"Muon": test_muon_matches_torch_optim}

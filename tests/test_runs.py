@@ -381,3 +381,13 @@ def test_settled_at_on_a_run_matches_a_loop():
 def test_settled_at_rejects_non_boolean_input():
     with pytest.raises(ValueError, match="ok must be a boolean array"):
         ol.settled_at(np.array([0.1, 0.2]))
+
+
+def test_whole_tensor_rules_run_one_start_and_refuse_a_batch():
+    q = ol.surfaces.Quadratic(kappa=10)
+    one = ol.run(ol.Adafactor(lr=0.1), q, q.start, 50)
+    assert one.xs.shape == (51, 2) and one.losses[-1] < one.losses[0]
+    with pytest.raises(ValueError, match="Adafactor computes statistics over a whole parameter"):
+        ol.run(ol.Adafactor(lr=0.1), q, np.stack([q.start, q.start]), 5)
+    with pytest.raises(ValueError, match="2-D weight matrices"):
+        ol.run(ol.Muon(), q, q.start, 5)

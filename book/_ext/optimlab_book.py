@@ -9,7 +9,8 @@
 3. The theme's colour mode is empty unless configured, which makes every page log "Got invalid
    theme mode": it defaults to light, where the figures were designed.
 
-The launch buttons and the repository setting are in ``optimlab_launch`` (loaded from here).
+The launch buttons and the repository setting are in ``optimlab_launch``, the API page's table of
+torch switches in ``optimlab_api`` (both loaded from here).
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ def _copy_assets(app, exception):
 
 def setup(app):
     app.setup_extension("optimlab_launch")  # launch buttons and the repository setting (same folder)
+    app.setup_extension("optimlab_api")     # the API page's table of torch switches
     app.connect("html-page-context", _page_context)
     app.connect("build-finished", _copy_assets)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

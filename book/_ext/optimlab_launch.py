@@ -8,7 +8,9 @@ The repository URL is set once, in ``_config.yml`` (``repository: url:``). From 
   (:data:`PAGES_BRANCH`, written by ``.github/workflows/pages.yml``): Colab cannot open the ``.md``
   sources, and the executed notebook shows every output at once;
 - the chapters' hidden install cell (``OPTIMLAB_REPOSITORY = ""``) gets the repository written in,
-  in the notebooks the site offers for download (``_sources/…ipynb``, which Colab opens).
+  in the notebooks the site offers for download (``_sources/…ipynb``, which Colab opens);
+- the text that speaks of launching or cloning (the introduction) reads the same setting through
+  MyST substitutions (:func:`substitutions`): ``{{ launch_services }}`` and ``{{ get_the_sources }}``.
 
 Every notebook page also gets "Run in your browser": the chapter opened in the JupyterLite site
 that ``make lite`` builds into ``lite/`` beside the book (Pyodide, no server, no repository),
@@ -64,6 +66,24 @@ def configure(app, config) -> None:
     theme["launch_buttons"] = launch
     theme["use_repository_button"] = url is not None
     app.optimlab_repository = url
+    config.myst_substitutions = {**(getattr(config, "myst_substitutions", None) or {}),
+                                 **substitutions(url)}
+
+
+def substitutions(url: str | None) -> dict:
+    """The MyST substitutions the text uses where it speaks of launching or cloning.
+
+    ``launch_services``: what the chapter buttons open besides the download and the browser run
+    (Binder and Colab, only with a repository). ``get_the_sources``: how a reader gets the sources
+    (a clone command with a repository; without one, the book cannot name an address).
+    """
+    if url is None:
+        return {"launch_services": "",
+                "get_the_sources": "In a copy of the book's sources (the site names no public "
+                                   "repository yet):"}
+    name = url.rsplit("/", 1)[1]
+    return {"launch_services": ", or open it on Binder or Colab",
+            "get_the_sources": f"Clone the book's repository, `git clone {url} && cd {name}`, and:"}
 
 
 def _is_notebook(app, pagename) -> bool:

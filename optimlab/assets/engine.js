@@ -266,6 +266,45 @@
           return [xn, { t: t, mup: mup, m: m, v: v }];
         }
       };
+    },
+    Lion: function (h) {
+      // c = β₁m + (1−β₁)g;  x ← (1 − ηλ)x − η sign(c);  m ← β₂m + (1−β₂)g   (decoupled decay)
+      var b1 = h.betas[0], b2 = h.betas[1];
+      return {
+        init: function () { return { t: 0, m: zeros() }; },
+        step: function (x0, g0, s) {
+          var g = effective(h, x0, g0, true);
+          var xn = map2(function (i) {
+            var c = b1 * s.m[i] + (1 - b1) * g[i];
+            return x0[i] * (1 - h.lr * h.weight_decay) - h.lr * Math.sign(c);
+          });
+          var m = map2(function (i) { return b2 * s.m[i] + (1 - b2) * g[i]; });
+          return [xn, { t: s.t + 1, m: m }];
+        }
+      };
+    },
+    RAdam: function (h) {
+      var b1 = h.betas[0], b2 = h.betas[1], dec = !!h.decoupled_weight_decay;
+      var rhoInf = 2 / (1 - b2) - 1;
+      return {
+        init: function () { return { t: 0, m: zeros(), v: zeros() }; },
+        step: function (x0, g0, s) {
+          var g = effective(h, x0, g0, dec), x = x0;
+          if (dec) x = map2(function (i) { return x0[i] * (1 - h.lr * h.weight_decay); });
+          var t = s.t + 1;
+          var m = map2(function (i) { return b1 * s.m[i] + (1 - b1) * g[i]; });
+          var v = map2(function (i) { return b2 * s.v[i] + (1 - b2) * g[i] * g[i]; });
+          var c1 = 1 - Math.pow(b1, t), c2 = 1 - Math.pow(b2, t);
+          var rho = rhoInf - 2 * t * Math.pow(b2, t) / c2;
+          var r = rho > 5 ? Math.pow((rho - 4) * (rho - 2) * rhoInf /
+                                     ((rhoInf - 4) * (rhoInf - 2) * rho), 0.5) : 0;
+          var xn = map2(function (i) {
+            var mh = m[i] / c1;
+            return x[i] - h.lr * (rho > 5 ? mh * r * Math.pow(c2, 0.5) / (Math.sqrt(v[i]) + h.eps) : mh);
+          });
+          return [xn, { t: t, m: m, v: v }];
+        }
+      };
     }
   };
   RULES.AdamW = RULES.Adam;  // AdamW is Adam with decoupled_weight_decay (set in its table)
