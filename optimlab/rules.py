@@ -20,7 +20,7 @@ The contract, the same for every rule::
 One body per rule, two ways to run it
 -------------------------------------
 Each rule writes its step once, as ``update(x, g, state)``: it overwrites ``x`` and the state's
-arrays in place and returns the new state (its counters advanced).  ``step`` is the pure form of
+arrays in place and returns ``(x, state)`` (the counters advanced).  ``step`` is the pure form of
 the same body: it copies ``x`` and the state's arrays (broadcast to the batch shape of array
 hyperparameters) and calls ``update`` on the copies.  :mod:`optimlab.torch` calls ``update``
 directly on the parameter and torch.optim's state tensors, so a training step allocates no
@@ -29,23 +29,31 @@ more than torch.optim's own single-tensor step does (its temporaries are the sam
 ``update`` reaches its arrays only through the namespace ``ops = _ops(x)``, which has the names
 of torch's in-place tensor methods (``lerp_``, ``mul_``, ``add_``, ``addcmul_``, ``addcdiv_``,
 ``sqrt_``...): for a tensor they *are* those methods, for a numpy array they are numpy ufuncs
-writing into their first argument.  Writing the body in torch.optim's order of operations makes
-optimlab.torch agree with torch.optim to the bit.  A new rule follows the same pattern:
+writing into their first argument; under autograd (``differentiable=True``) they are torch's
+out-of-place twins, so gradients flow through the same body.  Writing the body in torch.optim's
+order of operations makes optimlab.torch agree with torch.optim to the bit.  A new rule follows
+the same pattern:
 
 * ``init(x)`` returns the state NamedTuple: arrays shaped like ``x`` (the *buffers*) and the
   counters named in :data:`COUNTERS` (numbers, never mutated: ``update`` returns new ones);
-* ``update(x, g, state)`` starts with ``ops = _ops(x)`` and ``g = self._grad(x, g)``, changes
-  ``x`` and the buffers only through ``ops`` (or replaces a buffer by a new array it returns in
-  the state), reads each counter through ``ops.value`` where it needs a Python number, and
-  branches only on Python values fixed at construction (flags computed in ``__post_init__``),
-  never on array contents (that keeps ``torch.compile`` from breaking the graph);
+* ``update(x, g, state)`` starts with ``ops = _ops(x)`` and ``g = self._grad(x, g)`` (decoupled
+  decay: ``x = self._decay(x, ops)``), changes ``x`` and the buffers only through ``ops`` and
+  always keeps what an op returns (``m = ops.lerp_(state.m, g, 1 - beta1)``; it may also
+  replace a buffer by a new array), reads a counter through ``ops.value`` where it needs a
+  Python number, returns ``x, State(...)``, and branches only on Python values fixed at
+  construction (flags set in ``__post_init__``), never on array contents (that keeps
+  ``torch.compile`` from breaking the graph);
 * it does not define ``step``: the base class's pure ``step`` copies and calls ``update``.
+  (A rule that defines only a pure ``step`` still works everywhere; optimlab.torch then copies
+  its results back, at the old cost.)
 
-(A second design, one pure expression per rule with torch.optim's adapter copying its results
-back, was the first version: every step then built several parameter-sized tensors per
-parameter, 2–6× torch's step time and 2–3× its transient memory.  Flattening each param group
-into one buffer was measured too: the two extra copies of parameters and gradients it needs cost
-more than the Python overhead it saves on large models.)
+Why this design: the first version was one pure expression per rule, the adapter copying its
+results back; every step built several parameter-sized tensors per parameter, 1.9–5.7× torch's
+step time and 2–3× its transient memory.  With ``update`` the same operations as torch.optim's
+run on the same tensors: the step time is torch's plus a few microseconds of Python per tensor
+(``benchmarks/bench_torch.py``), and the numbers are torch's to the bit.  Stepping each param
+group as one flat buffer (not measured) would need the parameters and gradients copied into it
+and back at every step, about as much memory traffic as Adam's step itself on a large model.
 
 Hyperparameters may be numpy arrays that broadcast against ``x`` (``lr=lrs[:, None]`` with
 ``x`` of shape ``(N, 2)`` runs N learning rates at once).  The same code runs on torch tensors:
@@ -317,11 +325,11 @@ class Optimizer:
 
     def _grad(self, x, g):
         """The gradient the rule sees: sign-flipped for ``maximize``, plus L2 weight decay."""
-        if _shape(g) != _shape(x):
+        if getattr(g, "shape", None) != x.shape and _shape(g) != _shape(x):
             raise ValueError(f"gradient shape {_shape(g)} does not match parameter shape {_shape(x)}")
         if self.has_maximize and self.maximize:
             g = -g
-        if self._l2 and self._decays:
+        if self._decays and self._l2:
             g = _ops(x).add(g, x, alpha=self.weight_decay)
         return g
 

@@ -428,11 +428,12 @@ class _RuleOptimizer(torch.optim.Optimizer):
         stored = self.state.get(p, {})  # (none for a rule that keeps no state: plain SGD)
         complex_ = p.is_complex()
         x = torch.view_as_real(p) if complex_ else p
-        state = self._rule_state(rule, stored, x)
+        plan = _plan(rule, x.ndim)
+        state = self._rule_state(rule, stored, x, plan)
         new_x, new_state = rule.update(x, torch.view_as_real(grad) if complex_ else grad, state)
         if new_x is not x:  # (a rule whose update could not run in place)
             x.copy_(new_x)
-        for (field, key, how), before, after in zip(_plan(rule, x.ndim)[1], state, new_state):
+        for (field, key, how), before, after in zip(plan[1], state, new_state):
             if after is before or after is None:
                 continue
             if how == "buffer":  # a buffer the rule made anew
@@ -508,30 +509,30 @@ class _RuleOptimizer(torch.optim.Optimizer):
         return self._sparse
 
     # -- between torch.optim's layout and the rule's NamedTuple ---------------------------
-    def _rule_state(self, rule: rules.Optimizer, stored: dict, x: torch.Tensor):
+    def _rule_state(self, rule: rules.Optimizer, stored: dict, x: torch.Tensor, plan=None):
         """The rule's state from torch.optim's entries (views of them, never copies)."""
-        state_type, plan, _ = _plan(rule, x.ndim)
+        state_type, plan, _ = plan or _plan(rule, x.ndim)
         values = []
         for field, key, how in plan:
             value = stored.get(key)
-            if how is None:  # a field these options do not use
+            if how == "buffer" and value is not None:
+                values.append(value if value.dtype == x.dtype else _real(value))
+            elif how is None:  # a field these options do not use
                 values.append(None)
-            elif how not in ("buffer", float, torch.Tensor):  # a field torch.optim does not keep
-                values.append(how(stored))
+            elif how is not float and how is not torch.Tensor and how != "buffer":
+                values.append(how(stored))  # a field torch.optim does not keep
             elif value is None:
                 raise KeyError(f"{type(self).__name__}: a parameter's state has no {key!r} "
                                f"(it has {sorted(stored)}); was it saved by another optimizer, "
                                "or with other options?")
-            elif how == "buffer":
-                values.append(value if value.dtype == x.dtype else _real(value))
             else:  # a counter
-                counter = value
-                if counter.requires_grad:
+                if value.requires_grad:
                     raise RuntimeError(f"`requires_grad` is not supported for `{key}` in "
                                        "differentiable mode")
                 # As torch.optim: the step as a Python number (a tensor while compiling); the
                 # μ-product as its tensor, so that it is rounded to its dtype as torch's is.
-                values.append(counter if how is torch.Tensor else rules._ops(counter).value(counter))
+                values.append(value if how is torch.Tensor or torch.compiler.is_compiling()
+                              else value.item())
         return state_type(*values)
 
     @staticmethod
