@@ -70,6 +70,8 @@ browser: $(STAMP)
 ## make bench: the speed and size figures (not part of the tests).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_grid.py
+	$(BIN)/python benchmarks/bench_torch.py
+	$(BIN)/python benchmarks/bench_torch_compile.py
 	$(BIN)/python benchmarks/bench_explorer.py --book
 	$(BIN)/python benchmarks/bench_book.py
 	$(BIN)/python benchmarks/bench_lite.py

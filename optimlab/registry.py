@@ -84,7 +84,8 @@ class Rule:
     knobs: dict
     #: Name of the ``torch.optim`` class it must equal, or ``None``.
     twin: str | None
-    #: Sparse gradients in :mod:`optimlab.torch`: None (refused), "linear" or "rows".
+    #: Sparse gradients in :mod:`optimlab.torch`: None (refused), "linear" (the rule steps the
+    #: sparse gradient), "dense" (linear in g, stepped densified) or "rows" (row by row).
     sparse: str | None = None
     #: Whether it needs matrix-shaped parameters (it means nothing on a 2-D point).
     matrix: bool = False
@@ -113,7 +114,7 @@ RULES = _rules(
     Rule(rules.SGD, "SGD", {"beta1": "momentum", "weight_decay": "weight_decay"}, "SGD",
          sparse="linear", requires={"beta1": "momentum"}),
     Rule(rules.Momentum, "Momentum", {"beta1": "beta", "weight_decay": "weight_decay"}, None,
-         sparse="linear"),
+         sparse="dense"),
     Rule(rules.RMSprop, "RMSprop", {"beta2": "alpha", "eps": "eps", "weight_decay": "weight_decay"},
          "RMSprop"),
     Rule(rules.Adagrad, "Adagrad", {"eps": "eps", "weight_decay": "weight_decay"}, "Adagrad",

@@ -17,6 +17,44 @@ The contract, the same for every rule::
     x, state = opt.step(x, g, state) # pure: x, g and state are never mutated
     opt.replace(lr=0.01)             # a new rule with changed hyperparameters (rules are frozen)
 
+One body per rule, two ways to run it
+-------------------------------------
+Each rule writes its step once, as ``update(x, g, state)``: it overwrites ``x`` and the state's
+arrays in place and returns ``(x, state)`` (the counters advanced).  ``step`` is the pure form of
+the same body: it copies ``x`` and the state's arrays (broadcast to the batch shape of array
+hyperparameters) and calls ``update`` on the copies.  :mod:`optimlab.torch` calls ``update``
+directly on the parameter and torch.optim's state tensors, so a training step allocates no
+more than torch.optim's own single-tensor step does (its temporaries are the same).
+
+``update`` reaches its arrays only through the namespace ``ops = _ops(x)``, which has the names
+of torch's in-place tensor methods (``lerp_``, ``mul_``, ``add_``, ``addcmul_``, ``addcdiv_``,
+``sqrt_``...): for a tensor they *are* those methods, for a numpy array they are numpy ufuncs
+writing into their first argument; under autograd (``differentiable=True``) they are torch's
+out-of-place twins, so gradients flow through the same body.  Writing the body in torch.optim's
+order of operations makes optimlab.torch agree with torch.optim to the bit.  A new rule follows
+the same pattern:
+
+* ``init(x)`` returns the state NamedTuple: arrays shaped like ``x`` (the *buffers*) and the
+  counters named in :data:`COUNTERS` (numbers, never mutated: ``update`` returns new ones);
+* ``update(x, g, state)`` starts with ``ops = _ops(x)`` and ``g = self._grad(x, g)`` (decoupled
+  decay: ``x = self._decay(x, ops)``), changes ``x`` and the buffers only through ``ops`` and
+  always keeps what an op returns (``m = ops.lerp_(state.m, g, 1 - beta1)``; it may also
+  replace a buffer by a new array), reads a counter through ``ops.value`` where it needs a
+  Python number, returns ``x, State(...)``, and branches only on Python values fixed at
+  construction (flags set in ``__post_init__``), never on array contents (that keeps
+  ``torch.compile`` from breaking the graph);
+* it does not define ``step``: the base class's pure ``step`` copies and calls ``update``.
+  (A rule that defines only a pure ``step`` still works everywhere; optimlab.torch then copies
+  its results back, at the old cost.)
+
+Why this design: the first version was one pure expression per rule, the adapter copying its
+results back; every step built several parameter-sized tensors per parameter, 1.9–5.7× torch's
+step time and 2–3× its transient memory.  With ``update`` the same operations as torch.optim's
+run on the same tensors: the step time is torch's plus a few microseconds of Python per tensor
+(``benchmarks/bench_torch.py``), and the numbers are torch's to the bit.  Stepping each param
+group as one flat buffer (not measured) would need the parameters and gradients copied into it
+and back at every step, about as much memory traffic as Adam's step itself on a large model.
+
 Hyperparameters may be numpy arrays that broadcast against ``x`` (``lr=lrs[:, None]`` with
 ``x`` of shape ``(N, 2)`` runs N learning rates at once).  The same code runs on torch tensors:
 :mod:`optimlab.torch` wraps these classes as ``torch.optim.Optimizer`` subclasses.
@@ -28,6 +66,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+import types
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -43,13 +82,135 @@ __all__ = [
 # --------------------------------------------------------------------------- helpers
 def _xp(x):
     """The array module of ``x``: numpy, or torch for a tensor (torch is never imported here)."""
-    if type(x).__module__.split(".")[0] == "torch":
-        return sys.modules["torch"]
-    return np
+    torch = sys.modules.get("torch")
+    return torch if torch is not None and isinstance(x, torch.Tensor) else np
 
 
 def _sqrt(x):
     return _xp(x).sqrt(x)
+
+
+#: State fields that are counters (numbers, or 0-dim tensors in optimlab.torch): ``update``
+#: returns new values for them.  Every other field that is not None is a buffer shaped like x.
+COUNTERS = ("step", "mu_product")
+
+
+class _NumpyOps:
+    """numpy under the names of the torch tensor methods ``update`` calls.
+
+    A name ending in ``_`` writes its result into its first argument (and returns it), as torch's
+    in-place methods do; hyperparameters may be arrays broadcasting against it."""
+
+    @staticmethod
+    def lerp_(a, b, w):
+        a += w * (b - a)
+        return a
+
+    @staticmethod
+    def mul_(a, s):
+        return np.multiply(a, s, out=a)
+
+    @staticmethod
+    def div_(a, s):
+        return np.divide(a, s, out=a)
+
+    @staticmethod
+    def add_(a, b, alpha=None):
+        a += b if alpha is None else alpha * b
+        return a
+
+    @staticmethod
+    def addcmul_(a, b, c, value=1):
+        a += value * b * c
+        return a
+
+    @staticmethod
+    def addcdiv_(a, b, c, value=1):
+        a += value * (b / c)
+        return a
+
+    @staticmethod
+    def sqrt_(a):
+        return np.sqrt(a, out=a)
+
+    @staticmethod
+    def maximum_(a, b):
+        return np.maximum(a, b, out=a)
+
+    @staticmethod
+    def add(a, b, alpha=1):
+        return a + alpha * b
+
+    @staticmethod
+    def addcmul(a, b, c, value=1):
+        return a + value * b * c
+
+    sqrt, div, where = np.sqrt, np.divide, np.where
+
+    @staticmethod
+    def clone(a):
+        return np.array(a, dtype=np.result_type(a, 0.0))
+
+    @staticmethod
+    def fresh(a, batch_shape):
+        """A writable copy of ``a``, broadcast to the batch shape of the hyperparameters."""
+        a = np.asarray(a)
+        return np.array(np.broadcast_to(a, np.broadcast_shapes(a.shape, batch_shape)),
+                        dtype=np.result_type(a, 0.0))
+
+    @staticmethod
+    def value(v):
+        return v
+
+
+def _torch_ops():
+    """The torch twins of :class:`_NumpyOps`: the tensor methods themselves, in place, and (for
+    autograd) out of place.  Namespaces, not classes, so that torch.compile traces through them."""
+    torch = sys.modules["torch"]
+    T = torch.Tensor
+
+    def maximum_(a, b):
+        return torch.maximum(a, b, out=a)
+
+    def fresh(a, batch_shape):
+        return a.clone()
+
+    def value(v):
+        """A counter as a Python number (as torch.optim's ``_get_value``; kept a tensor when
+        compiling, so that a compiled step does not depend on its value)."""
+        if isinstance(v, T) and not torch.compiler.is_compiling():
+            return v.item()
+        return v
+
+    common = dict(add=T.add, addcmul=T.addcmul, sqrt=T.sqrt, div=T.div, clone=T.clone,
+                  where=torch.where, fresh=fresh, value=value)
+    in_place = types.SimpleNamespace(
+        lerp_=T.lerp_, mul_=T.mul_, div_=T.div_, add_=T.add_, addcmul_=T.addcmul_,
+        addcdiv_=T.addcdiv_, sqrt_=T.sqrt_, maximum_=maximum_, **common)
+    autograd = types.SimpleNamespace(
+        lerp_=T.lerp, mul_=T.mul, div_=T.div, add_=T.add, addcmul_=T.addcmul, addcdiv_=T.addcdiv,
+        sqrt_=T.sqrt, maximum_=torch.maximum, **common)
+    return in_place, autograd
+
+
+def _ops(x):
+    """The array namespace for ``x``: :class:`_NumpyOps`, torch's in-place tensor methods, or
+    (autograd on) their out-of-place twins, so that gradients can flow through the step."""
+    if isinstance(x, np.ndarray):
+        return _NumpyOps
+    if not _TORCH_OPS:
+        _TORCH_OPS.extend(_torch_ops())
+    return _TORCH_OPS[sys.modules["torch"].is_grad_enabled()]
+
+
+_TORCH_OPS: list = []
+
+
+def _nonzero(value) -> bool:
+    """Whether a hyperparameter (a number or an array of them) is anywhere non-zero."""
+    if type(value) in (float, int):
+        return value != 0
+    return bool(np.any(np.asarray(value) != 0))
 
 
 def _interval(lo, hi, lo_open, hi_open):
@@ -59,6 +220,9 @@ def _interval(lo, hi, lo_open, hi_open):
 def _check(name: str, value, lo=0.0, hi=math.inf, *, lo_open=False, hi_open=False):
     """Raise ``ValueError`` unless every element of ``value`` lies in the interval (never ±inf)."""
     hi_open = hi_open or hi == math.inf
+    if type(value) in (float, int):  # the common case, without numpy (a rule is built per lr change)
+        if (lo < value if lo_open else lo <= value) and (value < hi if hi_open else value <= hi):
+            return
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -100,6 +264,13 @@ class Optimizer:
             _check("betas[0]", self.betas[0], 0.0, 1.0, hi_open=True)
             _check("betas[1]", self.betas[1], 0.0, 1.0, hi_open=True)
         self._validate()
+        fixed = {  # Python values the update branches on, fixed here (never recomputed per step)
+            "_decays": _nonzero(getattr(self, "weight_decay", 0)),
+            "_momentum_on": _nonzero(getattr(self, "momentum", 0)),
+            "_batch_shape": self.shape,
+        }
+        for name, value in fixed.items():
+            object.__setattr__(self, name, value)
 
     def _validate(self):  # pragma: no cover - every subclass overrides it
         raise NotImplementedError
@@ -109,6 +280,20 @@ class Optimizer:
         raise NotImplementedError
 
     def step(self, x, g, state):
+        """One step, pure: returns the new ``x`` and state; ``x``, ``g`` and ``state`` are unchanged."""
+        if _shape(g) != _shape(x):
+            raise ValueError(f"gradient shape {_shape(g)} does not match parameter shape {_shape(x)}")
+        ops = _ops(x)
+        fresh = [value if value is None or name in COUNTERS else ops.fresh(value, self._batch_shape)
+                 for name, value in zip(state._fields, state)]
+        x = ops.fresh(x, self._batch_shape)
+        if _shape(g) != _shape(x):  # numpy, array hyperparameters: one start, many runs
+            g = np.broadcast_to(g, x.shape)
+        return self.update(x, g, type(state)(*fresh))
+
+    def update(self, x, g, state):
+        """One step that may overwrite ``x`` and the state's buffers: returns the new ``x`` and
+        state (the same arrays when it ran in place; new ones under autograd)."""
         raise NotImplementedError
 
     # -- shared pieces ------------------------------------------------------------------
@@ -134,19 +319,18 @@ class Optimizer:
         shapes = []
         for value in self.hyperparameters.values():
             for v in value if isinstance(value, tuple) else (value,):
-                shapes.append(np.shape(v))
+                if type(v) not in (float, int, bool):
+                    shapes.append(np.shape(v))
         return np.broadcast_shapes(*shapes)
 
     def _grad(self, x, g):
         """The gradient the rule sees: sign-flipped for ``maximize``, plus L2 weight decay."""
-        if tuple(np.shape(g)) != tuple(np.shape(x)):
-            raise ValueError(
-                f"gradient shape {tuple(np.shape(g))} does not match parameter shape "
-                f"{tuple(np.shape(x))}")
+        if getattr(g, "shape", None) != x.shape and _shape(g) != _shape(x):
+            raise ValueError(f"gradient shape {_shape(g)} does not match parameter shape {_shape(x)}")
         if self.has_maximize and self.maximize:
             g = -g
-        if self._l2 and np.any(np.asarray(self.weight_decay) != 0):
-            g = g + self.weight_decay * x
+        if self._decays and self._l2:
+            g = _ops(x).add(g, x, alpha=self.weight_decay)
         return g
 
     @property
@@ -154,11 +338,13 @@ class Optimizer:
         mode = self.weight_decay_mode
         return mode == "l2" or (mode == "option" and not self.decoupled_weight_decay)
 
-    def _decay(self, x):
-        """Decoupled weight decay, ``θ ← (1 − ηλ)θ`` (a no-op for L2 or no weight decay)."""
-        if self.weight_decay_mode is None or self._l2:
+    def _decay(self, x, ops=None):
+        """Decoupled weight decay, ``θ ← (1 − ηλ)θ`` (a no-op for L2 or no weight decay); pure,
+        or in place through ``ops`` (in ``update``)."""
+        if self.weight_decay_mode is None or self._l2 or not self._decays:
             return x
-        return x * (1 - self.lr * self.weight_decay)
+        factor = 1 - self.lr * self.weight_decay
+        return x * factor if ops is None else ops.mul_(x, factor)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
@@ -167,6 +353,10 @@ class Optimizer:
 
 def _zeros(x):
     return _xp(x).zeros_like(x)
+
+
+def _shape(a) -> tuple:
+    return tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
 
 
 # --------------------------------------------------------------------------- SGD
@@ -204,22 +394,24 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True requires momentum in (0, 1] and dampening == 0")
 
     def init(self, x):
-        has_momentum = np.any(np.asarray(self.momentum) != 0)
-        return SGDState(0, _zeros(x) if has_momentum else None)  # plain SGD keeps no state
+        return SGDState(0, _zeros(x) if self._momentum_on else None)  # plain SGD keeps no state
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         g = self._grad(x, g)
         t = state.step + 1
         b = state.momentum_buffer
-        momentum = np.asarray(self.momentum)
-        if np.any(momentum != 0):
-            b = g * 1.0 if t == 1 else self.momentum * b + (1 - self.dampening) * g
-            d = g + self.momentum * b if self.nesterov else b
-            if not np.all(momentum != 0):  # an array of momenta with zeros: those entries are plain SGD
-                d = np.where(momentum != 0, d, g)
+        if self._momentum_on:
+            if t == 1:
+                b = ops.clone(g)  # b₁ = g₁: a new buffer, as torch.optim makes it
+            else:
+                b = ops.add_(ops.mul_(b, self.momentum), g, alpha=1 - self.dampening)
+            d = ops.add(g, b, alpha=self.momentum) if self.nesterov else b
+            if isinstance(self.momentum, np.ndarray) and not np.all(self.momentum != 0):
+                d = ops.where(self.momentum != 0, d, g)  # entries with momentum 0 are plain SGD
         else:
             d = g
-        return x - self.lr * d, SGDState(t, b)
+        return ops.add_(x, d, alpha=-self.lr), SGDState(t, b)
 
 
 # --------------------------------------------------------------------------- Momentum (EMA form)
@@ -262,10 +454,11 @@ class Momentum(Optimizer):
     def init(self, x):
         return MomentumState(0, _zeros(x))
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         g = self._grad(x, g)
-        v = self.beta * state.velocity + (1 - self.beta) * g
-        return x - self.lr * v, MomentumState(state.step + 1, v)
+        v = ops.lerp_(state.velocity, g, 1 - self.beta)  # v ← βv + (1−β)g
+        return ops.add_(x, v, alpha=-self.lr), MomentumState(state.step + 1, v)
 
 
 # --------------------------------------------------------------------------- RMSprop
@@ -307,25 +500,25 @@ class RMSprop(Optimizer):
         _check("momentum", self.momentum, 0.0, 1.0)
 
     def init(self, x):
-        has_momentum = np.any(np.asarray(self.momentum) != 0)
         return RMSpropState(0, _zeros(x), _zeros(x) if self.centered else None,
-                            _zeros(x) if has_momentum else None)
+                            _zeros(x) if self._momentum_on else None)
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         g = self._grad(x, g)
-        v = self.alpha * state.square_avg + (1 - self.alpha) * g * g
-        g_avg = state.grad_avg
+        v, g_avg, b = state.square_avg, state.grad_avg, state.momentum_buffer
+        v = ops.addcmul_(ops.mul_(v, self.alpha), g, g, value=1 - self.alpha)
         if self.centered:
-            g_avg = g_avg + (1 - self.alpha) * (g - g_avg)
-            denom = _sqrt(v - g_avg * g_avg) + self.eps
+            g_avg = ops.lerp_(g_avg, g, 1 - self.alpha)
+            denom = ops.sqrt_(ops.addcmul(v, g_avg, g_avg, value=-1))
         else:
-            denom = _sqrt(v) + self.eps
-        b = state.momentum_buffer
+            denom = ops.sqrt(v)
+        denom = ops.add_(denom, self.eps)
         if b is not None:
-            b = self.momentum * b + g / denom
-            x = x - self.lr * b
+            b = ops.addcdiv_(ops.mul_(b, self.momentum), g, denom)
+            x = ops.add_(x, b, alpha=-self.lr)
         else:
-            x = x - self.lr * g / denom
+            x = ops.addcdiv_(x, g, denom, value=-self.lr)
         return x, RMSpropState(state.step + 1, v, g_avg, b)
 
 
@@ -364,12 +557,14 @@ class Adagrad(Optimizer):
     def init(self, x):
         return AdagradState(0, _zeros(x) + self.initial_accumulator_value)
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         g = self._grad(x, g)
         t = state.step + 1
-        G = state.sum + g * g
-        lr_t = self.lr / (1 + (t - 1) * self.lr_decay)
-        return x - lr_t * g / (_sqrt(G) + self.eps), AdagradState(t, G)
+        G = ops.addcmul_(state.sum, g, g, value=1)
+        std = ops.add_(ops.sqrt(G), self.eps)
+        x = ops.addcdiv_(x, g, std, value=-(self.lr / (1 + (ops.value(t) - 1) * self.lr_decay)))
+        return x, AdagradState(t, G)
 
 
 # --------------------------------------------------------------------------- Adam / AdamW
@@ -416,19 +611,21 @@ class Adam(Optimizer):
     def init(self, x):
         return AdamState(0, _zeros(x), _zeros(x), _zeros(x) if self.amsgrad else None)
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         beta1, beta2 = self.betas
         g = self._grad(x, g)
-        x = self._decay(x)
+        x = self._decay(x, ops)
         t = state.step + 1
-        m = beta1 * state.m + (1 - beta1) * g
-        v = beta2 * state.v + (1 - beta2) * g * g
-        v_max = state.v_max
-        if self.amsgrad:
-            v_max = _xp(v).maximum(v_max, v)
-        m_hat = m / (1 - beta1 ** t)
-        v_hat = (v_max if self.amsgrad else v) / (1 - beta2 ** t)
-        return x - self.lr * m_hat / (_sqrt(v_hat) + self.eps), AdamState(t, m, v, v_max)
+        m = ops.lerp_(state.m, g, 1 - beta1)
+        v = ops.addcmul_(ops.mul_(state.v, beta2), g, g, value=1 - beta2)
+        v_max = ops.maximum_(state.v_max, v) if self.amsgrad else None
+        t_ = ops.value(t)
+        # √v̂ + ε = √v / √(1−β₂ᵗ) + ε, and η m̂ = η/(1−β₁ᵗ) · m
+        denom = ops.add_(ops.div(ops.sqrt(v_max if self.amsgrad else v), (1 - beta2 ** t_) ** 0.5),
+                         self.eps)
+        x = ops.addcdiv_(x, m, denom, value=-(self.lr / (1 - beta1 ** t_)))
+        return x, AdamState(t, m, v, v_max)
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -490,19 +687,24 @@ class NAdam(Optimizer):
     def init(self, x):
         return NAdamState(0, 1.0, _zeros(x), _zeros(x))
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         beta1, beta2 = self.betas
         g = self._grad(x, g)
-        x = self._decay(x)
+        x = self._decay(x, ops)
         t = state.step + 1
-        mu = beta1 * (1 - 0.5 * 0.96 ** (t * self.momentum_decay))
-        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
+        t_ = ops.value(t)
+        mu = beta1 * (1 - 0.5 * 0.96 ** (t_ * self.momentum_decay))
+        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t_ + 1) * self.momentum_decay))
+        # The running product stays in the counter's own type: optimlab.torch passes torch.optim's
+        # 0-dim tensor, so a float32 product is rounded to float32 each step, as torch.optim's is.
         mu_product = state.mu_product * mu
-        m = beta1 * state.m + (1 - beta1) * g
-        v = beta2 * state.v + (1 - beta2) * g * g
-        denom = _sqrt(v / (1 - beta2 ** t)) + self.eps
-        x = x - self.lr * (1 - mu) / (1 - mu_product) * g / denom
-        x = x - self.lr * mu_next / (1 - mu_product * mu_next) * m / denom
+        product = ops.value(mu_product)
+        m = ops.lerp_(state.m, g, 1 - beta1)
+        v = ops.addcmul_(ops.mul_(state.v, beta2), g, g, value=1 - beta2)
+        denom = ops.add_(ops.sqrt(ops.div(v, 1 - beta2 ** t_)), self.eps)
+        x = ops.addcdiv_(x, g, denom, value=-self.lr * (1 - mu) / (1 - product))
+        x = ops.addcdiv_(x, m, denom, value=-self.lr * mu_next / (1 - product * mu_next))
         return x, NAdamState(t, mu_product, m, v)
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import warnings
 
 import numpy as np
 import torch
@@ -56,8 +57,11 @@ __all__ = [*registry.RULES, "STATE_NAMES"]
 #: torch's name): the book's :math:`m_t`, :math:`v_t` and :math:`\max v_t` of Adam and NAdam.
 STATE_NAMES = {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"}
 
-#: Counters: Python numbers in the rules, 0-dim float tensors in torch.optim's state.
-_COUNTERS = {"step": int, "mu_product": float}
+#: Counters: Python numbers in the rules, 0-dim float tensors in torch.optim's state.  The rule
+#: reads the step as a Python number (as torch.optim does), the μ-product as torch.optim's tensor
+#: (so that it is rounded to the tensor's dtype each step, as torch.optim's is).
+_COUNTERS = {"step": float, "mu_product": torch.Tensor}
+assert set(_COUNTERS) == set(rules.COUNTERS)
 
 #: State fields torch.optim does not keep, and how to rebuild them from what it keeps.  torch's
 #: SGD has no step counter: the rule only needs to know whether a buffer exists yet (on the
@@ -74,18 +78,55 @@ def _torch_name(field: str) -> str:
     return STATE_NAMES.get(field, field)
 
 
-@functools.lru_cache(maxsize=None)
+def _memo(function):
+    """A cache on the one argument, emptied past 64 entries (a scheduler builds a rule per step).
+    A dict, not lru_cache: torch.compile traces through it without a warning."""
+    cache = {}
+
+    @functools.wraps(function)
+    def cached(*key):
+        try:
+            return cache[key]
+        except KeyError:
+            if len(cache) >= 64:
+                cache.clear()
+            value = cache[key] = function(*key)
+            return value
+    return cached
+
+
+@_memo
 def _torch_order(state_type: type) -> tuple[str, ...]:
     """The fields of a rule's state, in the order torch.optim writes their entries."""
     order = {name: i for i, name in enumerate(_TORCH_ORDER)}
     return tuple(sorted(state_type._fields, key=lambda f: order.get(_torch_name(f), len(order))))
 
 
-@functools.lru_cache(maxsize=16)
+@_memo
 def _template(rule: rules.Optimizer, ndim: int = 1):
     """The rule's initial state for a small tensor with ``ndim`` axes: which fields its options
     use (not None) for such a parameter (Adafactor keeps other fields for matrices)."""
     return rule.init(torch.zeros((1,) * ndim))
+
+
+@_memo
+def _plan(rule: rules.Optimizer, ndim: int):
+    """How each field of the rule's state is read from torch.optim's entries: the state type,
+    (field, torch's key, how) triples, and whether torch.optim keeps no state at all for these
+    options.  how is None (unused), a function (rebuilt from the entries), "buffer", or the
+    counter's type (float: read as a number; torch.Tensor: passed as is)."""
+    template = _template(rule, ndim)
+    rebuilt = _REBUILT.get(type(template), {})
+    plan = tuple((field, _torch_name(field), rebuilt[field] if field in rebuilt
+                  else None if used is None else _COUNTERS.get(field, "buffer"))
+                 for field, used in zip(template._fields, template))
+    stateless = all(how is None or field in rebuilt for field, _, how in plan)
+    return type(template), plan, stateless and _in_place(rule)
+
+
+def _in_place(rule: rules.Optimizer) -> bool:
+    """Whether the rule has an in-place ``update`` (else optimlab.torch runs its pure ``step``)."""
+    return type(rule).update is not rules.Optimizer.update
 
 
 def _scalar_dtype() -> torch.dtype:
@@ -95,9 +136,10 @@ def _scalar_dtype() -> torch.dtype:
 
 def _counter(value, p: torch.Tensor, fused=False) -> torch.Tensor:
     """A counter as torch.optim stores it: a 0-dim float tensor; float32 on p's device if fused."""
-    if fused:
-        return torch.tensor(float(value), dtype=torch.float32, device=p.device)
-    return torch.tensor(float(value), dtype=_scalar_dtype())
+    dtype, device = (torch.float32, p.device) if fused else (_scalar_dtype(), torch.device("cpu"))
+    if torch.is_tensor(value):  # (not float(value): a compiled step keeps it a tensor)
+        return value.detach().to(dtype=dtype, device=device, copy=True)
+    return torch.tensor(float(value), dtype=dtype, device=device)
 
 
 def _real(t: torch.Tensor) -> torch.Tensor:
@@ -147,6 +189,25 @@ _NONNEGATIVE = {
 _NONNEGATIVE["AdamW"] = _NONNEGATIVE["RAdam"] = _NONNEGATIVE["Adam"]
 
 
+#: What optimlab.torch says, once per optimizer, when a param group asks for fused=True.
+FUSED_WARNING = ("optimlab.torch.{name}(fused=True) runs torch.optim's single-tensor algorithm, not "
+                 "a fused kernel: it keeps fused's float32 counters and GradScaler protocol, at the "
+                 "speed of fused=False (1.6-6x the time of torch's fused kernel on CPU; see the README)")
+
+
+def _hyperparameters(cls) -> set[str]:
+    return set(inspect.signature(cls).parameters) - {"params"} - set(_SWITCHES)
+
+
+#: Every torch.optim optimizer's hyperparameter names (switches excluded), to recognise a state
+#: dict saved by another optimizer (most specific first); optimlab's Momentum joins at the end.
+_OPTIMIZERS = dict(sorted(
+    ((f"torch.optim.{name}", _hyperparameters(cls)) for name, cls in vars(torch.optim).items()
+     if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) and cls is not torch.optim.Optimizer),
+    key=lambda item: -len(item[1])))
+_ALL_HYPERPARAMETERS = set().union(*_OPTIMIZERS.values())
+
+
 # --------------------------------------------------------------------------- the adapter
 class _RuleOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` whose step is an :class:`optimlab.rules.Optimizer` rule."""
@@ -155,7 +216,8 @@ class _RuleOptimizer(torch.optim.Optimizer):
     _twin: str | None           # name of the torch.optim twin, if any
     _group_defaults: dict       # every param-group key with its default, in torch's order
     _fixed: dict                # group keys the class fixes (AdamW: decoupled_weight_decay=True)
-    _sparse: str | None         # None (refuse), "linear" (rule is linear in g) or "rows" (Adagrad)
+    _sparse: str | None         # None (refuse), "linear" (rule is linear in g, steps the sparse g),
+    #                             "dense" (linear in g, steps it densified) or "rows" (Adagrad)
     _matrix: bool = False       # 2-D parameters only (Muon)
     # torch.optim.Adagrad creates its state in __init__.  (It starts every group's sum from the
     # optimizer's initial_accumulator_value; optimlab honours a group's own value.)
@@ -166,7 +228,7 @@ class _RuleOptimizer(torch.optim.Optimizer):
         hyper = {key: bound.get(key, default) for key, default in self._group_defaults.items()}
         self._check_like_torch(hyper)
         self._check_group(hyper)
-        super().__init__(params, hyper)
+        torch.optim.Optimizer.__init__(self, params, hyper)  # (not the twin's: see _wrap)
         if hyper.get("fused"):
             self._step_supports_amp_scaling = True  # GradScaler then hands us grad_scale, found_inf
         if self._state_at_construction:
@@ -257,33 +319,76 @@ class _RuleOptimizer(torch.optim.Optimizer):
             if switch in group and group[switch] not in allowed:
                 raise ValueError(f"{name}: {switch}={group[switch]!r} is not supported, because "
                                  f"{_WHY_NOT[switch]}; use {switch}={allowed[0]!r}")
-        self._rule_for(group)
+        self._build_rule(group)
 
     def add_param_group(self, param_group: dict) -> None:
         self._check_group({**self.defaults, **param_group})  # before the group is added
-        super().add_param_group(param_group)
+        torch.optim.Optimizer.add_param_group(self, param_group)
         if self._matrix:  # Muon: 2-D weight matrices only (torch.optim.Muon refuses the rest)
             for p in self.param_groups[-1]["params"]:
                 if p.ndim != 2:
                     raise ValueError(f"{type(self).__name__} only supports 2D parameters whereas we "
                                      f"found a parameter with size: {p.size()} (use AdamW or SGD "
                                      "for biases and other parameters, in a second optimizer)")
+        self._rule_for(self.param_groups[-1])  # built here, not inside a (compiled) step
+        if self.param_groups[-1].get("fused") and not self.__dict__.get("_warned_fused"):
+            self._warned_fused = True  # never a silent slow path
+            warnings.warn(FUSED_WARNING.format(name=type(self).__name__), UserWarning, stacklevel=4)
 
     def __setstate__(self, state: dict) -> None:
         """Also what ``load_state_dict`` calls: fill keys an older checkpoint lacks, as torch does."""
-        super().__setstate__(state)
+        torch.optim.Optimizer.__setstate__(self, state)
+        self.__dict__["_rule_cache"] = {}
         for group in self.param_groups:
+            self._refuse_foreign(group)
             for key, default in self._group_defaults.items():
                 group.setdefault(key, default)
             group.update(self._fixed)
             self._check_group(group)
+            self._rule_for(group)
             for p in group["params"]:
                 stored = self.state.get(p, {})
                 for key in _COUNTERS:  # old checkpoints keep the step as a Python number
                     if key in stored and not torch.is_tensor(stored[key]):
                         stored[key] = _counter(stored[key], p, group.get("fused"))
 
+    def _refuse_foreign(self, group: dict) -> None:
+        """A loaded param group that lacks this optimizer's hyperparameters and holds another
+        optimizer's was saved by that optimizer: refuse it, as torch.optim does (a KeyError).  A
+        group that only lacks some keys is an older checkpoint of this optimizer: its defaults
+        are filled in."""
+        missing = [key for key in self._hyper_names if key not in group]
+        foreign = sorted(set(group) & _ALL_HYPERPARAMETERS - set(self._group_defaults))
+        if missing and foreign:
+            name = type(self).__name__
+            others = [other for other, keys in _OPTIMIZERS.items()
+                      if keys <= set(group) and set(foreign) <= keys]
+            who = f"{others[0]} (its keys)" if others else "another optimizer"
+            raise KeyError(f"{name}.load_state_dict: this state dict was saved by {who}: its param "
+                           f"groups hold {', '.join(foreign)} and lack {name}'s "
+                           f"{', '.join(missing)}")
+
     def _rule_for(self, group: dict) -> rules.Optimizer:
+        """The group's rule, rebuilt (and validated) only when one of its values changed."""
+        key = tuple(group[name] for name in self._hyper_names)
+        cache = self._rules
+        hit = cache.get(id(group))
+        if hit is not None and hit[0] == key and not hit[2]:
+            return hit[1]
+        rule = self._build_rule(group)
+        tensors = any(isinstance(item, torch.Tensor) for value in key
+                      for item in (value if isinstance(value, (tuple, list)) else (value,)))
+        cache[id(group)] = (key, rule, tensors)  # a tensor may change in place: rebuild each step
+        return rule
+
+    @property
+    def _rules(self) -> dict:
+        try:
+            return self.__dict__["_rule_cache"]
+        except KeyError:  # (a pickled optimizer comes back without it)
+            return self.__dict__.setdefault("_rule_cache", {})
+
+    def _build_rule(self, group: dict) -> rules.Optimizer:
         values = {f.name: group[f.name] for f in dataclasses.fields(self.rule)}
         if group.get("differentiable"):
             for key, value in values.items():
@@ -302,16 +407,42 @@ class _RuleOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        with torch.set_grad_enabled(self.defaults.get("differentiable", False)):  # usually: no autograd
+        differentiable = self.defaults.get("differentiable", False)
+        with torch.set_grad_enabled(differentiable):  # usually: no autograd
             for group in self.param_groups:
                 rule = self._rule_for(group)
+                fused = group.get("fused")
+                fast = not (fused or differentiable) and _in_place(rule)
                 for p in group["params"]:
-                    if p.grad is not None:
-                        self._step_tensor(rule, p, p.grad, group.get("fused"))
+                    grad = p.grad
+                    if grad is None:
+                        continue
+                    if fast and not grad.is_sparse and (p in self.state or _plan(rule, p.ndim)[2]):
+                        self._update_in_place(rule, p, grad)
+                    else:
+                        self._step_tensor(rule, p, grad, fused, differentiable)
         return loss
 
+    def _update_in_place(self, rule: rules.Optimizer, p: torch.Tensor, grad: torch.Tensor) -> None:
+        """The usual step: the rule's update on ``p`` and its state tensors, in place."""
+        stored = self.state.get(p, {})  # (none for a rule that keeps no state: plain SGD)
+        complex_ = p.is_complex()
+        x = torch.view_as_real(p) if complex_ else p
+        plan = _plan(rule, x.ndim)
+        state = self._rule_state(rule, stored, x, plan)
+        new_x, new_state = rule.update(x, torch.view_as_real(grad) if complex_ else grad, state)
+        if new_x is not x:  # (a rule whose update could not run in place)
+            x.copy_(new_x)
+        for (field, key, how), before, after in zip(plan[1], state, new_state):
+            if after is before or after is None:
+                continue
+            if how == "buffer":  # a buffer the rule made anew
+                stored[key] = torch.view_as_complex(after) if complex_ else after
+            elif how is float or how is torch.Tensor:  # a counter
+                stored[key].copy_(after) if torch.is_tensor(after) else stored[key].fill_(after)
+
     def _step_tensor(self, rule: rules.Optimizer, p: torch.Tensor, grad: torch.Tensor,
-                     fused: bool | None) -> None:
+                     fused: bool | None, differentiable: bool = False) -> None:
         """One rule step for one parameter, reading and writing torch.optim's state layout."""
         if fused:
             grad = self._fused_grad(p, grad)
@@ -319,7 +450,21 @@ class _RuleOptimizer(torch.optim.Optimizer):
                 return
         stored = self.state.get(p) or {}
         x = _real(p)
-        if grad.is_sparse and self._check_sparse(rule, p) == "rows":
+        if not (grad.is_sparse or differentiable) and _in_place(rule):  # the rule's update, in place
+            state = self._rule_state(rule, stored, x) if stored else None
+            fresh = state is None
+            if fresh:  # a first step: the counters the rule updates made torch.optim's tensors
+                state = rule.init(x)
+                compiling = torch.compiler.is_compiling()  # (then the step is a tensor too)
+                state = state._replace(**{f: _counter(getattr(state, f), p, fused) for f in state._fields
+                                          if _COUNTERS.get(f) is torch.Tensor or (
+                                              compiling and f in _COUNTERS
+                                              and f not in _REBUILT.get(type(state), ()))})
+            new_x, new_state = rule.update(x, _real(grad), state)
+            if new_x is not x:  # (a rule whose update could not run in place)
+                x.copy_(new_x)
+            self._store(stored, new_state, p, fused=fused, unchanged=None if fresh else state)
+        elif grad.is_sparse and self._check_sparse(rule, p) == "rows":
             if not stored:
                 self._store(stored, rule.init(x), p, fused=fused)
             grad = grad.coalesce()
@@ -329,7 +474,9 @@ class _RuleOptimizer(torch.optim.Optimizer):
             new_x, new_state = rule.step(x[rows], grad.values(), state)
             x[rows] = new_x
             self._store(stored, new_state, p, rows, fused=fused)
-        else:  # dense, or sparse into a rule that is linear in g
+        else:  # under autograd, a rule without update, or sparse into a rule linear in g: pure step
+            if grad.is_sparse and self._sparse == "dense":
+                grad = grad.to_dense()
             state = self._rule_state(rule, stored, x) if stored else rule.init(x)
             new_x, new_state = rule.step(x, _real(grad), state)
             x.copy_(new_x)
@@ -362,45 +509,51 @@ class _RuleOptimizer(torch.optim.Optimizer):
         return self._sparse
 
     # -- between torch.optim's layout and the rule's NamedTuple ---------------------------
-    def _rule_state(self, rule: rules.Optimizer, stored: dict, x: torch.Tensor):
+    def _rule_state(self, rule: rules.Optimizer, stored: dict, x: torch.Tensor, plan=None):
         """The rule's state from torch.optim's entries (views of them, never copies)."""
-        template = _template(rule, x.ndim)
-        rebuilt = _REBUILT.get(type(template), {})
-        values = {}
-        for field, used in zip(template._fields, template):
-            key = _torch_name(field)
-            if field in rebuilt:
-                values[field] = rebuilt[field](stored)
-            elif used is None:
-                values[field] = None
-            elif key not in stored:
+        state_type, plan, _ = plan or _plan(rule, x.ndim)
+        values = []
+        for field, key, how in plan:
+            value = stored.get(key)
+            if how == "buffer" and value is not None:
+                values.append(value if value.dtype == x.dtype else _real(value))
+            elif how is None:  # a field these options do not use
+                values.append(None)
+            elif how is not float and how is not torch.Tensor and how != "buffer":
+                values.append(how(stored))  # a field torch.optim does not keep
+            elif value is None:
                 raise KeyError(f"{type(self).__name__}: a parameter's state has no {key!r} "
                                f"(it has {sorted(stored)}); was it saved by another optimizer, "
                                "or with other options?")
-            elif field in _COUNTERS:
-                if torch.is_tensor(stored[key]) and stored[key].requires_grad:
+            else:  # a counter
+                if value.requires_grad:
                     raise RuntimeError(f"`requires_grad` is not supported for `{key}` in "
                                        "differentiable mode")
-                values[field] = _COUNTERS[field](stored[key])
-            else:
-                values[field] = _real(stored[key])
-        return type(template)(**values)
+                # As torch.optim: the step as a Python number (a tensor while compiling); the
+                # μ-product as its tensor, so that it is rounded to its dtype as torch's is.
+                values.append(value if how is torch.Tensor or torch.compiler.is_compiling()
+                              else value.item())
+        return state_type(*values)
 
     @staticmethod
-    def _store(stored: dict, state, p: torch.Tensor, rows=None, fused=False) -> None:
+    def _store(stored: dict, state, p: torch.Tensor, rows=None, fused=False, unchanged=None) -> None:
         """Write a rule state into torch.optim's entries: in place where they exist, except under
-        autograd (differentiable=True), where the new tensors, with their history, replace them."""
+        autograd (differentiable=True), where the new tensors, with their history, replace them.
+        Fields that are still the objects of ``unchanged`` (updated in place) are skipped."""
         rebuilt = _REBUILT.get(type(state), {})
         for field in _torch_order(type(state)):
             value = getattr(state, field)
-            if value is None or field in rebuilt:
+            if value is None or field in rebuilt or \
+                    (unchanged is not None and value is getattr(unchanged, field)):
                 continue
             key, old = _torch_name(field), stored.get(_torch_name(field))
             if field in _COUNTERS:
-                if torch.is_tensor(old):
-                    old.fill_(value)
-                else:
+                if not torch.is_tensor(old):
                     stored[key] = _counter(value, p, fused)
+                elif torch.is_tensor(value):
+                    old.copy_(value)
+                else:
+                    old.fill_(value)
             elif rows is not None:
                 _real(old)[rows] = value
             elif old is not None and not old.is_sparse and not value.is_sparse \
@@ -450,6 +603,7 @@ def _wrap(rule: type[rules.Optimizer], sparse: str | None = None,
         "_group_defaults": group_defaults,
         "_fixed": {k: v for k, v in group_defaults.items() if k not in signature.parameters},
         "_sparse": sparse,
+        "_hyper_names": tuple(f.name for f in dataclasses.fields(rule)),
         "_matrix": matrix,
         "_state_at_construction": rule is rules.Adagrad,
         "__signature__": signature,
@@ -459,7 +613,10 @@ def _wrap(rule: type[rules.Optimizer], sparse: str | None = None,
                     + (f", a drop-in for ``torch.optim.{rule.__name__}``" if twin else "")
                     + ".\n\n" + (rule.__doc__ or "")),
     }
-    bases = (_AdagradMethods, _RuleOptimizer) if rule is rules.Adagrad else (_RuleOptimizer,)
+    # A subclass of its twin too, so that isinstance(olt.Adam(...), torch.optim.Adam) holds; every
+    # method the twin defines (__init__, __setstate__, step, share_memory) is optimlab's own.
+    bases = ((_AdagradMethods,) if rule is rules.Adagrad else ()) + (_RuleOptimizer,) \
+        + ((twin,) if twin is not None else ())
     return type(rule.__name__, bases, namespace)
 
 
@@ -467,4 +624,8 @@ def _wrap(rule: type[rules.Optimizer], sparse: str | None = None,
 for _rule in registry.RULES.values():
     globals()[_rule.name] = _wrap(_rule.cls, sparse=_rule.sparse, twin_name=_rule.twin,
                                   matrix=_rule.matrix)
+    if _rule.twin is None:  # optimlab's own (Momentum, Lion): their keys identify their state dicts
+        _OPTIMIZERS[f"optimlab.torch.{_rule.name}"] = _hyperparameters(globals()[_rule.name])
+        _ALL_HYPERPARAMETERS |= _OPTIMIZERS[f"optimlab.torch.{_rule.name}"]
 del _rule
+rules._ops(torch.empty(0))  # torch's ops namespaces built now, not inside a (compiled) step

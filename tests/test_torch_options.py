@@ -425,8 +425,11 @@ def test_non_leaf_parameters_need_differentiable_like_torch():
 
 # --------------------------------------------------------------------------- fused=True
 FUSED = ["SGD", "Adagrad", "Adam", "AdamW"]  # those torch.optim offers fused=True for
+#: optimlab warns once per optimizer that fused=True is not a fused kernel (test_torch_dropin.py).
+quiet_fused = pytest.mark.filterwarnings("ignore:optimlab.torch.*fused=True")
 
 
+@quiet_fused
 @pytest.mark.parametrize("name", FUSED)
 def test_fused_gives_torchs_numbers_and_float32_counters(name):
     """Even under a float64 default dtype, a fused optimizer's step counter is float32."""
@@ -450,6 +453,7 @@ def test_fused_gives_torchs_numbers_and_float32_counters(name):
     assert name == "SGD" or ours_state["step"].dtype == torch.float32
 
 
+@quiet_fused
 @pytest.mark.parametrize("name", FUSED)
 def test_fused_follows_gradscalers_protocol(name):
     """grad_scale unscales the gradients; a found_inf skips the whole step, state included."""
@@ -471,6 +475,7 @@ def test_fused_follows_gradscalers_protocol(name):
     assert close(scaled, plain, 1e-12)
 
 
+@quiet_fused
 def test_fused_adam_with_a_real_gradscaler_matches_torch():
     results = []
     for module in (olt, torch.optim):
@@ -490,6 +495,7 @@ def test_fused_adam_with_a_real_gradscaler_matches_torch():
     assert close(results[0][0], results[1][0], 1e-5)
 
 
+@quiet_fused
 @pytest.mark.parametrize("name", FUSED)
 def test_fused_refuses_what_torch_refuses_at_the_step(name):
     """Parameters that are not floating point (complex, meta-device...), and sparse gradients."""

@@ -246,6 +246,7 @@ def test_adam_and_adamw_checkpoints_respect_decoupled_weight_decay():
 
 
 # --------------------------------------------------------------------------- fused, and what cannot be loaded
+@pytest.mark.filterwarnings("ignore:optimlab.torch.*fused=True")
 @pytest.mark.parametrize("name", ["SGD", "Adagrad", "Adam", "AdamW"])
 def test_checkpoint_of_a_fused_optimizer_crosses_over(name):
     """fused=True checkpoints (float32 counters) load both ways and continue identically."""
@@ -265,15 +266,43 @@ def test_checkpoint_of_a_fused_optimizer_crosses_over(name):
 
 
 def test_state_of_another_optimizer_raises_key_error_as_torch():
-    """torch.optim raises KeyError on the step after loading a foreign state; so do we, saying why."""
+    """torch.optim raises KeyError on the step after loading a foreign state; optimlab already
+    when loading it, naming both optimizers and the keys that tell them apart."""
     params = make_params(torch.float32)
     adam = torch.optim.Adam(params)
     train(adam, params, 2)
-    for cls in (torch.optim.RMSprop, olt.RMSprop):
-        opt = cls(clone(params))
-        opt.load_state_dict(adam.state_dict())
-        with pytest.raises(KeyError, match="square_avg"):
-            train(opt, opt.param_groups[0]["params"], 1)
+    opt = torch.optim.RMSprop(clone(params))
+    opt.load_state_dict(adam.state_dict())
+    with pytest.raises(KeyError, match="square_avg"):
+        train(opt, opt.param_groups[0]["params"], 1)
+    with pytest.raises(KeyError, match=r"RMSprop.load_state_dict: .*torch\.optim\.Adam.*hold amsgrad, "
+                                       r"betas.* lack RMSprop's alpha"):
+        olt.RMSprop(clone(params)).load_state_dict(adam.state_dict())
+
+
+@pytest.mark.parametrize("saved_by, loaded_into", [
+    ("Adam", "SGD"), ("SGD", "Adam"), ("Adagrad", "RMSprop"), ("NAdam", "Adam"), ("Momentum", "SGD"),
+    ("AdamW", "NAdam")])
+def test_a_state_dict_of_another_optimizer_is_refused_when_loaded(saved_by, loaded_into):
+    params = make_params(torch.float32)
+    source = getattr(olt, saved_by)(params)
+    train(source, params, 1)
+    target = getattr(olt, loaded_into)(clone(params))
+    with pytest.raises(KeyError, match=f"{loaded_into}.load_state_dict: this state dict was saved by"):
+        target.load_state_dict(source.state_dict())
+
+
+def test_an_older_checkpoint_of_the_same_optimizer_gets_the_defaults():
+    """Keys a checkpoint lacks, without another optimizer's keys in their place: filled in."""
+    params = make_params(torch.float32)
+    adam = olt.Adam(params)
+    train(adam, params, 1)
+    old = adam.state_dict()
+    for key in ("decoupled_weight_decay", "maximize", "amsgrad", "foreach", "fused", "differentiable"):
+        del old["param_groups"][0][key]
+    again = olt.Adam(clone(params))
+    again.load_state_dict(old)
+    assert again.param_groups[0]["decoupled_weight_decay"] is False and again.param_groups[0]["amsgrad"] is False
 
 
 def test_switching_amsgrad_on_midway_raises_as_torch():
