@@ -113,7 +113,7 @@ def test_chapter_opens_ready_trusted_and_unmodified(browser, lab):
         assert first.locator(".jp-OutputArea-output").count() == 0, "the hidden setup cell shows an output"
         assert page.locator(".jp-NotebookPanel .jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty").count() == 0, \
             "the chapter opened as modified"
-        text = page.locator(".jp-NotebookPanel .jp-Notebook").inner_text()
+        text = page.evaluate("() => document.querySelector('.jp-NotebookPanel .jp-Notebook').textContent")
         assert "{ref}" not in text and "{cite}" not in text
         assert "Polyak, 1964" in text
         link = page.locator(".jp-MarkdownCell a[href*='01_gradient_descent.ipynb']").first

@@ -233,6 +233,7 @@ def test_panel_in_notebook_7(browser, lab):
         panel = page.locator(".jp-Notebook .jp-Cell").nth(cell).locator(PANEL)
         panel.wait_for()
         panel.scroll_into_view_if_needed()
+        page.screenshot(path=str(lab["root"].parent / "notebook7-panel.png"))
         slider = panel.locator("input.ol-param[data-name=beta1]").first
         slider.click()  # the thumb jumps to the click, the slider has the focus
         for _ in range(3):
@@ -244,8 +245,6 @@ def test_panel_in_notebook_7(browser, lab):
         while abs(float(_python(kc, "print(panel.beta1)")) - shown) > 1e-12:
             assert time.monotonic() < deadline, "Notebook 7: the kernel never saw the slider move"
             next_frame(page)
-        panel.scroll_into_view_if_needed()
-        page.screenshot(path=str(lab["root"].parent / "notebook7-panel.png"))
         kc.stop_channels()
     finally:
         context.close()
