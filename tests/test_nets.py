@@ -233,6 +233,13 @@ def test_a_batched_call_equals_the_one_by_one_calls(small):
             np.testing.assert_allclose(a[c], b, rtol=1e-11, atol=1e-15)
 
 
+def test_an_infinite_clip_is_no_clipping(small):
+    rec = nets.train(ol.Adam(lr=1e-2), NET, small, epochs=1, batch_size=32, seed=[3, 3], clip=[np.inf, 0.05])
+    plain = nets.train(ol.Adam(lr=1e-2), NET, small, epochs=1, batch_size=32, seed=3)
+    np.testing.assert_allclose(rec.train_loss[:, 0], plain.train_loss, rtol=1e-12)
+    assert not np.allclose(rec.train_loss[:, 1], plain.train_loss)
+
+
 def test_scalar_hyperparameters_with_several_seeds_batch_over_the_seeds(small):
     rec = nets.train(ol.SGD(lr=0.1, momentum=np.array([0.0, 0.9])), NET, small, epochs=1, batch_size=64, seed=[5, 5])
     one = nets.train(ol.SGD(lr=0.1), NET, small, epochs=1, batch_size=64, seed=5)
@@ -259,7 +266,7 @@ def test_a_batch_size_above_the_training_set_is_full_batch(small):
 
 # ----------------------------------------------------------------------------- sharpness
 def test_sharpness_is_the_top_hessian_eigenvalue():
-    net = nets.MLP((6, 5, 3))
+    net = nets.MLP((6, 5, 4, 3))
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((20, 6)), rng.integers(0, 3, 20)
     params = net.init(2)
@@ -272,13 +279,18 @@ def test_sharpness_is_the_top_hessian_eigenvalue():
             ps.append(theta[i:i + n].reshape(s))
             i += n
         h = torch.relu(torch.as_tensor(X) @ ps[0].T + ps[1])
-        return torch.nn.functional.cross_entropy(h @ ps[2].T + ps[3], torch.as_tensor(y))
+        h = torch.relu(h @ ps[2].T + ps[3])
+        return torch.nn.functional.cross_entropy(h @ ps[4].T + ps[5], torch.as_tensor(y))
 
-    top = torch.linalg.eigvalsh(torch.autograd.functional.hessian(loss, flat))[-1].item()
-    estimate = nets.sharpness(net, params, X, y, iters=200)
-    assert estimate == pytest.approx(top, rel=1e-6)
-    both = nets.sharpness(net, [np.stack([p, p]) for p in params], X, y, iters=200)
+    hessian = torch.autograd.functional.hessian(loss, flat).numpy()
+    top = np.linalg.eigvalsh(hessian)[-1]
+    estimate = nets.sharpness(net, params, X, y, iters=300)
+    assert estimate == pytest.approx(top, rel=1e-8)
+    both = nets.sharpness(net, [np.stack([p, p]) for p in params], X, y, iters=300)
     np.testing.assert_allclose(both, estimate, rtol=1e-10)
+    v = [np.random.default_rng(5).standard_normal(s) for s in net.shapes]   # and every product is exact
+    hv = np.concatenate([h.ravel() for h in nets._hvp(net, params, v, X, y)])
+    np.testing.assert_allclose(hv, hessian @ np.concatenate([u.ravel() for u in v]), rtol=1e-10, atol=1e-13)
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -300,7 +312,8 @@ def bad(d, **changes):
     (lambda d: dict(seed=[[0]]), r"seed must be"),
     (lambda d: dict(optimizer=ol.SGD(lr=np.ones((2, 1)))), r"must be scalars or 1-D"),
     (lambda d: dict(optimizer=ol.SGD(lr=np.ones(3)), seed=[0, 1]), r"one length \(or 1\), got \[2, 3\]"),
-    (lambda d: dict(clip=0.0), r"clip must be in \(0, inf\)"),
+    (lambda d: dict(clip=0.0), r"clip must be in \(0, inf\]"),
+    (lambda d: dict(clip=[1.0, np.nan]), r"clip must be in \(0, inf\]"),
     (lambda d: dict(ema=1.0), r"ema must be in \[0, 1\)"),
     (lambda d: dict(lr_schedule=lambda t: -1.0), r"lr_schedule must return a number in \[0, inf\), got -1.0 at step 1"),
     (lambda d: dict(params=[np.zeros((3, 3))] * 4), r"params\[0\] must have shape \(16, 64\)"),

@@ -15,7 +15,7 @@ and no network: everything the site loads is in it. It is built from pinned down
 3. **Pure-Python wheels** from PyPI that Pyodide does not ship (ipywidgets, anywidget, psygnal,
    …): ``tools/lite-requirements.txt``, pinned with hashes that pip checks.
 4. **optimlab's own wheel**, built from this repository.
-5. **The chapters**, ``book/0*.md`` converted to notebooks (jupytext) for the Pyodide kernel, the
+5. **The chapters**, ``book/[0-9][0-9]_*.md`` converted to notebooks (jupytext) for the Pyodide kernel, the
    cells the book hides folded.
 
 ``jupyter lite build`` (jupyterlite-core, pinned in requirements.txt, with the Pyodide kernel and
@@ -210,7 +210,7 @@ def assemble(source: Path = SOURCE) -> None:
 
     files = source / "files"
     files.mkdir()
-    for md in sorted((ROOT / "book").glob("0*.md")):
+    for md in sorted((ROOT / "book").glob("[0-9][0-9]_*.md")):
         (files / f"{md.stem}.ipynb").write_text(json.dumps(chapter_notebook(md), indent=1, ensure_ascii=False))
 
     installed = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
