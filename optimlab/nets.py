@@ -279,7 +279,9 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
 
     Parameters
     ----------
-    optimizer : any :class:`optimlab.Optimizer`.  Hyperparameters may be 1-D arrays of length
+    optimizer : any :class:`optimlab.Optimizer`, or a list of them, one per parameter (in the
+        order of :attr:`MLP.shapes`, like ``torch.optim`` param groups: e.g. a matrix rule for
+        the weights and another for the biases).  Hyperparameters may be 1-D arrays of length
         ``C`` (one value per configuration).  Each parameter gets its own copy of the rule, the
         arrays reshaped to ``(C, 1, …)`` against its shape (a rule that treats the last two axes
         as a matrix sees ``(C, out, in)``: a batch of matrices).
@@ -302,10 +304,12 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
     bound : a configuration whose parameters leave ``[−bound, bound]`` has diverged.
     keep_params : keep the parameters after every epoch in ``Training.params_epoch``.
     """
-    if not isinstance(optimizer, Optimizer):
-        raise ValueError(f"optimizer must be an optimlab.Optimizer, got {optimizer!r}")
     if not isinstance(net, MLP):
         raise ValueError(f"net must be an optimlab.nets.MLP, got {net!r}")
+    optimizers = list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer] * len(net.shapes)
+    if len(optimizers) != len(net.shapes) or not all(isinstance(o, Optimizer) for o in optimizers):
+        raise ValueError(f"optimizer must be an optimlab.Optimizer or a list of {len(net.shapes)} of them "
+                         f"(one per parameter), got {optimizer!r}")
     if not _is_int(epochs):
         raise ValueError(f"epochs must be an integer in [1, inf), got {epochs!r}")
     if not _is_int(batch_size):
@@ -328,7 +332,12 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
     Xt, yt = net._check_data(data.X_test, data.y_test, "data.X_test", "data.y_test")
     if len(y) == 0:
         raise ValueError("data.y_train must hold at least one example")
-    batch = _configurations(optimizer, seeds, clip)
+    batch = ()
+    for o in optimizers:
+        shape = _configurations(o, seeds, clip)
+        if batch and shape and shape != batch and 1 not in (shape[0], batch[0]):
+            raise ValueError(f"the optimizers' hyperparameters must have one length, got {batch[0]} and {shape[0]}")
+        batch = max(batch, shape)
     C = batch[0] if batch else None
     seeds = np.broadcast_to(seeds, batch).astype(np.int64)
     if params is None:
@@ -337,7 +346,7 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
     else:
         params = net._check_params(params, batch)
         params = [np.array(np.broadcast_to(p, (*batch, *shape))) for p, shape in zip(params, net.shapes)]
-    rules = [_per_parameter(optimizer, len(shape)) for shape in net.shapes]
+    rules = [_per_parameter(o, len(shape)) for o, shape in zip(optimizers, net.shapes)]
     states = [r.init(p) for r, p in zip(rules, params)]
     clip = None if clip is None else np.broadcast_to(np.asarray(clip, dtype=float), batch)
 
@@ -473,8 +482,8 @@ def _hvp(net: MLP, params, V, X, y):
 def sharpness(net: MLP, params, X, y, *, iters: int = 30, seed: int = 0) -> np.ndarray:
     """The largest Hessian eigenvalue of the loss on ``(X, y)``, by power iteration.
 
-    Hessian-vector products are exact (:func:`_hvp`, no finite differences: a difference of
-    gradients across a ReLU's kink would be meaningless); the start vector is Gaussian from
+    Hessian-vector products are exact (Pearlmutter's R-operator on backpropagation, no finite
+    differences: a difference of gradients across a ReLU's kink would be meaningless); the start vector is Gaussian from
     ``default_rng(seed)``.  Batched over the parameters' leading axes.  Returns the Rayleigh
     quotient ``vᵀHv`` after ``iters`` iterations: the eigenvalue of largest magnitude, which for
     these losses is the top one (their negative eigenvalues are far smaller).

@@ -197,6 +197,33 @@ def test_schedule_and_clipping_equal_torchs(opt, small):
     assert_same_run(rec, losses, params)
 
 
+def test_one_rule_per_parameter_equals_torch_with_one_optimizer_per_parameter_group(small):
+    rules = [ol.Adam(lr=3e-3), ol.Adam(lr=3e-3), ol.SGD(lr=0.1, momentum=0.9), ol.SGD(lr=0.1, momentum=0.9)]
+    rec = nets.train(rules, NET, small, epochs=2, batch_size=32, seed=6)
+    model = torch_model(NET, NET.init(6))
+    ps = list(model.parameters())
+    optimizers = [torch.optim.Adam(ps[:2], lr=3e-3), torch.optim.SGD(ps[2:], lr=0.1, momentum=0.9)]
+    X, y = torch.as_tensor(small.X_train), torch.as_tensor(small.y_train)
+    rng, losses = np.random.default_rng(6), []
+    for _ in range(2):
+        order = rng.permutation(len(y))
+        for k in range(0, len(y), 32):
+            idx = torch.as_tensor(order[k:k + 32])
+            for o in optimizers:
+                o.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
+            loss.backward()
+            losses.append(loss.item())
+            for o in optimizers:
+                o.step()
+    assert_same_run(rec, np.array(losses), [p.detach().numpy() for p in ps])
+    batched = nets.train([r.replace(lr=np.array([3e-3, 1e-3]) if i < 2 else 0.1) for i, r in enumerate(rules)],
+                         NET, small, epochs=1, batch_size=32, seed=[6, 6])
+    assert batched.train_loss.shape == (7, 2)
+    with pytest.raises(ValueError, match="a list of 4 of them"):
+        nets.train(rules[:3], NET, small, epochs=1, batch_size=32)
+
+
 def test_ema_of_the_weights_equals_torchs_averaged_model(small):
     opt = ol.SGD(lr=0.3, momentum=0.9)
     rec = nets.train(opt, NET, small, epochs=2, batch_size=32, seed=1, ema=0.8)
@@ -318,6 +345,7 @@ def bad(d, **changes):
     (lambda d: dict(lr_schedule=lambda t: -1.0), r"lr_schedule must return a number in \[0, inf\), got -1.0 at step 1"),
     (lambda d: dict(params=[np.zeros((3, 3))] * 4), r"params\[0\] must have shape \(16, 64\)"),
     (lambda d: dict(optimizer="adam"), r"optimizer must be an optimlab.Optimizer"),
+    (lambda d: dict(optimizer=[ol.SGD(lr=np.ones(2))] * 2 + [ol.SGD(lr=np.ones(3))] * 2), r"must have one length, got 2 and 3"),
 ])
 def test_bad_input_is_refused_by_name(make, match, small):
     kwargs = dict(optimizer=ol.SGD(lr=0.1), net=NET, data=small, epochs=1, batch_size=32, seed=0)
@@ -330,3 +358,20 @@ def test_bad_input_is_refused_by_name(make, match, small):
 def test_bad_sizes_are_refused(sizes):
     with pytest.raises(ValueError, match="sizes must be at least two integers"):
         nets.MLP(sizes)
+
+
+# ----------------------------------------------------------------------------- tuning
+def test_tune_is_the_protocol_on_one_batched_call(small):
+    lrs = np.array([1e-3, 1e-2, 1e-1])
+    result, rec = nets.tune(lambda lr: ol.Adam(lr=lr), NET, small, lrs, seeds=(0, 1), epochs=1, batch_size=50)
+    assert result.scores.shape == (2, 3) and rec.train_loss.shape[1] == 6
+    for i, lr in enumerate(lrs):
+        for s, seed in enumerate((0, 1)):
+            one = nets.train(ol.Adam(lr=lr), NET, small, epochs=1, batch_size=50, seed=seed)
+            assert result.scores[s, i] == pytest.approx(one.test_loss[-1], rel=1e-12)
+    assert result.best == int(np.argmin(np.median(result.scores, axis=0)))
+    acc, _ = nets.tune(lambda lr: ol.Adam(lr=lr), NET, small, lrs, seeds=(0, 1), metric="test_accuracy",
+                       epochs=1, batch_size=50)
+    assert acc.maximize and acc.best == int(np.argmax(np.median(acc.scores, axis=0)))
+    with pytest.raises(ValueError, match="seeds must be distinct"):
+        nets.tune(lambda lr: ol.Adam(lr=lr), NET, small, lrs, seeds=(0, 0), epochs=1, batch_size=50)
