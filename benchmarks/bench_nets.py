@@ -74,6 +74,7 @@ def main():
             print(f"  {str(sizes):13s} C = {C:2d}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, "
                   f"{1e3 * wall / (C * EPOCHS):6.1f} ms per configuration-epoch")
         try:
+            torch_loop(net, data)                    # warm-up: torch's first call pays its imports
             wall, cpu = timed(lambda: torch_loop(net, data))
             print(f"  {str(sizes):13s} torch.optim loop, one configuration: {wall:6.2f} s wall, {cpu:6.2f} s CPU")
         except ImportError:
