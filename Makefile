@@ -20,7 +20,7 @@ $(STAMP): requirements.txt pyproject.toml
 ## its inputs change. Downloads (pinned, checksummed) are cached in _build/.lite-cache.
 LITE := _build/lite
 LITE_INPUTS := tools/lite.py tools/lab.py tools/lite-requirements.txt pyproject.toml \
-	$(wildcard optimlab/*.py optimlab/assets/*) $(wildcard book/0*.md) book/notation.md book/sources.md book/references.bib
+	$(wildcard optimlab/*.py optimlab/assets/*) $(wildcard book/[0-9][0-9]*.md) book/notation.md book/sources.md book/references.bib
 lite: $(LITE)/.built
 $(LITE)/.built: $(STAMP) $(LITE_INPUTS)
 	$(BIN)/python tools/lite.py

@@ -35,10 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from . import tuning
 from .rules import Optimizer
 from .runs import _select
 
-__all__ = ["MLP", "Training", "train", "sharpness"]
+__all__ = ["MLP", "Training", "train", "tune", "sharpness"]
 
 
 def _is_int(v, lo=1):
@@ -57,8 +58,8 @@ def _times_transpose(a, W):
     """
     if a.ndim == 2 and W.ndim > 2:  # shared inputs: one matrix product for every configuration
         out = a @ W.reshape(-1, W.shape[-1]).T
-        return np.moveaxis(out.reshape(a.shape[0], *W.shape[:-1]), 0, -2)
-    return a @ np.ascontiguousarray(_T(W))
+        return np.ascontiguousarray(np.moveaxis(out.reshape(a.shape[0], *W.shape[:-1]), 0, -2))
+    return np.ascontiguousarray(a) @ np.ascontiguousarray(_T(W))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -255,33 +256,6 @@ def _per_parameter(opt: Optimizer, ndim: int) -> Optimizer:
     return opt.replace(**changes) if changes else opt
 
 
-@dataclasses.dataclass(frozen=True)
-class Split:
-    """One rule for the weight matrices and another for everything else (the biases).
-
-    This is how Muon is used (it steps 2-D matrices only) and how Adafactor's factored state is
-    usually kept apart: ``ol.nets.Split(ol.Muon(lr=0.02), ol.AdamW(lr=1e-3))``.
-    """
-
-    matrices: Optimizer
-    others: Optimizer
-
-    def __post_init__(self):
-        for name in ("matrices", "others"):
-            if not isinstance(getattr(self, name), Optimizer):
-                raise ValueError(f"Split.{name} must be an optimlab rule, got {getattr(self, name)!r}")
-
-    @property
-    def shape(self):
-        return np.broadcast_shapes(self.matrices.shape, self.others.shape)
-
-    def for_shape(self, shape) -> Optimizer:
-        return self.matrices if len(shape) == 2 else self.others
-
-    def __repr__(self):
-        return f"ol.nets.Split({self.matrices!r}, {self.others!r})"
-
-
 class _PerConfiguration:
     """A rule whose statistics span a whole tensor (Adafactor, Muon), stepped one configuration at
     a time over the leading axis ``C``; the states of the configurations are stacked along it."""
@@ -320,9 +294,8 @@ def _unstack(state, c):
     return type(state)(*(f[c] if isinstance(f, np.ndarray) else f for f in state))
 
 
-def _rule_for(optimizer, shape, batch):
+def _rule_for(rule, shape, batch):
     """The rule that steps a parameter of ``shape`` (batched over ``batch``)."""
-    rule = optimizer.for_shape(shape) if isinstance(optimizer, Split) else optimizer
     rule = _per_parameter(rule, len(shape))
     if getattr(rule, "whole_tensor", False) and batch:
         return _PerConfiguration(rule, batch[0])
@@ -352,12 +325,12 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
 
     Parameters
     ----------
-    optimizer : any :class:`optimlab.Optimizer`, or a :class:`Split` (one rule for the weight
-        matrices, another for the biases).  Hyperparameters may be 1-D arrays of length ``C``
-        (one value per configuration).  Each parameter gets its own copy of the rule, the
-        arrays reshaped to ``(C, 1, …)`` against its shape.  A rule whose statistics span a
-        whole tensor (Adafactor, Muon: ``whole_tensor``) steps each configuration's tensor on
-        its own, as torch.optim would.
+    optimizer : any :class:`optimlab.Optimizer`, or a list of them, one per parameter (in the
+        order of :attr:`MLP.shapes`, like ``torch.optim`` param groups: e.g. a matrix rule for
+        the weights and another for the biases).  Hyperparameters may be 1-D arrays of length
+        ``C`` (one value per configuration).  Each parameter gets its own copy of the rule, the
+        arrays reshaped to ``(C, 1, …)`` against its shape (a rule that treats the last two axes
+        as a matrix sees ``(C, out, in)``: a batch of matrices).
     net : :class:`MLP`.
     data : anything with ``X_train``, ``y_train``, ``X_test``, ``y_test``
         (:func:`optimlab.datasets.digits`).
@@ -370,16 +343,19 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
         axis ``C``), instead of ``net.init(seed)``.
     lr_schedule : callable ``t -> factor`` (``t = 1`` for the first step), as in
         :func:`optimlab.run`; the learning rate of step ``t`` is ``lr · factor``.
-    clip : maximum gradient norm (``clip_grad_norm_``), a number > 0 or one per configuration.
+    clip : maximum gradient norm (``clip_grad_norm_``), a number in (0, inf] or one per
+        configuration (``inf``: that configuration is not clipped).
     ema : β in [0, 1): also keep ``θ̄ ← βθ̄ + (1−β)θ`` after every step (the first step copies
         θ, as ``torch.optim.swa_utils.AveragedModel`` does) and evaluate it every epoch.
     bound : a configuration whose parameters leave ``[−bound, bound]`` has diverged.
     keep_params : keep the parameters after every epoch in ``Training.params_epoch``.
     """
-    if not isinstance(optimizer, (Optimizer, Split)):
-        raise ValueError(f"optimizer must be an optimlab.Optimizer or an ol.nets.Split, got {optimizer!r}")
     if not isinstance(net, MLP):
         raise ValueError(f"net must be an optimlab.nets.MLP, got {net!r}")
+    optimizers = list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer] * len(net.shapes)
+    if len(optimizers) != len(net.shapes) or not all(isinstance(o, Optimizer) for o in optimizers):
+        raise ValueError(f"optimizer must be an optimlab.Optimizer or a list of {len(net.shapes)} of them "
+                         f"(one per parameter), got {optimizer!r}")
     if not _is_int(epochs):
         raise ValueError(f"epochs must be an integer in [1, inf), got {epochs!r}")
     if not _is_int(batch_size):
@@ -390,8 +366,8 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
         raise ValueError(f"seed must be an integer in [0, inf) or a 1-D sequence of them, got {seed!r}")
     if clip is not None:
         c = np.asarray(clip, dtype=float)
-        if not np.all(np.isfinite(c) & (c > 0)):
-            raise ValueError(f"clip must be in (0, inf), got {clip!r}")
+        if not np.all(c > 0):  # False for NaN
+            raise ValueError(f"clip must be in (0, inf], got {clip!r}")
     if lr_schedule is not None and not callable(lr_schedule):
         raise ValueError(f"lr_schedule must be a callable t -> factor, got {lr_schedule!r}")
     if ema is not None and not (0 <= ema < 1):
@@ -402,7 +378,12 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
     Xt, yt = net._check_data(data.X_test, data.y_test, "data.X_test", "data.y_test")
     if len(y) == 0:
         raise ValueError("data.y_train must hold at least one example")
-    batch = _configurations(optimizer, seeds, clip)
+    batch = ()
+    for o in optimizers:
+        shape = _configurations(o, seeds, clip)
+        if batch and shape and shape != batch and 1 not in (shape[0], batch[0]):
+            raise ValueError(f"the optimizers' hyperparameters must have one length, got {batch[0]} and {shape[0]}")
+        batch = max(batch, shape)
     C = batch[0] if batch else None
     seeds = np.broadcast_to(seeds, batch).astype(np.int64)
     if params is None:
@@ -411,7 +392,7 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
     else:
         params = net._check_params(params, batch)
         params = [np.array(np.broadcast_to(p, (*batch, *shape))) for p, shape in zip(params, net.shapes)]
-    rules = [_rule_for(optimizer, shape, batch) for shape in net.shapes]
+    rules = [_rule_for(o, shape, batch) for o, shape in zip(optimizers, net.shapes)]
     states = [r.init(p) for r, p in zip(rules, params)]
     clip = None if clip is None else np.broadcast_to(np.asarray(clip, dtype=float), batch)
 
@@ -487,19 +468,74 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
                     per_epoch, avg, kept)
 
 
-def sharpness(net: MLP, params, X, y, *, iters: int = 20, seed: int = 0, h: float = 1e-5) -> np.ndarray:
+def tune(make_optimizer, net: MLP, data, lrs, *, seeds=(0, 1, 2, 3, 4), metric: str = "test_loss",
+         **train_kwargs) -> tuple[tuning.Tuning, Training]:
+    """The book's tuning protocol (:func:`optimlab.tuning.tune`) on a network, in one batched call.
+
+    ``make_optimizer(lr)`` builds the optimizer for an array of learning rates; every rate of
+    ``lrs`` is trained with every seed (``C = len(lrs) · len(seeds)`` configurations, learning
+    rate slowest) by :func:`train` with ``train_kwargs``, and scored by the last epoch's
+    ``metric`` on ``data``'s test part (pass a :meth:`~optimlab.datasets.Dataset.validation`
+    split to tune on held-out training data); a diverged run scores worst.  Returns the
+    :class:`~optimlab.tuning.Tuning` and the :class:`Training` record (configuration ``i·S + s``
+    is rate ``i``, seed ``s``).
+    """
+    lrs = np.asarray(lrs, dtype=float)
+    seeds = tuple(int(s) for s in seeds)
+    if lrs.ndim != 1 or not seeds:
+        raise ValueError("lrs must be a 1-D grid and seeds a non-empty sequence of integers")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, got {seeds}")
+    rec = train(make_optimizer(np.repeat(lrs, len(seeds))), net, data,
+                seed=np.tile(seeds, len(lrs)), **train_kwargs)
+    rows = rec.final(metric).reshape(len(lrs), len(seeds)).T
+    result = tuning.tune(lambda _, seed: rows[seeds.index(seed)], lrs, seeds=seeds,
+                         maximize=metric == "test_accuracy")
+    return result, rec
+
+
+def _hvp(net: MLP, params, V, X, y):
+    """The exact Hessian-vector product ``H v`` (Pearlmutter's R-operator on backpropagation).
+
+    ReLU's second derivative is taken as 0, as autograd takes it, so ``H`` is the Hessian that
+    ``torch.autograd.functional.hessian`` returns.
+    """
+    layers = len(params) // 2
+    acts = net._activations(params, X)
+    masks = [acts[i] > 0 for i in range(1, layers)]
+    r_in = [None] * (layers + 1)  # R(a_i), the tangent of each layer's input; R(a_0) = 0 (the data)
+    for i in range(layers):
+        r = _times_transpose(acts[i], V[2 * i]) + V[2 * i + 1][..., None, :]
+        if r_in[i] is not None:
+            r = r + _times_transpose(r_in[i], params[2 * i])
+        r_in[i + 1] = r * masks[i] if i < layers - 1 else r  # the last one: the logits' tangent
+    _, p = net._log_softmax(acts[-1])
+    n = p.shape[-2]
+    delta = (p - np.eye(p.shape[-1])[y]) / n  # d loss / d logits, and its tangent (softmax's Jacobian)
+    r_delta = p * (r_in[-1] - (p * r_in[-1]).sum(axis=-1, keepdims=True)) / n
+    out = [None] * len(params)
+    for i in reversed(range(layers)):
+        out[2 * i] = _T(r_delta) @ acts[i]
+        if r_in[i] is not None:
+            out[2 * i] = out[2 * i] + _T(delta) @ r_in[i]
+        out[2 * i + 1] = r_delta.sum(axis=-2)
+        if i > 0:
+            r_delta = (r_delta @ params[2 * i] + delta @ V[2 * i]) * masks[i - 1]
+            delta = (delta @ params[2 * i]) * masks[i - 1]
+    return [np.broadcast_to(o, P.shape).copy() if o.shape != P.shape else o for o, P in zip(out, params)]
+
+
+def sharpness(net: MLP, params, X, y, *, iters: int = 30, seed: int = 0) -> np.ndarray:
     """The largest Hessian eigenvalue of the loss on ``(X, y)``, by power iteration.
 
-    Hessian-vector products are central differences of the exact gradient,
-    ``Hv ≈ (∇f(θ + h v) − ∇f(θ − h v)) / 2h`` with ``‖v‖ = 1``; the start vector is Gaussian from
+    Hessian-vector products are exact (Pearlmutter's R-operator on backpropagation, no finite
+    differences: a difference of gradients across a ReLU's kink would be meaningless); the start vector is Gaussian from
     ``default_rng(seed)``.  Batched over the parameters' leading axes.  Returns the Rayleigh
-    quotient ``vᵀHv`` after ``iters`` iterations (the top eigenvalue when it dominates in
-    magnitude, as it does for these losses).
+    quotient ``vᵀHv`` after ``iters`` iterations: the eigenvalue of largest magnitude, which for
+    these losses is the top one (their negative eigenvalues are far smaller).
     """
     if not _is_int(iters):
         raise ValueError(f"iters must be an integer in [1, inf), got {iters!r}")
-    if not h > 0:
-        raise ValueError(f"h must be in (0, inf), got {h!r}")
     params = net._check_params(params)
     X, y = net._check_data(X, y, "X", "y")
     batch = params[0].shape[:-2]
@@ -511,14 +547,9 @@ def sharpness(net: MLP, params, X, y, *, iters: int = 20, seed: int = 0, h: floa
         norm = np.sqrt(sum((u * u).sum(axis=ax) for u, ax in zip(v, axes)))
         return [u / norm.reshape(norm.shape + (1,) * (u.ndim - norm.ndim)) for u in v]
 
-    def hvp(v):
-        gp = net._loss_and_grad([p + h * u for p, u in zip(params, v)], X, y)[1]
-        gm = net._loss_and_grad([p - h * u for p, u in zip(params, v)], X, y)[1]
-        return [(a - b) / (2 * h) for a, b in zip(gp, gm)]
-
     v = normalised(v)
     for _ in range(iters):
-        hv = hvp(v)
+        hv = _hvp(net, params, v, X, y)
         rayleigh = sum((u * w).sum(axis=ax) for u, w, ax in zip(v, hv, axes))
         v = normalised(hv)
     return rayleigh

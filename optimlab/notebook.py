@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 
-__all__ = ["NOTE", "setup", "torch_available", "needs_torch", "defined_names"]
+__all__ = ["NOTE", "setup", "torch_available", "needs_torch", "defined_names", "table"]
 
 #: What a cell that needs PyTorch prints where torch cannot be imported.
 NOTE = ("This cell needs PyTorch, which does not run in the browser. To run it, open the chapter "
@@ -115,3 +115,22 @@ def setup(shell=None) -> bool:
     shell._optimlab_torch_note = note
     shell.set_custom_exc((ModuleNotFoundError, NameError), note)
     return True
+
+
+def table(header, rows):
+    """A Markdown table that a chapter's cell displays (the book renders it like its text).
+
+    ``header``: the column titles; ``rows``: sequences of cells (printed with ``str``).  Columns
+    are right-aligned except the first.
+    """
+    from IPython.display import Markdown
+
+    header = [str(h) for h in header]
+    lines = ["| " + " | ".join(header) + " |", "|:---|" + "---:|" * (len(header) - 1)]
+    for row in rows:
+        row = [str(c) for c in row]
+        if len(row) != len(header):
+            raise ValueError(f"every row must have {len(header)} cells, got {len(row)}: {row}")
+        lines.append("| " + " | ".join(row) + " |")
+    return Markdown("\n".join(lines))
+

@@ -62,3 +62,15 @@ def test_scaled_and_standardized_transform_train_and_test_alike():
 
 def test_lazy_attribute():
     assert ol.datasets.digits().X_train.shape == (1438, 64)
+
+
+def test_validation_holds_out_a_stratified_part_of_the_training_set_only():
+    d = datasets.digits()
+    v = d.validation()
+    assert len(v.y_train) + len(v.y_test) == len(d.y_train) == 1438 and len(v.y_test) == 287
+    np.testing.assert_allclose(np.bincount(v.y_test) / np.bincount(d.y_train), 0.2, atol=0.01)
+    both = np.concatenate([v.X_train, v.X_test])
+    assert sorted(map(bytes, both)) == sorted(map(bytes, d.X_train))  # the same images, none from test
+    assert not np.array_equal(d.validation(seed=1).y_test, v.y_test)
+    with pytest.raises(ValueError, match=r"fraction must be in \(0, 1\)"):
+        d.validation(1.0)

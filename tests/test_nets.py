@@ -206,6 +206,33 @@ def test_schedule_and_clipping_equal_torchs(opt, small):
     assert_same_run(rec, losses, params)
 
 
+def test_one_rule_per_parameter_equals_torch_with_one_optimizer_per_parameter_group(small):
+    rules = [ol.Adam(lr=3e-3), ol.Adam(lr=3e-3), ol.SGD(lr=0.1, momentum=0.9), ol.SGD(lr=0.1, momentum=0.9)]
+    rec = nets.train(rules, NET, small, epochs=2, batch_size=32, seed=6)
+    model = torch_model(NET, NET.init(6))
+    ps = list(model.parameters())
+    optimizers = [torch.optim.Adam(ps[:2], lr=3e-3), torch.optim.SGD(ps[2:], lr=0.1, momentum=0.9)]
+    X, y = torch.as_tensor(small.X_train), torch.as_tensor(small.y_train)
+    rng, losses = np.random.default_rng(6), []
+    for _ in range(2):
+        order = rng.permutation(len(y))
+        for k in range(0, len(y), 32):
+            idx = torch.as_tensor(order[k:k + 32])
+            for o in optimizers:
+                o.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
+            loss.backward()
+            losses.append(loss.item())
+            for o in optimizers:
+                o.step()
+    assert_same_run(rec, np.array(losses), [p.detach().numpy() for p in ps])
+    batched = nets.train([r.replace(lr=np.array([3e-3, 1e-3]) if i < 2 else 0.1) for i, r in enumerate(rules)],
+                         NET, small, epochs=1, batch_size=32, seed=[6, 6])
+    assert batched.train_loss.shape == (7, 2)
+    with pytest.raises(ValueError, match="a list of 4 of them"):
+        nets.train(rules[:3], NET, small, epochs=1, batch_size=32)
+
+
 def test_ema_of_the_weights_equals_torchs_averaged_model(small):
     opt = ol.SGD(lr=0.3, momentum=0.9)
     rec = nets.train(opt, NET, small, epochs=2, batch_size=32, seed=1, ema=0.8)
@@ -242,6 +269,13 @@ def test_a_batched_call_equals_the_one_by_one_calls(small):
             np.testing.assert_allclose(a[c], b, rtol=1e-11, atol=1e-15)
 
 
+def test_an_infinite_clip_is_no_clipping(small):
+    rec = nets.train(ol.Adam(lr=1e-2), NET, small, epochs=1, batch_size=32, seed=[3, 3], clip=[np.inf, 0.05])
+    plain = nets.train(ol.Adam(lr=1e-2), NET, small, epochs=1, batch_size=32, seed=3)
+    np.testing.assert_allclose(rec.train_loss[:, 0], plain.train_loss, rtol=1e-12)
+    assert not np.allclose(rec.train_loss[:, 1], plain.train_loss)
+
+
 def test_scalar_hyperparameters_with_several_seeds_batch_over_the_seeds(small):
     rec = nets.train(ol.SGD(lr=0.1, momentum=np.array([0.0, 0.9])), NET, small, epochs=1, batch_size=64, seed=[5, 5])
     one = nets.train(ol.SGD(lr=0.1), NET, small, epochs=1, batch_size=64, seed=5)
@@ -268,7 +302,7 @@ def test_a_batch_size_above_the_training_set_is_full_batch(small):
 
 # ----------------------------------------------------------------------------- sharpness
 def test_sharpness_is_the_top_hessian_eigenvalue():
-    net = nets.MLP((6, 5, 3))
+    net = nets.MLP((6, 5, 4, 3))
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((20, 6)), rng.integers(0, 3, 20)
     params = net.init(2)
@@ -281,13 +315,18 @@ def test_sharpness_is_the_top_hessian_eigenvalue():
             ps.append(theta[i:i + n].reshape(s))
             i += n
         h = torch.relu(torch.as_tensor(X) @ ps[0].T + ps[1])
-        return torch.nn.functional.cross_entropy(h @ ps[2].T + ps[3], torch.as_tensor(y))
+        h = torch.relu(h @ ps[2].T + ps[3])
+        return torch.nn.functional.cross_entropy(h @ ps[4].T + ps[5], torch.as_tensor(y))
 
-    top = torch.linalg.eigvalsh(torch.autograd.functional.hessian(loss, flat))[-1].item()
-    estimate = nets.sharpness(net, params, X, y, iters=200)
-    assert estimate == pytest.approx(top, rel=1e-6)
-    both = nets.sharpness(net, [np.stack([p, p]) for p in params], X, y, iters=200)
+    hessian = torch.autograd.functional.hessian(loss, flat).numpy()
+    top = np.linalg.eigvalsh(hessian)[-1]
+    estimate = nets.sharpness(net, params, X, y, iters=300)
+    assert estimate == pytest.approx(top, rel=1e-8)
+    both = nets.sharpness(net, [np.stack([p, p]) for p in params], X, y, iters=300)
     np.testing.assert_allclose(both, estimate, rtol=1e-10)
+    v = [np.random.default_rng(5).standard_normal(s) for s in net.shapes]   # and every product is exact
+    hv = np.concatenate([h.ravel() for h in nets._hvp(net, params, v, X, y)])
+    np.testing.assert_allclose(hv, hessian @ np.concatenate([u.ravel() for u in v]), rtol=1e-10, atol=1e-13)
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -309,11 +348,13 @@ def bad(d, **changes):
     (lambda d: dict(seed=[[0]]), r"seed must be"),
     (lambda d: dict(optimizer=ol.SGD(lr=np.ones((2, 1)))), r"must be scalars or 1-D"),
     (lambda d: dict(optimizer=ol.SGD(lr=np.ones(3)), seed=[0, 1]), r"one length \(or 1\), got \[2, 3\]"),
-    (lambda d: dict(clip=0.0), r"clip must be in \(0, inf\)"),
+    (lambda d: dict(clip=0.0), r"clip must be in \(0, inf\]"),
+    (lambda d: dict(clip=[1.0, np.nan]), r"clip must be in \(0, inf\]"),
     (lambda d: dict(ema=1.0), r"ema must be in \[0, 1\)"),
     (lambda d: dict(lr_schedule=lambda t: -1.0), r"lr_schedule must return a number in \[0, inf\), got -1.0 at step 1"),
     (lambda d: dict(params=[np.zeros((3, 3))] * 4), r"params\[0\] must have shape \(16, 64\)"),
     (lambda d: dict(optimizer="adam"), r"optimizer must be an optimlab.Optimizer"),
+    (lambda d: dict(optimizer=[ol.SGD(lr=np.ones(2))] * 2 + [ol.SGD(lr=np.ones(3))] * 2), r"must have one length, got 2 and 3"),
 ])
 def test_bad_input_is_refused_by_name(make, match, small):
     kwargs = dict(optimizer=ol.SGD(lr=0.1), net=NET, data=small, epochs=1, batch_size=32, seed=0)
@@ -328,8 +369,25 @@ def test_bad_sizes_are_refused(sizes):
         nets.MLP(sizes)
 
 
+# ----------------------------------------------------------------------------- tuning
+def test_tune_is_the_protocol_on_one_batched_call(small):
+    lrs = np.array([1e-3, 1e-2, 1e-1])
+    result, rec = nets.tune(lambda lr: ol.Adam(lr=lr), NET, small, lrs, seeds=(0, 1), epochs=1, batch_size=50)
+    assert result.scores.shape == (2, 3) and rec.train_loss.shape[1] == 6
+    for i, lr in enumerate(lrs):
+        for s, seed in enumerate((0, 1)):
+            one = nets.train(ol.Adam(lr=lr), NET, small, epochs=1, batch_size=50, seed=seed)
+            assert result.scores[s, i] == pytest.approx(one.test_loss[-1], rel=1e-12)
+    assert result.best == int(np.argmin(np.median(result.scores, axis=0)))
+    acc, _ = nets.tune(lambda lr: ol.Adam(lr=lr), NET, small, lrs, seeds=(0, 1), metric="test_accuracy",
+                       epochs=1, batch_size=50)
+    assert acc.maximize and acc.best == int(np.argmax(np.median(acc.scores, axis=0)))
+    with pytest.raises(ValueError, match="seeds must be distinct"):
+        nets.tune(lambda lr: ol.Adam(lr=lr), NET, small, lrs, seeds=(0, 0), epochs=1, batch_size=50)
+
+
 def _torch_split(matrices, others, data, *, epochs, batch_size, seed):
-    """Split in torch: torch.optim.<matrices> on the weights, torch.optim.<others> on the biases."""
+    """Two param groups in torch: torch.optim.<matrices> on the weights, <others> on the biases."""
     model = torch_model(NET, NET.init(seed))
     weights = [p for p in model.parameters() if p.ndim == 2]
     biases = [p for p in model.parameters() if p.ndim != 2]
@@ -356,9 +414,9 @@ def test_muon_on_the_weights_and_adamw_on_the_biases_equal_torchs(small, monkeyp
     import test_rules  # Muon's iteration in float64, as the numpy rule runs it
 
     monkeypatch.setattr(muon_module, "_zeropower_via_newtonschulz", test_rules._newton_schulz_float64)
-    split = nets.Split(ol.Muon(lr=0.02), ol.AdamW(lr=3e-3))
-    rec = nets.train(split, NET, small, epochs=2, batch_size=32, seed=3)
-    losses, params = _torch_split(split.matrices, split.others, small, epochs=2, batch_size=32, seed=3)
+    muon, adamw = ol.Muon(lr=0.02), ol.AdamW(lr=3e-3)
+    rec = nets.train([muon, adamw, muon, adamw], NET, small, epochs=2, batch_size=32, seed=3)
+    losses, params = _torch_split(muon, adamw, small, epochs=2, batch_size=32, seed=3)
     assert_same_run(rec, losses, params)
     with pytest.raises(ValueError, match="2-D weight matrices"):
         nets.train(ol.Muon(), NET, small, epochs=1, batch_size=32)  # the biases are not matrices
@@ -366,8 +424,8 @@ def test_muon_on_the_weights_and_adamw_on_the_biases_equal_torchs(small, monkeyp
 
 @pytest.mark.parametrize("make", [
     lambda lr: ol.Adafactor(lr=lr),
-    lambda lr: nets.Split(ol.Muon(lr=lr), ol.AdamW(lr=lr / 10)),
-], ids=["Adafactor", "Split(Muon, AdamW)"])
+    lambda lr: [ol.Muon(lr=lr), ol.AdamW(lr=lr / 10)] * 2,
+], ids=["Adafactor", "Muon and AdamW"])
 def test_whole_tensor_rules_batch_as_the_one_by_one_calls(make, small):
     lrs = np.array([1e-2, 3e-2])
     rec = nets.train(make(lrs), NET, small, epochs=1, batch_size=64, seed=[0, 1])

@@ -112,3 +112,10 @@ def test_other_errors_still_fail_without_torch(tmp_path, monkeypatch):
     with pytest.raises(CellExecutionError, match="scipy_is_not_here"):
         _run(["import optimlab.notebook\noptimlab.notebook.setup()", "import scipy_is_not_here"],
              tmp_path, monkeypatch)
+
+
+def test_table_is_a_markdown_table_with_the_first_column_left_aligned():
+    md = notebook.table(["name", "value"], [["a", 1.5], ["b", 2]]).data
+    assert md.splitlines() == ["| name | value |", "|:---|---:|", "| a | 1.5 |", "| b | 2 |"]
+    with pytest.raises(ValueError, match="every row must have 2 cells, got 1"):
+        notebook.table(["name", "value"], [["a"]])

@@ -117,6 +117,7 @@ def _book(tmp_path):
     (book / "notation.md").write_text("(notes)=\n# Notes\n")
     (book / "sources.md").write_text("(src)=\n# Sources\n")
     (book / "references.bib").write_text((ROOT / "book" / "references.bib").read_text())
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/notation\nchapters:\n  - file: book/01_x\n")
     return book
 
 

@@ -53,7 +53,10 @@ REMOVE_OUTPUT = {"remove-cell", "remove-output"}
 
 
 def chapters(book: Path = BOOK) -> list[Path]:
-    return sorted(book.glob("0*.md"))
+    """The chapters: the notebooks of _toc.yml, in the book's order (tools/execute.py reads it)."""
+    if not (book.parent / "_toc.yml").exists():
+        return []
+    return [p for p in execute.chapters(book.parent) if p.parent == book and p.name[:2].isdigit()]
 
 
 def fold_hidden(nb: dict) -> dict:

@@ -15,7 +15,7 @@ and no network: everything the site loads is in it. It is built from pinned down
 3. **Pure-Python wheels** from PyPI that Pyodide does not ship (ipywidgets, anywidget, psygnal,
    …): ``tools/lite-requirements.txt``, pinned with hashes that pip checks.
 4. **optimlab's own wheel**, built from this repository.
-5. **The chapters**, ``book/0*.md`` converted to notebooks (jupytext) for the Pyodide kernel, the
+5. **The chapters** (the notebooks of ``_toc.yml``) converted to notebooks (jupytext) for the Pyodide kernel, the
    cells the book hides folded.
 
 ``jupyter lite build`` (jupyterlite-core, pinned in requirements.txt, with the Pyodide kernel and
@@ -38,7 +38,7 @@ from pathlib import Path
 import jupytext
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lab import PAGES, citations, fold_hidden, link_roles, targets  # noqa: E402  (as `make lab`)
+from lab import PAGES, chapters, citations, fold_hidden, link_roles, targets  # noqa: E402  (as `make lab`)
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
@@ -212,7 +212,7 @@ def assemble(source: Path = SOURCE) -> None:
     files = source / "files"
     files.mkdir()
     refs, cites = targets(), citations()
-    pages = sorted((ROOT / "book").glob("0*.md")) + [ROOT / "book" / f"{p}.md" for p in PAGES]
+    pages = chapters() + [ROOT / "book" / f"{p}.md" for p in PAGES]
     for md in pages:
         (files / f"{md.stem}.ipynb").write_text(json.dumps(chapter_notebook(md, refs, cites), indent=1,
                                                            ensure_ascii=False))

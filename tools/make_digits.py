@@ -10,22 +10,17 @@ The file holds ``images`` (1797, 64) uint8 pixel counts 0–16, ``labels`` (1797
 ``test`` (1797,) bool, the fixed stratified split: per class, ``default_rng(0).permutation`` of
 that class's images, the first ``round(0.2 · n_class)`` to the test set.
 """
+import sys
 from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
 
-OUT = Path(__file__).resolve().parents[1] / "optimlab" / "assets" / "digits.npz"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from optimlab.datasets import _stratified  # noqa: E402  (the one split rule, also used by Dataset.validation)
 
-
-def split(labels: np.ndarray, test_fraction: float = 0.2, seed: int = 0) -> np.ndarray:
-    """The boolean test mask: per class, a seeded permutation, the first ``round(f · n)`` to test."""
-    rng = np.random.default_rng(seed)
-    test = np.zeros(labels.shape, dtype=bool)
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        test[idx[rng.permutation(idx.size)[:round(test_fraction * idx.size)]]] = True
-    return test
+OUT = ROOT / "optimlab" / "assets" / "digits.npz"
 
 
 def main():
@@ -33,7 +28,7 @@ def main():
     images = d.data.astype(np.uint8)
     assert np.array_equal(images, d.data) and images.shape == (1797, 64) and images.max() == 16
     labels = d.target.astype(np.uint8)
-    np.savez_compressed(OUT, images=images, labels=labels, test=split(labels))
+    np.savez_compressed(OUT, images=images, labels=labels, test=_stratified(labels, 0.2, 0))
     print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")
 
 
