@@ -6,6 +6,12 @@ clicked data coordinates; a typed value is applied (and a bad one refused with a
 the parameter and its range); a slider answers the keyboard; the optimizer buttons turn runs on
 and off; the code the page offers reproduces, run by optimlab in Python, the paths it draws.  At
 375 px and at 1920 px nothing overflows sideways.
+
+Any screen: a sweep of widths from 320 to 1920 px (map and loss panel side by side exactly where
+the explorer is wide enough, nothing overflowing); touch (a swipe on the map scrolls, a tap or a
+long-press drag moves the start); keyboard (toggles keep the focus, arrow keys on the map move the
+start, tab order); toggles that stay under the pointer; linked learning rates held in range with
+a note; number boxes that step ×10^0.1 and quote a bad entry; titles that follow the surface.
 """
 from __future__ import annotations
 
