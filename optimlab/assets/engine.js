@@ -177,7 +177,7 @@
         init: function () { return { t: 0, v: zeros() }; },
         step: function (x, g0, s) {
           var g = effective(h, x, g0, false);
-          var v = map2(function (i) { return h.beta * s.v[i] + (1 - h.beta) * g[i]; });
+          var v = map2(function (i) { return s.v[i] + (1 - h.beta) * (g[i] - s.v[i]); });
           return [map2(function (i) { return x[i] - h.lr * v[i]; }), { t: s.t + 1, v: v }];
         }
       };
@@ -203,7 +203,7 @@
             b = map2(function (i) { return h.momentum * s.b[i] + g[i] / denom[i]; });
             xn = map2(function (i) { return x[i] - h.lr * b[i]; });
           } else {
-            xn = map2(function (i) { return x[i] - h.lr * g[i] / denom[i]; });
+            xn = map2(function (i) { return x[i] - h.lr * (g[i] / denom[i]); });
           }
           return [xn, { t: s.t + 1, v: v, gavg: gavg, b: b }];
         }
@@ -219,7 +219,7 @@
           var g = effective(h, x, g0, false), t = s.t + 1;
           var G = map2(function (i) { return s.G[i] + g[i] * g[i]; });
           var lr = h.lr / (1 + (t - 1) * h.lr_decay);
-          return [map2(function (i) { return x[i] - lr * g[i] / (Math.sqrt(G[i]) + h.eps); }),
+          return [map2(function (i) { return x[i] - lr * (g[i] / (Math.sqrt(G[i]) + h.eps)); }),
                   { t: t, G: G }];
         }
       };
@@ -232,13 +232,14 @@
           var g = effective(h, x0, g0, dec), x = x0;
           if (dec) x = map2(function (i) { return x0[i] * (1 - h.lr * h.weight_decay); });
           var t = s.t + 1;
-          var m = map2(function (i) { return b1 * s.m[i] + (1 - b1) * g[i]; });
+          var m = map2(function (i) { return s.m[i] + (1 - b1) * (g[i] - s.m[i]); });
           var v = map2(function (i) { return b2 * s.v[i] + (1 - b2) * g[i] * g[i]; });
           var vmax = s.vmax;
           if (h.amsgrad) vmax = map2(function (i) { return Math.max(s.vmax[i], v[i]); });
           var c1 = 1 - Math.pow(b1, t), c2 = 1 - Math.pow(b2, t), w = h.amsgrad ? vmax : v;
+          // torch.optim's order (the rule's update): √v / √(1−β₂ᵗ) + ε, then η/(1−β₁ᵗ) · m/denom
           var xn = map2(function (i) {
-            return x[i] - h.lr * (m[i] / c1) / (Math.sqrt(w[i] / c2) + h.eps);
+            return x[i] - h.lr / c1 * (m[i] / (Math.sqrt(w[i]) / Math.pow(c2, 0.5) + h.eps));
           });
           return [xn, { t: t, m: m, v: v, vmax: vmax }];
         }
@@ -255,13 +256,13 @@
           var mu = b1 * (1 - 0.5 * Math.pow(0.96, t * h.momentum_decay));
           var muNext = b1 * (1 - 0.5 * Math.pow(0.96, (t + 1) * h.momentum_decay));
           var mup = s.mup * mu;
-          var m = map2(function (i) { return b1 * s.m[i] + (1 - b1) * g[i]; });
+          var m = map2(function (i) { return s.m[i] + (1 - b1) * (g[i] - s.m[i]); });
           var v = map2(function (i) { return b2 * s.v[i] + (1 - b2) * g[i] * g[i]; });
           var c2 = 1 - Math.pow(b2, t);
+          var cg = -h.lr * (1 - mu) / (1 - mup), cm = -h.lr * muNext / (1 - mup * muNext);
           var xn = map2(function (i) {
             var denom = Math.sqrt(v[i] / c2) + h.eps;
-            var xi = x[i] - h.lr * (1 - mu) / (1 - mup) * g[i] / denom;
-            return xi - h.lr * muNext / (1 - mup * muNext) * m[i] / denom;
+            return x[i] + cg * (g[i] / denom) + cm * (m[i] / denom);
           });
           return [xn, { t: t, mup: mup, m: m, v: v }];
         }
