@@ -20,7 +20,7 @@ $(STAMP): requirements.txt pyproject.toml
 ## its inputs change. Downloads (pinned, checksummed) are cached in _build/.lite-cache.
 LITE := _build/lite
 LITE_INPUTS := tools/lite.py tools/lab.py tools/lite-requirements.txt pyproject.toml \
-	$(wildcard optimlab/*.py optimlab/assets/*) $(wildcard book/0*.md)
+	$(wildcard optimlab/*.py optimlab/assets/*) $(wildcard book/0*.md) book/notation.md book/sources.md book/references.bib
 lite: $(LITE)/.built
 $(LITE)/.built: $(STAMP) $(LITE_INPUTS)
 	$(BIN)/python tools/lite.py
@@ -47,9 +47,10 @@ book: prepare
 	@echo "The book is built. Open it with:  xdg-open $(CURDIR)/$(HTML)/index.html"
 	@echo "(or serve it: $(BIN)/python -m http.server -d $(HTML) 8000  →  http://127.0.0.1:8000)"
 
-## make lab: JupyterLab on the chapters, opened with the outputs of the last build (Ctrl-C to stop).
+## make lab: JupyterLab (and Notebook 7, under /tree) on the chapters, opened with the outputs of
+## their cached execution: only the venv and `make execute`, no HTML book, no lite site (Ctrl-C to stop).
 ## Extra JupyterLab options: make lab LAB_ARGS="--no-browser --ServerApp.port=8899"
-lab: book
+lab: execute
 	$(BIN)/python tools/lab.py $(LAB_ARGS)
 
 ## make test: unit tests, the warnings-as-errors build of every page (chapters executed unless

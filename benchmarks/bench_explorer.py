@@ -8,8 +8,13 @@
 3. The built book (``make book`` first): per chapter, time from navigation to every explorer
    drawn and answering, and the bytes of a first visit and of a second (cached) visit.
 
-Targets (issue 8): redraw ≤ 16 ms median; Play ≥ 30 fps; ready ≤ 2 s; first visit ≤ 6.5 MB with
-the explorers' own scripts and data ≤ 2 MB.  Usage: python benchmarks/bench_explorer.py [--book]
+   The first visit's bytes are split by what they are: the page (HTML), its images, the theme
+   (style sheets, scripts, icons, fonts), MathJax (its components and fonts), the explorers'
+   scripts, and the rest.
+
+Targets (issues 8, 19): redraw ≤ 16 ms median; Play ≥ 30 fps; ready ≤ 2 s; first visit ≤ 3 MB per
+chapter with the explorers' own scripts and data ≤ 2 MB.
+Usage: python benchmarks/bench_explorer.py [--book]
 """
 from __future__ import annotations
 
@@ -88,6 +93,25 @@ def redraw_and_play(browser, base, name):
     return keys, drags, t[1] / (t[0] / 1000), frames
 
 
+KINDS = ("page", "images", "theme", "MathJax", "explorers", "other")
+
+
+def kind(url: str) -> str:
+    """What a request of a book page is, for the breakdown of its bytes."""
+    path = url.split("?")[0]
+    if "/_static/mathjax/" in path:
+        return "MathJax"
+    if "/_static/optimlab/" in path:
+        return "explorers"
+    if path.endswith(".html"):
+        return "page"
+    if "/_images/" in path or path.endswith((".png", ".svg", ".jpg")):
+        return "images"
+    if "/_static/" in path:
+        return "theme"
+    return "other"
+
+
 def book_pages(browser, base):
     rows = []
     for path in chapter_pages():
@@ -103,13 +127,14 @@ def book_pages(browser, base):
         ready = page.evaluate("performance.now()")  # since navigation started
         page.wait_for_load_state("networkidle")
         first = sum(max(v, 0) for v in sizes.values())
+        split = {k: sum(max(v, 0) for u, v in sizes.items() if kind(u) == k) for k in KINDS}
         data = re.findall(r'<script type="application/json" class="optimlab-explorer-data">(.*?)</script>',
                           (HTML / path).read_text(encoding="utf-8"), re.S)
         own = sum(len(d.encode()) for d in data) + sum(v for u, v in sizes.items() if "/_static/optimlab/" in u)
         sizes.clear()
         page.reload(wait_until="networkidle")
         second = sum(max(v, 0) for v in sizes.values())  # cache hits report no body
-        rows.append((path, ready, first, second, own))
+        rows.append((path, ready, first, second, own, split))
         ctx.close()
     return rows
 
@@ -135,10 +160,11 @@ def main():
                 sys.exit("build the book first (make book)")
             server, base = serve(HTML)
             print("\nchapter pages (ready = navigation → every explorer drawn; bytes over the wire):")
-            print(f"  {'page':34s} {'ready':>7s} {'first visit':>12s} {'cached':>9s} {'explorers':>10s}")
-            for path, ready, first, second, own in book_pages(browser, base):
+            print(f"  {'page':34s} {'ready':>7s} {'first visit':>12s} {'cached':>9s} {'explorers':>10s}"
+                  "   first visit by kind (MB): " + " ".join(f"{k:>9s}" for k in KINDS))
+            for path, ready, first, second, own, split in book_pages(browser, base):
                 print(f"  {path:34s} {ready / 1000:6.2f}s {first / 1e6:10.2f} MB {second / 1e6:7.2f} MB"
-                      f" {own / 1e6:8.3f} MB")
+                      f" {own / 1e6:8.3f} MB" + " " * 28 + " ".join(f"{split[k] / 1e6:9.3f}" for k in KINDS))
             server.shutdown()
         browser.close()
 

@@ -6,19 +6,20 @@ first use.
 """
 from importlib import import_module
 
-from . import surfaces
+from . import registry, surfaces
 from .averages import ewma, ewma_weights
-from .rules import (SGD, Adafactor, Adagrad, Adam, AdamW, Lion, Momentum, Muon, NAdam, Optimizer,
-                    RAdam, RMSprop)
+from .rules import Optimizer
 from .runs import Trajectory, run, run_torch, settled_at
 
+# Every rule of the registry, by its name: ol.SGD, ol.Adam, … ol.Muon.
+globals().update({name: rule.cls for name, rule in registry.RULES.items()})
+
 __version__ = "0.1.0"
-__all__ = ["SGD", "Momentum", "RMSprop", "Adagrad", "Adam", "AdamW", "NAdam", "Lion", "RAdam",
-           "Adafactor", "Muon", "Optimizer",
-           "run", "run_torch", "Trajectory", "settled_at", "ewma", "ewma_weights", "surfaces"]
+__all__ = [*registry.RULES, "Optimizer", "run", "run_torch", "Trajectory", "settled_at", "ewma",
+           "ewma_weights", "surfaces", "registry"]
 
 _LAZY = {"torch", "figures", "explorers", "widgets", "theory", "style", "tuning", "tables",
-         "registry", "datasets", "nets"}
+         "datasets", "nets"}
 
 
 def __getattr__(name):

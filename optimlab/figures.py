@@ -29,20 +29,45 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
 from . import style
 
 __all__ = ["BookFigure", "BookAxes", "new_figure", "contour", "paths", "loss_curves", "race",
-           "CONTOUR_CMAP"]
+           "CONTOUR_CMAP", "legible"]
 
 #: Colormap of the filled contours (light, so that the paths stand out).
 CONTOUR_CMAP = LinearSegmentedColormap.from_list("optimlab_contour", list(style.CONTOUR_COLORS))
 
 
+#: The book's text column (CSS px) in a 1366 px wide window: a figure wider than that is shown
+#: scaled down to it.  MIN_TEXT_PX: the smallest text a reader should get there.
+COLUMN_PX, MIN_TEXT_PX = 757, 11
+
+
+def legible(fig) -> float:
+    """Raise every text of ``fig`` (titles, labels, tick labels, legends, annotations) to at least
+    the size that still shows MIN_TEXT_PX high once the figure is scaled down to the text column;
+    returns that size in points.  A figure no wider than the column keeps its sizes (≥ 10 pt)."""
+    shown = min(1.0, COLUMN_PX / (fig.get_figwidth() * fig.dpi))  # page px per figure px
+    need = MIN_TEXT_PX / shown * 72 / fig.dpi
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            size = axis.get_ticklabels()[0].get_fontsize() if axis.get_ticklabels() else need
+            if size < need:
+                ax.tick_params(axis="x" if axis is ax.xaxis else "y", which="both", labelsize=need)
+    for t in fig.findobj(Text):
+        if t.get_text() and t.get_fontsize() < need:
+            t.set_fontsize(need)
+    return need
+
+
 class BookFigure(Figure):
-    """A matplotlib Figure that displays itself as a PNG in IPython (once), with any backend."""
+    """A matplotlib Figure that displays itself as a PNG in IPython (once), with any backend, its
+    text large enough to read where the book shows it (:func:`legible`)."""
 
     def _repr_png_(self):
+        legible(self)
         buf = io.BytesIO()
         self.savefig(buf, format="png", dpi=self.dpi, facecolor="white")
         return buf.getvalue()

@@ -138,6 +138,10 @@ class _NumpyOps:
         return np.maximum(a, b, out=a)
 
     @staticmethod
+    def sign_(a):
+        return np.sign(a, out=a)
+
+    @staticmethod
     def add(a, b, alpha=1):
         return a + alpha * b
 
@@ -186,10 +190,10 @@ def _torch_ops():
                   where=torch.where, fresh=fresh, value=value)
     in_place = types.SimpleNamespace(
         lerp_=T.lerp_, mul_=T.mul_, div_=T.div_, add_=T.add_, addcmul_=T.addcmul_,
-        addcdiv_=T.addcdiv_, sqrt_=T.sqrt_, maximum_=maximum_, **common)
+        addcdiv_=T.addcdiv_, sqrt_=T.sqrt_, maximum_=maximum_, sign_=T.sign_, **common)
     autograd = types.SimpleNamespace(
         lerp_=T.lerp, mul_=T.mul, div_=T.div, add_=T.add, addcmul_=T.addcmul, addcdiv_=T.addcdiv,
-        sqrt_=T.sqrt, maximum_=torch.maximum, **common)
+        sqrt_=T.sqrt, maximum_=torch.maximum, sign_=T.sign, **common)
     return in_place, autograd
 
 
@@ -745,13 +749,14 @@ class Lion(Optimizer):
     def init(self, x):
         return LionState(0, _zeros(x))
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         beta1, beta2 = self.betas
         g = self._grad(x, g)
-        x = self._decay(x)
-        c = beta1 * state.m + (1 - beta1) * g
-        x = x - self.lr * _xp(c).sign(c)
-        m = beta2 * state.m + (1 - beta2) * g
+        x = self._decay(x, ops)
+        c = ops.add(ops.mul_(ops.clone(state.m), beta1), g, alpha=1 - beta1)  # β₁m + (1−β₁)g
+        x = ops.add_(x, ops.sign_(c), alpha=-self.lr)
+        m = ops.add_(ops.mul_(state.m, beta2), g, alpha=1 - beta2)
         return x, LionState(state.step + 1, m)
 
 
@@ -760,13 +765,6 @@ class RAdamState(NamedTuple):
     step: int
     m: Any
     v: Any
-
-
-def _where(cond, a, b):
-    """``a`` where ``cond`` else ``b``: a plain ``if`` for a Python bool, elementwise for arrays."""
-    if isinstance(cond, (bool, np.bool_)):
-        return a if cond else b
-    return _xp(a).where(cond, a, b) if not np.isscalar(a) else np.where(cond, a, b)
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -816,17 +814,21 @@ class RAdam(Optimizer):
             r = ((rt - 4) * (rt - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rt)) ** 0.5
         return rho_t, r
 
-    def step(self, x, g, state):
+    def update(self, x, g, state):
+        ops = _ops(x)
         beta1, beta2 = self.betas
         g = self._grad(x, g)
-        x = self._decay(x)
+        x = self._decay(x, ops)
         t = state.step + 1
-        m = beta1 * state.m + (1 - beta1) * g
-        v = beta2 * state.v + (1 - beta2) * g * g
-        m_hat = m / (1 - beta1 ** t)
-        rho_t, r = self.rectifier(t)
-        adaptive = m_hat * r * (1 - beta2 ** t) ** 0.5 / (_sqrt(v) + self.eps)
-        return x - self.lr * _where(rho_t > 5.0, adaptive, m_hat), RAdamState(t, m, v)
+        t_ = ops.value(t)
+        m = ops.lerp_(state.m, g, 1 - beta1)
+        v = ops.addcmul_(ops.mul_(state.v, beta2), g, g, value=1 - beta2)
+        step = ops.div(m, 1 - beta1 ** t_) * self.lr          # η m̂
+        rho_t, r = self.rectifier(t_)
+        if isinstance(rho_t, np.ndarray) or rho_t > 5.0:     # (per configuration for arrays)
+            adaptive = step * ((1 - beta2 ** t_) ** 0.5 / ops.add_(ops.sqrt(v), self.eps)) * r
+            step = adaptive if not isinstance(rho_t, np.ndarray) else np.where(rho_t > 5.0, adaptive, step)
+        return ops.add_(x, step, alpha=-1.0), RAdamState(t, m, v)
 
 
 # --------------------------------------------------------------------------- rules on whole tensors

@@ -12,13 +12,16 @@ The state is synced with Python both ways::
     p.lrs["Adam"]          # one optimizer's rate
     p.start                # where the lecturer last clicked
     p.runs()               # the runs shown, recomputed by optimlab.run in Python
-    p.add("mine", lambda surface, start, steps: ol.run(my_rule, surface, start, steps))
+    p.add("mine", lambda surface, start, steps, lr: ol.run(ol.SGD(lr=lr), surface, start, steps))
+    p.remove("mine")       # or p.clear(): every run added from Python
+    p.savefig("race.png")  # the current state as a static figure (PNG, SVG, PDF)
 
 In the static book (``OPTIMLAB_BOOK=1``) :func:`panel` returns the same component as a page
 explorer (:class:`optimlab.explorers.Explorer`): it works there too, with no kernel.
 """
 from __future__ import annotations
 
+import inspect
 import math
 
 import anywidget
@@ -26,7 +29,7 @@ import traitlets as t
 
 from . import engine, explorers, registry, surfaces
 
-__all__ = ["OPTIMIZERS", "SURFACES", "Panel", "panel"]
+__all__ = ["HYPERPARAMETERS", "OPTIMIZERS", "SURFACES", "Panel", "panel", "surface_key"]
 
 #: The optimizers a panel can start with, by name (PyTorch's forms; :data:`optimlab.explorers.CATALOGUE`).
 OPTIMIZERS = explorers.CATALOGUE
@@ -40,6 +43,24 @@ SURFACES = {
     "saddle": surfaces.Saddle,
     "rastrigin": surfaces.Rastrigin,
 }
+
+#: The panel's controls a run added from Python can ask for by name (see :meth:`Panel.add`).
+HYPERPARAMETERS = ("lr", *registry.ROLES)  # the learning rate, then the shared knobs by role
+
+
+def surface_key(name, kinds: dict) -> str:
+    """The surface that ``name`` means among ``kinds`` (display name → kind): its display name.
+
+    One naming everywhere (:func:`panel`, ``Panel.surface``): a surface is named by its
+    display name (``"Rosenbrock"``, ``"quadratic (κ=25)"``) or by its kind, a key of
+    :data:`SURFACES` (``"rosenbrock"``, ``"quadratic"``), in any case.
+    """
+    wanted = str(name).strip().lower()
+    for key, kind in kinds.items():
+        if wanted in (key.lower(), kind):
+            return key
+    raise ValueError(f"unknown surface {name!r}; choose from {sorted(SURFACES)}")
+
 
 _GLUE = """
 const KEYS = ["surface", "active", "lrs", "linked", "beta1", "beta2", "eps", "weight_decay", "steps",
@@ -66,7 +87,19 @@ export default {
     const fx = () => ex.set({ extra: model.get("extra") }, undefined, true);
     model.on("change:extra", fx);
     off.push(() => model.off("change:extra", fx));
-    return () => { off.forEach((f) => f()); ex.destroy(); };
+    // The error of a run computed in Python after a change made on the page: shown here, in the
+    // notebook, not only in the Log Console.
+    const err = document.createElement("pre");
+    err.className = "ol-error";
+    err.setAttribute("role", "alert");
+    err.style.cssText = "white-space:pre-wrap;margin:.4em 0;padding:.4em .6em;border-left:4px solid #D55E00;" +
+      "background:#fff3ec;color:#1d1d1f;font-size:0.9em";
+    const showError = () => { err.textContent = model.get("error"); err.hidden = !model.get("error"); };
+    showError();
+    el.appendChild(err);
+    model.on("change:error", showError);
+    off.push(() => model.off("change:error", showError));
+    return () => { off.forEach((f) => f()); err.remove(); ex.destroy(); };
   },
 };
 """
@@ -77,9 +110,10 @@ class Panel(anywidget.AnyWidget):
 
     ``surface`` (display name), ``active`` (optimizers shown), ``lrs`` (label → learning rate),
     ``linked``, ``beta1``, ``beta2``, ``eps``, ``steps``, ``start`` (x, y), ``step`` (the step
-    drawn), ``playing``; ``extra`` holds runs computed in Python (:meth:`add`).  Setting a trait
-    from Python moves the controls; dragging a control sets the trait.  Bad values raise a
-    ``TraitError`` naming the parameter and the allowed range.
+    drawn), ``playing``; ``extra`` holds runs computed in Python (:meth:`add`) and ``error`` the
+    last failure of one, shown under the panel.  Setting a trait from Python moves the controls;
+    dragging a control sets the trait.  Bad values raise a ``TraitError`` naming the parameter and
+    the allowed range.  A surface is named as in :func:`surface_key` (``p.surface = "rosenbrock"``).
     """
 
     _esm = engine.engine_source() + "\n" + explorers.CONTROLLER_PATH.read_text(encoding="utf-8") + _GLUE
@@ -97,13 +131,14 @@ class Panel(anywidget.AnyWidget):
     step = t.Int(0).tag(sync=True)
     playing = t.Bool(False).tag(sync=True)
     extra = t.Dict().tag(sync=True)
+    error = t.Unicode("").tag(sync=True)
 
     def __init__(self, spec: dict, **kwargs):
         self._python_runs = {}
         state = dict(spec["state"])
         super().__init__(spec=spec, **{k: v for k, v in state.items() if k in self.trait_names()},
                          extra=dict(spec.get("extra", {})), **kwargs)
-        self.observe(self._rerun_python, names=["start", "steps", "surface"])
+        self.observe(self._rerun_python, names=["start", "steps", "surface", "lrs", *HYPERPARAMETERS[1:]])
 
     # -- validation: the same ranges as the page's controls -------------------------------
     def _limits(self, name):
@@ -143,10 +178,11 @@ class Panel(anywidget.AnyWidget):
 
     @t.validate("surface")
     def _valid_surface(self, proposal):
-        if proposal["value"] not in self.spec["surfaces"]:
-            raise t.TraitError(f"surface must be one of {sorted(self.spec['surfaces'])}, "
-                               f"got {proposal['value']!r}")
-        return proposal["value"]
+        try:
+            return surface_key(proposal["value"], {k: sp["kind"] for k, sp in self.spec["surfaces"].items()})
+        except ValueError:
+            raise t.TraitError(f"surface must be one of {sorted(self.spec['surfaces'])} (or their kinds "
+                               f"{sorted(SURFACES)}, any case), got {proposal['value']!r}") from None
 
     @t.validate("start")
     def _valid_start(self, proposal):
@@ -200,22 +236,125 @@ class Panel(anywidget.AnyWidget):
         s = self.surface_object()
         return {label: run(self.optimizer(label), s, self.start, self.steps) for label in self.active}
 
-    def add(self, label: str, compute, color=None):
-        """Race a run computed in Python: ``compute(surface, start, steps)`` returns a
-        :class:`~optimlab.Trajectory` (or points of shape (steps+1, 2)).  It is recomputed when
-        the start, the steps or the surface change (in the kernel, so at the kernel's speed)."""
+    def hyperparameters(self) -> dict:
+        """The controls a Python run can ask for (:data:`HYPERPARAMETERS`): ``lr`` is :attr:`lr`."""
+        return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
+                "weight_decay": self.weight_decay}
+
+    def add(self, label: str, compute, color=None) -> None:
+        """Race a run computed in Python, drawn dashed beside the page's runs.
+
+        ``compute(surface, start, steps, **hp)`` returns a :class:`~optimlab.Trajectory` (or
+        points of shape (steps+1, 2)).  It receives the surface shown (an optimlab surface), the
+        start ``(x, y)``, the number of steps and, by name, those of the panel's current
+        hyperparameters it declares: ``lr`` (:attr:`lr`), ``beta1``, ``beta2``, ``eps``,
+        ``weight_decay`` (all of them if it takes ``**hp``).  For example::
+
+            panel.add("mine", lambda surface, start, steps, lr, beta1:
+                      ol.run(ol.SGD(lr=lr, momentum=beta1), surface, start, steps))
+
+        It runs once here: an error is raised here and nothing is added.  Afterwards it runs again
+        (in the kernel) whenever the start, the steps, the surface or a hyperparameter it declares
+        changes; an error then is shown under the panel (the trait ``error``).  Adding a label again
+        replaces its run; :meth:`remove` and :meth:`clear` take runs away.
+        """
         from . import style
 
-        self._python_runs[str(label)] = (compute, color or style.color(label))
-        self._rerun_python()
-        return self
+        label = str(label)
+        if label in self.lrs:
+            raise ValueError(f"label {label!r} is one of the panel's optimizers; choose another name")
+        if not callable(compute):
+            raise TypeError(f"compute must be a function (surface, start, steps, **hp), got {compute!r}")
+        entry = (compute, color or style.color(label), _declared(compute))
+        drawn = self._python_run(label, entry)  # raises, and nothing is registered
+        self._python_runs[label] = entry
+        self.extra = {**self.extra, label: drawn}
+        self.error = ""
 
-    def _rerun_python(self, change=None):
-        if not self._python_runs:
-            return
+    def remove(self, label: str) -> None:
+        """Take away a run added with :meth:`add`."""
+        if label not in self._python_runs:
+            raise ValueError(f"no run {label!r} was added; added: {sorted(self._python_runs)}")
+        del self._python_runs[label]
+        self.extra = {k: v for k, v in self.extra.items() if k != label}
+        self.error = ""
+
+    def clear(self) -> None:
+        """Take away every run added with :meth:`add`."""
+        self._python_runs.clear()
+        self.extra = {}
+        self.error = ""
+
+    def _python_run(self, label, entry) -> dict:
+        compute, color, wants = entry
         s = self.surface_object()
-        self.extra = {label: explorers.python_run(s, fn(s, tuple(self.start), self.steps), self.surface, c)
-                      for label, (fn, c) in self._python_runs.items()}
+        hp = self.hyperparameters()
+        out = compute(s, tuple(self.start), self.steps, **{k: hp[k] for k in wants})
+        try:
+            return explorers.python_run(s, out, self.surface, color)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{label}: compute(surface, start, steps) must return a Trajectory or points "
+                             f"of shape (steps+1, 2), got {type(out).__name__}") from err
+
+    def _rerun_python(self, change):
+        """Recompute the Python runs that depend on what changed; show a failure under the panel."""
+        name = "lr" if change["name"] == "lrs" else change["name"]
+        todo = [k for k, (_, _, wants) in self._python_runs.items() if name not in HYPERPARAMETERS or name in wants]
+        if not todo:
+            return
+        extra, errors = dict(self.extra), []
+        for label in todo:
+            try:
+                extra[label] = self._python_run(label, self._python_runs[label])
+            except Exception as err:  # noqa: BLE001 — shown to the lecturer, the panel goes on
+                extra.pop(label, None)
+                errors.append(f"{label}: {type(err).__name__}: {err}")
+        self.extra = extra
+        self.error = "\n".join(errors)
+
+    def caption(self) -> str:
+        """One line of the current settings (what :meth:`savefig` writes under the figure)."""
+        shown = ", ".join(f"{k} {self.lrs[k]:.3g}" for k in self.active)
+        knobs = [f"{KNOB_SYMBOLS[k['name']]} {getattr(self, k['name']):.4g}" for k in self.spec.get("knobs", [])]
+        x, y = self.start
+        return " · ".join([f"{self.surface}", f"start ({x:.3g}, {y:.3g})", f"{self.steps} steps",
+                           f"η: {shown}" if shown else "no optimizer shown", *knobs])
+
+    def savefig(self, path, *, dpi: int = 200):
+        """Save the current state as a static figure (PNG, SVG or PDF, from the file name): the
+        paths on the contour and the loss curves of every run shown (the Python runs included),
+        their legend, and :meth:`caption` underneath.  Returns the path."""
+        from pathlib import Path
+
+        import numpy as np
+
+        from . import figures
+        from .runs import Trajectory
+
+        runs = self.runs()
+        for label, e in self.extra.items():
+            runs[label] = Trajectory(np.reshape(e["xs"], (-1, 2)), np.asarray(e["losses"]), np.asarray(e["div"]))
+        fig = figures.race(self.surface_object(), runs)  # the contour panel is titled by the surface
+        fig.text(0.5, -0.01, self.caption(), ha="center", va="top", fontsize=10)
+        path = Path(path)
+        fig.savefig(path, dpi=dpi, bbox_inches="tight", facecolor="white")
+        return path
+
+
+#: Symbols of the shared sliders in :meth:`Panel.caption`.
+KNOB_SYMBOLS = {"beta1": "β₁", "beta2": "β₂", "eps": "ε", "weight_decay": "λ"}
+
+
+def _declared(compute) -> tuple:
+    """The :data:`HYPERPARAMETERS` ``compute`` takes by name (all of them with ``**hp``)."""
+    try:
+        params = inspect.signature(compute).parameters.values()
+    except (TypeError, ValueError):
+        return ()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return HYPERPARAMETERS
+    names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return tuple(h for h in HYPERPARAMETERS if h in names)
 
 
 def _surface_from_spec(sp):
@@ -238,12 +377,15 @@ def _surface_from_spec(sp):
             "saddle": surfaces.Saddle}[kind]()
 
 
-def _with_knobs(opt, *, lr, **knobs):
-    """``opt`` with learning rate ``lr`` and each shared knob (by role, e.g. ``beta1``) set in
-    the hyperparameter that plays that role for its rule (:mod:`optimlab.registry`)."""
+def _rule(name, lr, beta1, beta2):
+    """The optimlab rule the panel runs for optimizer ``name`` of :data:`OPTIMIZERS` at the shared
+    β₁ and β₂, each set in the hyperparameter that plays that role for the rule (first-moment
+    decay: SGD's momentum, Adam's β₁; second-moment decay: RMSprop's α, Adam's β₂), as
+    :data:`optimlab.registry.RULES` says."""
+    opt = OPTIMIZERS[name]
     info = registry.rule_of(opt)
     hp = {**opt.hyperparameters, "lr": lr}
-    for knob, value in knobs.items():
+    for knob, value in (("beta1", beta1), ("beta2", beta2)):
         if info.knob_applies(knob, hp):
             hp = registry.set_path(hp, info.knobs[knob], value)
     return type(opt)(**hp)
@@ -255,33 +397,31 @@ def panel(surface=None, optimizers=("SGD", "Momentum", "Adam"), *, lr=0.05, lrs=
 
     Parameters
     ----------
-    surface : a surface, or a name from :data:`SURFACES` (default ``"quadratic"``).
+    surface : a surface, or its name (:func:`surface_key`: ``"rosenbrock"``, ``"Rosenbrock"``, …;
+        default ``"quadratic"``).
     optimizers : names from :data:`OPTIMIZERS` shown at first, or a dict label → optimlab rule.
     lr : the learning rate of every optimizer at first; ``lrs`` (label → rate) overrides it per
         optimizer, e.g. each at its tuned rate.
     beta1, beta2 : the shared β₁ (momentum, Adam's β₁) and β₂ (RMSprop's α, Adam's β₂).
     steps, x0 : the number of steps and the start (default ``surface.start``).
     knobs, title : as in :func:`optimlab.explorers.race`.
-    python : dict label → ``compute(surface, start, steps)`` returning a Trajectory: runs computed
-        in Python (a custom optimizer, e.g. with :func:`optimlab.run_torch`), drawn dashed.  In
-        Jupyter they follow the start, the steps and the surface (see :meth:`Panel.add`); in the
-        book they are computed once, from the initial start.
+    python : dict label → ``compute(surface, start, steps, **hp)`` returning a Trajectory: runs
+        computed in Python (a custom optimizer, e.g. with :func:`optimlab.run_torch`), drawn
+        dashed.  In Jupyter they follow the start, the steps, the surface and the hyperparameters
+        they name (see :meth:`Panel.add`); in the book they are computed once, from the initial
+        state.
     """
     if surface is None or isinstance(surface, str):
-        key = (surface or "quadratic").strip().lower()
-        if key not in SURFACES:
-            raise ValueError(f"unknown surface {surface!r}; choose from {sorted(SURFACES)}")
-        surface = SURFACES[key]()
+        gallery = {s.name: s for s in surfaces.gallery()}
+        kinds = {cls: kind for kind, cls in SURFACES.items()}
+        surface = gallery[surface_key(surface or "quadratic", {n: kinds[type(s)] for n, s in gallery.items()})]
     if isinstance(optimizers, dict):
         chosen = dict(optimizers)
     else:
         unknown = [o for o in optimizers if o not in OPTIMIZERS]
         if unknown:
             raise ValueError(f"unknown optimizers {unknown}; choose from {list(OPTIMIZERS)}")
-        chosen = {}
-        for name in optimizers:
-            opt = OPTIMIZERS[name]
-            chosen[name] = _with_knobs(opt, lr=lr, beta1=beta1, beta2=beta2)
+        chosen = {name: _rule(name, lr, beta1, beta2) for name in optimizers}
     for label, value in (lrs or {}).items():
         if label not in chosen:
             raise ValueError(f"lrs names {label!r}, which is not among the optimizers {list(chosen)}")
@@ -289,8 +429,11 @@ def panel(surface=None, optimizers=("SGD", "Momentum", "Adam"), *, lr=0.05, lrs=
     python = dict(python or {})
     if explorers.book_mode():
         start = surface.start if x0 is None else x0
+        hp = {"lr": next(iter(chosen.values())).hyperparameters["lr"], "beta1": beta1, "beta2": beta2,
+              "eps": 1e-8, "weight_decay": 0.0}  # as Panel.hyperparameters() at the start
         return explorers.race(surface, chosen, live=True, steps=steps, x0=x0, knobs=knobs, title=title,
-                              extra={k: fn(surface, tuple(start), steps) for k, fn in python.items()})
+                              extra={k: fn(surface, tuple(start), steps, **{h: hp[h] for h in _declared(fn)})
+                                     for k, fn in python.items()})
     widget = explorers.race(surface, chosen, live=True, steps=steps, x0=x0, knobs=knobs,
                             title=title).widget()
     for label, fn in python.items():

@@ -165,3 +165,30 @@ def test_tuning_curves_draw_median_band_and_choice():
     assert ax.get_lines()[1].get_xdata()[0] == 0.1 and "best η = 0.1" in ax.get_legend().get_texts()[0].get_text()
     with pytest.raises(ValueError, match=r"tunings\['x'\] must be an optimlab.tuning.Tuning"):
         figures.tuning_curves({"x": [1, 2]})
+
+
+def test_wide_figures_keep_their_text_legible_in_the_column():
+    """A figure wider than the book's text column is shown scaled down: its text is enlarged so
+    that it still shows at least MIN_TEXT_PX high there; a narrow figure keeps its sizes."""
+    from matplotlib.text import Text
+
+    def smallest(fig):
+        fig.canvas.draw()
+        return min(t.get_fontsize() for t in fig.findobj(Text) if t.get_text() and t.get_visible())
+
+    wide, axes = figures.new_figure(1, 4, figsize=(12, 3.1))
+    for ax in axes:
+        ax.plot([0, 1], [0, 1], label="run")
+        ax.set(title="η = 2.1 (diverges)", xlabel="θ")
+        ax.legend()
+    before = smallest(wide)
+    wide._repr_png_()
+    shown = figures.COLUMN_PX / (12 * wide.dpi)  # page px per figure px
+    assert before * wide.dpi / 72 * shown < figures.MIN_TEXT_PX  # too small before
+    assert smallest(wide) * wide.dpi / 72 * shown >= figures.MIN_TEXT_PX - 1e-9
+    narrow, ax = figures.new_figure(figsize=(5.6, 4.4))
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("t")
+    before = smallest(narrow)
+    narrow._repr_png_()
+    assert smallest(narrow) == before

@@ -87,21 +87,95 @@ def test_fold_hidden_follows_the_books_tags():
     assert meta == [{"source_hidden": True}, {"source_hidden": True}, {"outputs_hidden": True}, {}, {}]
 
 
-def test_prepare_copies_executed_chapters_and_keeps_newer_copies(tmp_path):
-    executed, work = tmp_path / "executed", tmp_path / "lab"
-    executed.mkdir()
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1", metadata={"tags": ["hide-input"]})])
-    nbformat.write(nb, executed / "01_x.ipynb")
-    [copy] = lab.prepare(executed, work)
-    assert nbformat.read(copy, 4).cells[0].metadata["jupyter"]["source_hidden"] is True
-    copy.write_text(copy.read_text().replace('"1"', '"lecturer edit"'))   # saved in JupyterLab
-    lab.prepare(executed, work)
+CHAPTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+(ch-x)=
+# Chapter X
+
+```{code-cell} ipython3
+:tags: [remove-cell]
+1
+```
+
+See {ref}`ch-x` and {ref}`the notes <notes>`, after {cite}`kingma2015adam`.
+"""
+
+
+def _book(tmp_path):
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "01_x.md").write_text(CHAPTER)
+    (book / "notation.md").write_text("(notes)=\n# Notes\n")
+    (book / "sources.md").write_text("(src)=\n# Sources\n")
+    (book / "references.bib").write_text((ROOT / "book" / "references.bib").read_text())
+    return book
+
+
+def test_prepare_writes_trusted_chapters_and_keeps_newer_copies(tmp_path):
+    from nbformat.sign import NotebookNotary
+
+    book, work = _book(tmp_path), tmp_path / "lab"
+    [copy] = lab.prepare(work, book, cache=tmp_path / "no-cache")   # not executed: no outputs
+    nb = nbformat.read(copy, 4)
+    nbformat.validate(nb)
+    assert nb.cells[1].metadata["jupyter"]["source_hidden"] is True
+    assert NotebookNotary().check_signature(nb), "the working copy is not trusted"
+    assert "[Chapter X](01_x.ipynb#ch-x)" in nb.cells[2].source and "[the notes](notation.ipynb#notes)" in nb.cells[2].source
+    assert (work / "notation.ipynb").exists() and (work / "sources.ipynb").exists()
+    copy.write_text(copy.read_text().replace("Chapter X", "lecturer edit"))   # saved in JupyterLab
+    lab.prepare(work, book, cache=tmp_path / "no-cache")
     assert "lecturer edit" in copy.read_text(), "a newer working copy was overwritten"
-    os.utime(executed / "01_x.ipynb", (copy.stat().st_mtime + 10,) * 2)    # the chapter was rebuilt
-    lab.prepare(executed, work)
+    os.utime(book / "01_x.md", (copy.stat().st_mtime + 10,) * 2)             # the chapter changed
+    lab.prepare(work, book, cache=tmp_path / "no-cache")
     assert "lecturer edit" not in copy.read_text()
-    with pytest.raises(SystemExit, match="make book"):
-        lab.prepare(tmp_path / "nothing", work)
+    with pytest.raises(SystemExit, match="no chapters"):
+        lab.prepare(work, tmp_path / "nothing")
+
+
+def test_roles_become_links_and_author_year_citations():
+    refs = lab.targets()
+    assert refs["ch-momentum"] == ("04_momentum", "Momentum")
+    assert refs["live-panel"] == ("01_gradient_descent", "Live panel (for lecturers)")
+    assert refs["rmsprop-ex-5"][0] == "05_rmsprop" and refs["rmsprop-ex-5"][1].startswith("Exercise ")
+    cites = lab.citations()
+    assert cites["kingma2015adam"] == "Kingma and Ba, 2015"
+    assert cites["polyak1964some"] == "Polyak, 1964"
+    text = ("{ref}`ch-momentum`, {ref}`sweep <rmsprop-sweep>`, {ref}`live-panel`, {cite}`polyak1964some`, "
+            "{cite}`kingma2015adam,polyak1964some`, {ref}`no-such-label`")
+    assert lab.resolve_roles(text, refs, cites) == (
+        "[Momentum](04_momentum.ipynb#ch-momentum), [sweep](05_rmsprop.ipynb#rmsprop-sweep), "
+        "[Live panel (for lecturers)](01_gradient_descent.ipynb#live-panel), [Polyak, 1964], "
+        "[Kingma and Ba, 2015; Polyak, 1964], {ref}`no-such-label`")
+    # Every {ref} and {cite} of every chapter resolves.
+    for md in lab.chapters():
+        nb = lab.link_roles(lite.jupytext.read(md), refs, cites)
+        left = [c.source for c in nb.cells if c.cell_type == "markdown" and ("{ref}`" in c.source or "{cite}`" in c.source)]
+        assert left == [], f"{md.name}: unresolved roles in {left[0][:200]}"
+
+
+def test_removed_outputs_left_out_and_explorers_made_live():
+    from optimlab import explorers, surfaces, rules
+
+    ex = explorers.race(surfaces.Quadratic(), {"SGD": rules.SGD(lr=0.1)}, live=True, steps=10)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("setup()", metadata={"tags": ["remove-cell"]},
+                                  outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "False"})]),
+        nbformat.v4.new_code_cell("ex", outputs=[nbformat.v4.new_output(
+            "execute_result", {"text/html": ex.to_html("book"), "text/plain": repr(ex)})]),
+    ])
+    lab.live_explorers(lab.drop_removed_outputs(nb))
+    assert nb.cells[0].outputs == []
+    html = nb.cells[1].outputs[0]["data"]["text/html"]
+    assert html == ex.to_html("live") and "optimlabExplorer.mount" in html
 
 
 def test_lab_command_stays_on_localhost():

@@ -116,3 +116,118 @@ def test_panel_rejects_bad_arguments(kernel):
         widgets.panel("quadratic", optimizers=("SGD", "Adamm"))
     with pytest.raises(ValueError, match="lrs names"):
         widgets.panel("quadratic", optimizers=("SGD",), lrs={"Adam": 0.1})
+
+
+# --------------------------------------------------------------------------- live coding
+def _momentum(surface, start, steps, lr, beta1):
+    return ol.run(ol.SGD(lr=lr, momentum=beta1), surface, start, steps)
+
+
+def test_add_runs_once_returns_none_and_a_failure_registers_nothing(kernel):
+    p = widgets.panel("quadratic", optimizers=("SGD",), lr=0.1, steps=20)
+    calls = []
+    assert p.add("mine", lambda s, start, steps: calls.append(1) or ol.run(ol.SGD(lr=0.05), s, start, steps)) is None
+    assert calls == [1] and set(p.extra) == {"mine"}
+    with pytest.raises(ZeroDivisionError):  # the function's own error, raised in the cell
+        p.add("broken", lambda s, start, steps: 1 / 0)
+    with pytest.raises(ValueError, match="broken: compute.*must return a Trajectory or points"):
+        p.add("broken", lambda s, start, steps: 3.0)
+    assert set(p.extra) == {"mine"} and p.error == ""
+    p.start = [1.0, 1.0]  # the panel goes on: the registered run follows, nothing else is called
+    assert calls == [1, 1] and p.extra["mine"]["xs"][:2] == [1.0, 1.0]
+    assert set(p.extra) == {"mine"} and p.error == ""
+    with pytest.raises(ValueError, match="one of the panel's optimizers"):
+        p.add("SGD", _momentum)
+
+
+def test_remove_and_clear(kernel):
+    p = widgets.panel("quadratic", optimizers=("SGD",), steps=10)
+    p.add("a", _momentum)
+    p.add("b", _momentum)
+    p.remove("a")
+    assert set(p.extra) == {"b"}
+    with pytest.raises(ValueError, match=r"no run 'a' was added; added: \['b'\]"):
+        p.remove("a")
+    p.clear()
+    assert p.extra == {}
+    p.start = [0.5, 0.5]  # nothing left to recompute
+    assert p.extra == {}
+
+
+def test_python_runs_follow_the_sliders(kernel):
+    p = widgets.panel("quadratic", optimizers=("Momentum",), lr=0.05, beta1=0.8, steps=30)
+    p.add("mine", _momentum)
+    assert np.allclose(p.extra["mine"]["xs"], p.runs()["Momentum"].xs.ravel())
+    p.beta1, p.lr = 0.5, 0.02
+    assert np.allclose(p.extra["mine"]["xs"], p.runs()["Momentum"].xs.ravel())
+    assert np.allclose(p.extra["mine"]["xs"], ol.run(ol.SGD(lr=0.02, momentum=0.5), p.surface_object(),
+                                                     p.start, 30).xs.ravel())
+    # A run that names no hyperparameter is not recomputed when one changes.
+    calls = []
+    p.add("fixed", lambda s, start, steps: calls.append(1) or ol.run(ol.SGD(lr=0.01), s, start, steps))
+    p.beta1 = 0.6
+    p.lr = 0.03
+    assert calls == [1]
+    seen = {}
+    p.add("all", lambda s, start, steps, **hp: seen.update(hp) or ol.run(ol.SGD(lr=0.01), s, start, steps))
+    assert seen == {"lr": 0.03, "beta1": 0.6, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}
+
+
+def test_a_failure_after_a_change_is_shown_not_raised(kernel):
+    p = widgets.panel("quadratic", optimizers=("SGD",), steps=10)
+    p.add("picky", lambda s, start, steps: ol.run(ol.SGD(lr=0.1), s, start, steps) if start[0] < 1 else nowhere)
+    p.start = [1.5, 0.0]  # as a click on the page does: the observer runs it, and it fails
+    assert "picky: NameError: name 'nowhere' is not defined" in p.error and "picky" not in p.extra
+    p.start = [0.5, 0.0]
+    assert p.error == "" and "picky" in p.extra
+
+
+def test_surface_names_are_one_naming_in_any_case(kernel):
+    p = widgets.panel("Rosenbrock")
+    assert p.surface == "Rosenbrock"
+    p.surface = "quadratic"
+    assert p.surface == "quadratic (κ=10)"
+    p.surface = "rosenbrock"
+    assert p.surface == "Rosenbrock"
+    p.surface = "HIMMELBLAU"
+    assert p.surface == "Himmelblau"
+    assert widgets.panel("quadratic (κ=10)").surface == "quadratic (κ=10)"
+    with pytest.raises(ValueError, match="unknown surface 'moon'; choose from"):
+        widgets.surface_key("moon", {"Rosenbrock": "rosenbrock"})
+
+
+def test_savefig_writes_the_current_state(kernel, tmp_path):
+    p = widgets.panel("quadratic", optimizers=("SGD", "Adam"), lr=0.05, steps=25)
+    p.add("mine", _momentum)
+    p.lrs = {**p.lrs, "Adam": 0.2}
+    svg = p.savefig(tmp_path / "race.svg").read_text()
+    assert p.caption() == "quadratic (κ=10) · start (-1.8, 0.9) · 25 steps · η: SGD 0.05, Adam 0.2 · β₁ 0.9 · β₂ 0.999"
+    for text in ("SGD", "Adam", "mine", "25 steps", "Adam 0.2"):  # legend and caption, as text
+        assert text in svg, text
+    png = p.savefig(tmp_path / "race.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_panel_cell_runs_right_after_the_imports_cell(kernel):
+    """The lecture recipe, in-process: a fresh namespace, the chapter's imports cell, its panel cell."""
+    import sys
+    from pathlib import Path
+
+    import jupytext
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "tools"))
+    import lab
+
+    seen = 0
+    for md in lab.chapters():
+        nb = jupytext.read(md)
+        cells = lab.lecture_cells(nb)
+        if cells is None:
+            continue
+        namespace = {}
+        for i in cells:
+            exec(compile(nb.cells[i].source, f"{md.name}[{i}]", "exec"), namespace)
+        assert isinstance(namespace["panel"], widgets.Panel), md.name
+        seen += 1
+    assert seen == sum("ol.widgets.panel(" in md.read_text() for md in lab.chapters()) >= 9

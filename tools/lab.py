@@ -1,36 +1,59 @@
-"""``make lab``: JupyterLab on the book's chapters, each opened with the outputs of the last ``make book``.
+"""``make lab``: JupyterLab (and Notebook 7) on the book's chapters, each opened with its outputs.
 
-The chapters open from a working folder, ``_build/lab/`` (ignored by git), never from ``book/``:
+``make lab`` builds only what a classroom needs: the virtual environment and the chapters executed
+into Jupyter Book's cache (``make execute``; cached, so seconds when nothing changed); no HTML
+book, no JupyterLite site.  The chapters then open from a working folder, ``_build/lab/`` (ignored
+by git), never from ``book/``:
 
-- each executed chapter of the last build (``_build/jupyter_execute/book/*.ipynb``) is copied
-  there, unless the copy there is newer: what a lecturer saves stays until that chapter is
-  rebuilt, and saving never touches the chapter sources (no dirty git tree);
-- the cells the book hides get their input folded (JupyterLab's ``source_hidden``), as on the page;
+- each chapter is written there as a notebook with the outputs of its cached execution, unless the
+  copy there is newer than that execution: what a lecturer saves stays until that chapter is
+  executed again, and saving never touches the chapter sources (no dirty git tree);
+- the cells the book hides get their input folded (JupyterLab's ``source_hidden``), as on the page,
+  and the outputs the book removes are left out (the hidden setup cell shows no ``False``);
+- the book's interactive figures carry their scripts and the copy is signed as trusted by this
+  Jupyter installation, so they run when the notebook opens, with nothing to re-run;
+- ``{ref}`` becomes a link to the chapter (or page) and section it names, ``{cite}`` an
+  author–year citation (:func:`link_roles`; JupyterLite's copies use the same function); the
+  pages the chapters link to besides chapters (notation, sources) are written there too;
 - JupyterLab (pinned in requirements.txt, with ``jupyterlab-myst`` for MyST directives, roles and
-  folded solutions) starts on that folder.
+  folded solutions) starts on that folder; Notebook 7 serves the same folder under ``/tree``.
 
 ``tools/jupyterlab-settings.json`` becomes this ``.venv``'s JupyterLab overrides: jupytext opens a
-``.md`` chapter as a notebook (should one be opened), and JupyterLab asks no news or update server.
+``.md`` chapter as a notebook (should one be opened), widget state is saved with the notebook (a
+reload or a second window redraws a live panel), and JupyterLab asks no news or update server.
 
     python tools/lab.py prepare          # only prepare _build/lab (what the tests use)
     python tools/lab.py [ARGS...]        # prepare, then `jupyter lab ARGS` on _build/lab
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+import execute  # noqa: E402  (tools/execute.py: the cache `make execute` fills, read as it reads it)
+
 ROOT = Path(__file__).resolve().parents[1]
-EXECUTED = ROOT / "_build" / "jupyter_execute" / "book"
+BOOK = ROOT / "book"
 LAB = ROOT / "_build" / "lab"
 SETTINGS = Path(__file__).with_name("jupyterlab-settings.json")
+#: Pages the chapters link to that are not chapters: written beside them as notebooks.
+PAGES = ("notation", "sources")
 
 #: Cell tags of the book (myst-nb) → JupyterLab's folding flags.
 FOLD_INPUT = {"remove-cell", "remove-input", "hide-input", "hide-cell"}
 FOLD_OUTPUT = {"remove-output", "hide-output", "hide-cell"}
+#: Tags whose outputs the book never shows.
+REMOVE_OUTPUT = {"remove-cell", "remove-output"}
+
+
+def chapters(book: Path = BOOK) -> list[Path]:
+    return sorted(book.glob("0*.md"))
 
 
 def fold_hidden(nb: dict) -> dict:
@@ -47,6 +70,176 @@ def fold_hidden(nb: dict) -> dict:
     return nb
 
 
+# --------------------------------------------------------------------------- {ref} and {cite}
+_TARGET = re.compile(r"^\(([\w:-]+)\)=\s*$")
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$")
+_EXERCISE = re.compile(r"^`{3,}\{exercise\}")
+_EXERCISE_LABEL = re.compile(r"^:label:\s*([\w:-]+)\s*$")
+_ROLE = re.compile(r"\{(ref|cite)\}`([^`]*)`")
+_EXPLICIT = re.compile(r"^(.*?)\s*<([\w:-]+)>$")
+
+
+def targets(book: Path = BOOK) -> dict[str, tuple[str, str]]:
+    """Every ``{ref}`` target of the book: label → (page stem, title).
+
+    A target is ``(label)=`` before a heading (its title) or an exercise's ``:label:``
+    ("Exercise n", numbered in its chapter as the book numbers them).
+    """
+    out = {}
+    for md in sorted(book.glob("*.md")):
+        lines = md.read_text(encoding="utf-8").splitlines()
+        exercises = 0
+        for i, line in enumerate(lines):
+            if _EXERCISE.match(line):
+                exercises += 1
+                label = next((m.group(1) for m in map(_EXERCISE_LABEL.match, lines[i + 1:i + 4]) if m), None)
+                if label:
+                    out[label] = (md.stem, f"Exercise {exercises}")
+            found = _TARGET.match(line)
+            if found:
+                heading = next((_HEADING.match(x) for x in lines[i + 1:] if x.strip()), None)
+                out[found.group(1)] = (md.stem, heading.group(1) if heading else found.group(1))
+    return out
+
+
+def citations(bib: Path = BOOK / "references.bib") -> dict[str, str]:
+    """key → author–year text as the book prints it (``Kingma and Ba, 2015``; ``X et al., 2023``)."""
+    from pybtex.database import parse_file
+
+    out = {}
+    for key, entry in parse_file(str(bib)).entries.items():
+        people = entry.persons.get("author") or entry.persons.get("editor") or []
+        names = [" ".join(p.last_names).replace("{", "").replace("}", "") for p in people]
+        who = (names[0] if len(names) == 1 else " and ".join(names) if len(names) == 2
+               else f"{names[0]} et al." if names else key)
+        out[key] = f"{who}, {entry.fields.get('year', 'n.d.')}"
+    return out
+
+
+def resolve_roles(text: str, refs: dict, cites: dict) -> str:
+    """``text`` with ``{ref}`` as Markdown links and ``{cite}`` as author–year text.
+
+    A link is ``stem.ipynb#label``, within the page too (jupyterlab-myst takes a bare ``#label``
+    for a reference inside the cell and warns); another page's link opens that notebook beside
+    this one.  Unknown labels and keys are left as they were (the book's build reports them).
+    """
+    def one(m):
+        role, body = m.groups()
+        if role == "cite":
+            keys = [k.strip() for k in body.split(",")]
+            if not all(k in cites for k in keys):
+                return m.group(0)
+            return "[" + "; ".join(cites[k] for k in keys) + "]"
+        explicit = _EXPLICIT.match(body)
+        title, label = (explicit.group(1), explicit.group(2)) if explicit else (None, body.strip())
+        if label not in refs:
+            return m.group(0)
+        stem, heading = refs[label]
+        return f"[{title or heading}]({stem}.ipynb#{label})"
+
+    return _ROLE.sub(one, text)
+
+
+def link_roles(nb: dict, refs: dict | None = None, cites: dict | None = None) -> dict:
+    """Resolve, in place, the ``{ref}`` and ``{cite}`` roles of ``nb``'s Markdown cells; return it."""
+    refs = targets() if refs is None else refs
+    cites = citations() if cites is None else cites
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            cell["source"] = resolve_roles(source, refs, cites)
+    return nb
+
+
+# --------------------------------------------------------------------------- outputs
+def drop_removed_outputs(nb: dict) -> dict:
+    """Leave out, in place, the outputs the book removes (e.g. the setup cell's ``False``)."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code" and set(cell.get("metadata", {}).get("tags", [])) & REMOVE_OUTPUT:
+            cell["outputs"] = []
+    return nb
+
+
+_EXPLORER_DATA = re.compile(r'<script type="application/json" class="optimlab-explorer-data">(.*?)</script>', re.S)
+
+
+def live_explorers(nb: dict) -> dict:
+    """Give, in place, every explorer output of the static build its scripts (live mode), so it
+    draws when the (trusted) notebook opens, without a kernel."""
+    from optimlab import explorers
+
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            html = out.get("data", {}).get("text/html")
+            html = "".join(html) if isinstance(html, list) else html
+            if not html or 'class="optimlab-explorer"' not in html or "optimlabExplorer" in html:
+                continue
+            found = _EXPLORER_DATA.search(html)
+            if found:
+                spec = json.loads(found.group(1).replace("\\u003c", "<"))
+                out["data"]["text/html"] = explorers.Explorer(spec).to_html("live")
+    return nb
+
+
+def executed(md: Path, cache_dir: Path = execute.CACHE):
+    """(notebook with the outputs of its cached execution, time of that execution), or
+    (the chapter without outputs, the source's time) when the cache has none."""
+    import jupytext
+
+    if (cache_dir / "global.db").exists():
+        from jupyter_cache import get_cache
+
+        cache = get_cache(str(cache_dir))
+        try:
+            pk, nb = cache.merge_match_into_notebook(execute.read(md))
+            return nb, cache.get_cache_record(pk).created.timestamp()
+        except KeyError:
+            pass
+    print(f"lab: {md.name} is not in the execution cache (did it fail?): opened without outputs")
+    nb = jupytext.read(md)
+    nb.metadata.pop("jupytext", None)
+    return nb, md.stat().st_mtime
+
+
+def kernelspec(name: str) -> dict:
+    """The notebook metadata of the installed kernel ``name``, as JupyterLab writes it when the kernel
+    starts (a chapter saying "Python 3" where the kernel says "Python 3 (ipykernel)" would open
+    as modified)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec(name)
+    return {"name": name, "display_name": spec.display_name, "language": spec.language}
+
+
+def lab_notebook(nb, refs: dict, cites: dict):
+    """A chapter (or page) as the lab opens it (see the module's docstring), signed as trusted."""
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    nb = nbformat.from_dict(copy.deepcopy(dict(nb)))
+    for k in ("jupytext", "source_map"):  # the build's bookkeeping, not the notebook's
+        nb.metadata.pop(k, None)
+    nb.metadata["kernelspec"] = kernelspec(nb.metadata.get("kernelspec", {}).get("name", "python3"))
+    for i, cell in enumerate(nb.cells):  # nbformat 4.5: every cell has an id
+        cell.setdefault("id", f"cell-{i}")
+    nb.nbformat, nb.nbformat_minor = 4, max(nb.get("nbformat_minor", 5), 5)
+    link_roles(live_explorers(drop_removed_outputs(fold_hidden(nb))), refs, cites)
+    NotebookNotary().sign(nb)
+    return nb
+
+
+def lecture_cells(nb) -> tuple[int, int] | None:
+    """The lecture recipe's two cells of a chapter: (the imports cell, the live-panel cell), as
+    indices of ``nb.cells``; None for a chapter without a panel.  The imports cell is the first
+    code cell the book does not remove; the panel cell is the one calling ``ol.widgets.panel(``."""
+    code = [(i, c) for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
+    panel = [i for i, c in code if "ol.widgets.panel(" in "".join(c["source"])]
+    if not panel:
+        return None
+    imports = next(i for i, c in code if not set(c.get("metadata", {}).get("tags", [])) & {"remove-cell"})
+    return imports, panel[0]
+
+
 def install_settings(prefix: Path = Path(sys.prefix)) -> Path:
     """Install the JupyterLab overrides for the environment at ``prefix``; return their path."""
     target = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
@@ -55,19 +248,27 @@ def install_settings(prefix: Path = Path(sys.prefix)) -> Path:
     return target
 
 
-def prepare(executed: Path = EXECUTED, lab: Path = LAB) -> list[Path]:
-    """Copy the executed chapters into ``lab`` (keeping newer copies); return the copies."""
-    sources = sorted(executed.glob("*.ipynb"))
+def prepare(lab: Path = LAB, book: Path = BOOK, cache: Path = execute.CACHE) -> list[Path]:
+    """Write the chapters (and :data:`PAGES`) into ``lab`` (keeping newer copies); return the chapters."""
+    import jupytext
+    import nbformat
+
+    sources = chapters(book)
     if not sources:
-        raise SystemExit(f"no executed chapters in {executed}: run `make book` first")
+        raise SystemExit(f"no chapters in {book}")
     lab.mkdir(parents=True, exist_ok=True)
+    refs, cites = targets(book), citations(book / "references.bib")
     copies = []
-    for src in sources:
-        dst = lab / src.name
-        if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
-            nb = fold_hidden(json.loads(src.read_text()))
-            dst.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-        copies.append(dst)
+    language = {}
+    for md in sources + [book / f"{p}.md" for p in PAGES]:
+        dst = lab / f"{md.stem}.ipynb"
+        nb, made = executed(md, cache) if md in sources else (jupytext.read(md), md.stat().st_mtime)
+        if language or "language_info" in nb.metadata:  # as the kernel reports it
+            language = nb.metadata.setdefault("language_info", language)
+        if not dst.exists() or dst.stat().st_mtime < made:
+            nbformat.write(lab_notebook(nb, refs, cites), str(dst))
+        if md in sources:
+            copies.append(dst)
     return copies
 
 
@@ -84,7 +285,8 @@ def main(argv: list[str]) -> None:
     if argv[:1] == ["prepare"]:
         print(f"{len(copies)} chapters ready in {LAB}")
         return
-    print(f"JupyterLab on {len(copies)} chapters in {LAB.relative_to(ROOT)}/ (stop it with Ctrl-C twice)")
+    print(f"JupyterLab on {len(copies)} chapters in {LAB.relative_to(ROOT)}/ (stop it with Ctrl-C twice); "
+          "Notebook 7 at the same address under /tree")
     cmd = command(argv)
     os.execv(cmd[0], cmd)
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import jupytext
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lab import fold_hidden  # noqa: E402  (the same folding as `make lab`)
+from lab import PAGES, citations, fold_hidden, link_roles, targets  # noqa: E402  (as `make lab`)
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
@@ -167,9 +167,10 @@ def fetch_pure_wheels() -> list[Path]:
     return sorted(p for p in target.glob("*.whl") if p.name.split("-")[0].lower() in wanted)
 
 
-def chapter_notebook(md: Path) -> dict:
-    """A chapter as the site serves it: no outputs, hidden cells folded, the Pyodide kernel."""
-    nb = jupytext.read(md)
+def chapter_notebook(md: Path, refs: dict | None = None, cites: dict | None = None) -> dict:
+    """A chapter as the site serves it: no outputs, hidden cells folded, the Pyodide kernel,
+    ``{ref}`` and ``{cite}`` as links and author–year text (as in `make lab`)."""
+    nb = link_roles(jupytext.read(md), refs, cites)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata.pop("jupytext", None)
     for cell in nb.cells:
@@ -210,8 +211,11 @@ def assemble(source: Path = SOURCE) -> None:
 
     files = source / "files"
     files.mkdir()
-    for md in sorted((ROOT / "book").glob("0*.md")):
-        (files / f"{md.stem}.ipynb").write_text(json.dumps(chapter_notebook(md), indent=1, ensure_ascii=False))
+    refs, cites = targets(), citations()
+    pages = sorted((ROOT / "book").glob("0*.md")) + [ROOT / "book" / f"{p}.md" for p in PAGES]
+    for md in pages:
+        (files / f"{md.stem}.ipynb").write_text(json.dumps(chapter_notebook(md, refs, cites), indent=1,
+                                                           ensure_ascii=False))
 
     installed = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
     for name in LAB_EXTENSIONS + OPTIONAL_LAB_EXTENSIONS:

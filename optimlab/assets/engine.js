@@ -145,6 +145,8 @@
   // ------------------------------------------------------------------ update rules
   // Each rule works on the two coordinates separately: x, g, and the state's vectors are [a, b].
   function zeros() { return [0, 0]; }
+  // optimlab's in-place lerp_ on numpy arrays: a + w (b − a).
+  function lerp(a, b, w) { return a + w * (b - a); }
   function map2(fn) { return [fn(0), fn(1)]; }
 
   // The gradient the rule sees: sign-flipped for maximize, plus L2 weight decay (not decoupled).
@@ -177,7 +179,7 @@
         init: function () { return { t: 0, v: zeros() }; },
         step: function (x, g0, s) {
           var g = effective(h, x, g0, false);
-          var v = map2(function (i) { return s.v[i] + (1 - h.beta) * (g[i] - s.v[i]); });
+          var v = map2(function (i) { return lerp(s.v[i], g[i], 1 - h.beta); });
           return [map2(function (i) { return x[i] - h.lr * v[i]; }), { t: s.t + 1, v: v }];
         }
       };
@@ -203,7 +205,7 @@
             b = map2(function (i) { return h.momentum * s.b[i] + g[i] / denom[i]; });
             xn = map2(function (i) { return x[i] - h.lr * b[i]; });
           } else {
-            xn = map2(function (i) { return x[i] - h.lr * (g[i] / denom[i]); });
+            xn = map2(function (i) { return x[i] + (-h.lr) * (g[i] / denom[i]); });
           }
           return [xn, { t: s.t + 1, v: v, gavg: gavg, b: b }];
         }
@@ -219,7 +221,7 @@
           var g = effective(h, x, g0, false), t = s.t + 1;
           var G = map2(function (i) { return s.G[i] + g[i] * g[i]; });
           var lr = h.lr / (1 + (t - 1) * h.lr_decay);
-          return [map2(function (i) { return x[i] - lr * (g[i] / (Math.sqrt(G[i]) + h.eps)); }),
+          return [map2(function (i) { return x[i] + (-lr) * (g[i] / (Math.sqrt(G[i]) + h.eps)); }),
                   { t: t, G: G }];
         }
       };
@@ -232,14 +234,14 @@
           var g = effective(h, x0, g0, dec), x = x0;
           if (dec) x = map2(function (i) { return x0[i] * (1 - h.lr * h.weight_decay); });
           var t = s.t + 1;
-          var m = map2(function (i) { return s.m[i] + (1 - b1) * (g[i] - s.m[i]); });
-          var v = map2(function (i) { return b2 * s.v[i] + (1 - b2) * g[i] * g[i]; });
+          var m = map2(function (i) { return lerp(s.m[i], g[i], 1 - b1); });
+          var v = map2(function (i) { return s.v[i] * b2 + (1 - b2) * g[i] * g[i]; });
           var vmax = s.vmax;
           if (h.amsgrad) vmax = map2(function (i) { return Math.max(s.vmax[i], v[i]); });
           var c1 = 1 - Math.pow(b1, t), c2 = 1 - Math.pow(b2, t), w = h.amsgrad ? vmax : v;
-          // torch.optim's order (the rule's update): √v / √(1−β₂ᵗ) + ε, then η/(1−β₁ᵗ) · m/denom
+          var rc2 = Math.pow(c2, 0.5), value = -(h.lr / c1);
           var xn = map2(function (i) {
-            return x[i] - h.lr / c1 * (m[i] / (Math.sqrt(w[i]) / Math.pow(c2, 0.5) + h.eps));
+            return x[i] + value * (m[i] / (Math.sqrt(w[i]) / rc2 + h.eps));
           });
           return [xn, { t: t, m: m, v: v, vmax: vmax }];
         }
@@ -256,13 +258,14 @@
           var mu = b1 * (1 - 0.5 * Math.pow(0.96, t * h.momentum_decay));
           var muNext = b1 * (1 - 0.5 * Math.pow(0.96, (t + 1) * h.momentum_decay));
           var mup = s.mup * mu;
-          var m = map2(function (i) { return s.m[i] + (1 - b1) * (g[i] - s.m[i]); });
-          var v = map2(function (i) { return b2 * s.v[i] + (1 - b2) * g[i] * g[i]; });
+          var m = map2(function (i) { return lerp(s.m[i], g[i], 1 - b1); });
+          var v = map2(function (i) { return s.v[i] * b2 + (1 - b2) * g[i] * g[i]; });
           var c2 = 1 - Math.pow(b2, t);
-          var cg = -h.lr * (1 - mu) / (1 - mup), cm = -h.lr * muNext / (1 - mup * muNext);
+          var v1 = -h.lr * (1 - mu) / (1 - mup), v2 = -h.lr * muNext / (1 - mup * muNext);
           var xn = map2(function (i) {
             var denom = Math.sqrt(v[i] / c2) + h.eps;
-            return x[i] + cg * (g[i] / denom) + cm * (m[i] / denom);
+            var xi = x[i] + v1 * (g[i] / denom);
+            return xi + v2 * (m[i] / denom);
           });
           return [xn, { t: t, mup: mup, m: m, v: v }];
         }
@@ -275,11 +278,12 @@
         init: function () { return { t: 0, m: zeros() }; },
         step: function (x0, g0, s) {
           var g = effective(h, x0, g0, true);
+          var x = h.weight_decay !== 0 ? map2(function (i) { return x0[i] * (1 - h.lr * h.weight_decay); }) : x0;
           var xn = map2(function (i) {
-            var c = b1 * s.m[i] + (1 - b1) * g[i];
-            return x0[i] * (1 - h.lr * h.weight_decay) - h.lr * Math.sign(c);
+            var c = s.m[i] * b1 + (1 - b1) * g[i];
+            return x[i] + (-h.lr) * Math.sign(c);
           });
-          var m = map2(function (i) { return b2 * s.m[i] + (1 - b2) * g[i]; });
+          var m = map2(function (i) { return s.m[i] * b2 + (1 - b2) * g[i]; });
           return [xn, { t: s.t + 1, m: m }];
         }
       };
@@ -293,15 +297,16 @@
           var g = effective(h, x0, g0, dec), x = x0;
           if (dec) x = map2(function (i) { return x0[i] * (1 - h.lr * h.weight_decay); });
           var t = s.t + 1;
-          var m = map2(function (i) { return b1 * s.m[i] + (1 - b1) * g[i]; });
-          var v = map2(function (i) { return b2 * s.v[i] + (1 - b2) * g[i] * g[i]; });
+          var m = map2(function (i) { return lerp(s.m[i], g[i], 1 - b1); });
+          var v = map2(function (i) { return s.v[i] * b2 + (1 - b2) * g[i] * g[i]; });
           var c1 = 1 - Math.pow(b1, t), c2 = 1 - Math.pow(b2, t);
           var rho = rhoInf - 2 * t * Math.pow(b2, t) / c2;
           var r = rho > 5 ? Math.pow((rho - 4) * (rho - 2) * rhoInf /
                                      ((rhoInf - 4) * (rhoInf - 2) * rho), 0.5) : 0;
           var xn = map2(function (i) {
-            var mh = m[i] / c1;
-            return x[i] - h.lr * (rho > 5 ? mh * r * Math.pow(c2, 0.5) / (Math.sqrt(v[i]) + h.eps) : mh);
+            var step = m[i] / c1 * h.lr;
+            if (rho > 5) step = step * (Math.pow(c2, 0.5) / (Math.sqrt(v[i]) + h.eps)) * r;
+            return x[i] + (-1.0) * step;
           });
           return [xn, { t: t, m: m, v: v }];
         }

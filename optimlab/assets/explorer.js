@@ -14,10 +14,12 @@
  * Mounting: every <div class="optimlab-explorer"> holding <script type="application/json"
  * class="optimlab-explorer-data"> is mounted on DOMContentLoaded (or at once).  The widget calls
  * optimlabExplorer.create(el, spec, {state, onChange}).  Test hooks: data-ready="1" when drawn;
- * data-step; data-start="x,y"; controls .ol-play, .ol-step, input.ol-param[data-name]
+ * data-width: the width (px) of the last layout; data-step; data-start="x,y"; data-touch-drag="1"
+ * while a long press drags the start; controls .ol-play, .ol-step, input.ol-param[data-name]
  * (data-opt for a per-optimizer learning rate), input.ol-num[data-name], .ol-toggle[data-label]
- * (aria-pressed), select.ol-surface, .ol-reset, .ol-copy, .ol-link; el.__ol is the controller
- * (snapshot(), toPixel(x, y), timing).
+ * (aria-pressed), .ol-opt[data-label] .ol-held (a linked rate held at its limit), select.ol-surface,
+ * .ol-reset, .ol-copy, .ol-link, .ol-sr (what the map's arrow keys announce); el.__ol is the
+ * controller (snapshot(), toPixel(x, y), timing).
  */
 (function (root) {
   "use strict";
@@ -27,6 +29,7 @@
   }
   var doc = root.document;
 
+  var DARK = ["html[data-theme=dark]", "body[data-jp-theme-light=false]"];
   var CSS = [
     ".optimlab-explorer{margin:1rem 0 1.6rem;font-size:15px;line-height:1.4;color:#1d1d1f;",
     "max-width:100%;box-sizing:border-box;font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',",
@@ -39,7 +42,9 @@
     ".optimlab-explorer .ol-title{font-weight:600;font-size:16px;margin-right:auto}",
     ".optimlab-explorer .ol-figure{display:flex;flex-wrap:wrap;gap:8px;width:100%}",
     ".optimlab-explorer canvas{display:block;max-width:100%}",
-    ".optimlab-explorer canvas.ol-map{cursor:crosshair;touch-action:none}",
+    // A swipe on the map scrolls the page; a tap (or a long press, then a drag) moves the start.
+    ".optimlab-explorer canvas.ol-map{cursor:crosshair;touch-action:manipulation;-webkit-user-select:none;",
+    "user-select:none;-webkit-touch-callout:none}",
     ".optimlab-explorer .ol-readout{min-height:1.3em;font-size:14px;color:#555;",
     "font-variant-numeric:tabular-nums}",
     ".optimlab-explorer .ol-row{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem .9rem;",
@@ -53,7 +58,14 @@
     ".optimlab-explorer select:focus-visible{outline:2px solid #0072B2;outline-offset:1px}",
     ".optimlab-explorer .ol-play{min-width:6.2em}",
     ".optimlab-explorer input[type=range]{accent-color:#0072B2;cursor:pointer;flex:1 1 7rem;",
-    "min-width:5rem;margin:0}",
+    "min-width:5rem;margin:0;height:24px}",
+    // Every control at least 24×24 px (WCAG 2.2, 2.5.8); 44 px for buttons on touch screens.
+    ".optimlab-explorer select,.optimlab-explorer input.ol-num,.optimlab-explorer button{min-height:24px}",
+    ".optimlab-explorer input[type=checkbox]{width:24px;height:24px;margin:0;accent-color:#0072B2}",
+    ".optimlab-explorer details.ol-code summary{min-height:24px;padding:2px 0;cursor:pointer}",
+    "@media (pointer:coarse){.optimlab-explorer button{min-height:44px;min-width:44px}",
+    ".optimlab-explorer input[type=range]{height:32px}.optimlab-explorer select,",
+    ".optimlab-explorer input.ol-num{min-height:32px}}",
     ".optimlab-explorer .ol-time input[type=range]{flex:1 1 12rem}",
     ".optimlab-explorer input.ol-num{width:6.6em;padding:.1rem .3rem;border:1px solid #aaa;",
     "border-radius:4px;font-variant-numeric:tabular-nums}",
@@ -61,30 +73,40 @@
     ".optimlab-explorer .ol-field{display:flex;align-items:center;gap:.4rem;flex:1 1 15rem;",
     "min-width:0}",
     ".optimlab-explorer .ol-field>span{white-space:nowrap}",
+    // The toggles sit in one row whose buttons never move (a second click at the same spot acts
+    // on the same optimizer); below it, one row per optimizer shown, with its η and its status.
+    ".optimlab-explorer .ol-toggles{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem .5rem;",
+    "margin:.3rem 0}",
+    ".optimlab-explorer .ol-toggle{display:inline-flex;align-items:center;gap:.4rem;font-weight:600;",
+    "border-width:2px}",
+    ".optimlab-explorer .ol-toggle[aria-pressed=true]{background:rgba(0,0,0,.045)}",
+    ".optimlab-explorer .ol-toggle[aria-pressed=false]{border-style:dashed;background:transparent}",
+    ".optimlab-explorer .ol-toggle[aria-pressed=false] .ol-swatch{opacity:.3}",
+    ".optimlab-explorer .ol-swatch{display:inline-block;width:1.5em;height:.5em;border-radius:2px}",
     ".optimlab-explorer .ol-opt{display:flex;flex-wrap:wrap;align-items:center;gap:.3rem .7rem;",
     "padding:.15rem 0;border-top:1px solid #eee}",
-    ".optimlab-explorer .ol-toggle{display:inline-flex;align-items:center;gap:.4rem;",
-    "min-width:8.5rem;font-weight:600;border-width:2px}",
-    ".optimlab-explorer .ol-toggle[aria-pressed=false]{font-weight:400;opacity:.75;",
-    "border-style:dashed}",
-    ".optimlab-explorer .ol-swatch{display:inline-block;width:1.5em;height:.5em;border-radius:2px}",
+    ".optimlab-explorer .ol-opt.ol-off{display:none}",
+    ".optimlab-explorer .ol-name{display:inline-flex;align-items:center;gap:.4rem;min-width:7.5rem;",
+    "font-weight:600}",
     ".optimlab-explorer .ol-status{font-size:14px;font-variant-numeric:tabular-nums;",
     "color:#333;flex:1 1 12rem}",
-    ".optimlab-explorer .ol-off .ol-status,.optimlab-explorer .ol-off .ol-field{display:none}",
-    ".optimlab-explorer .ol-opts-off{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem .5rem;",
-    "margin:.3rem 0;padding-top:.3rem;border-top:1px solid #eee}",
-    ".optimlab-explorer .ol-opts-off::before{content:'add:';font-size:14px;color:#555}",
-    ".optimlab-explorer .ol-opts-off .ol-opt{border:0;padding:0}",
-    ".optimlab-explorer .ol-legend{display:flex;flex-wrap:wrap;gap:.3rem .6rem}",
-    ".optimlab-explorer .ol-legend .ol-opt{border:0;padding:0}",
-    ".optimlab-explorer .ol-legend .ol-status{display:none}",
-    ".optimlab-explorer .ol-opts-off .ol-toggle{min-width:0}",
+    ".optimlab-explorer .ol-held{font-size:14px;color:#9a3b00;flex-basis:100%}",
+    ".optimlab-explorer .ol-held:empty{display:none}",
+    // Read by screen readers only (what the arrow keys on the map did).
+    ".optimlab-explorer .ol-sr{position:absolute;width:1px;height:1px;overflow:hidden;",
+    "clip:rect(0 0 0 0);white-space:nowrap}",
     ".optimlab-explorer .ol-error{color:#b34000;font-size:14px;min-height:0}",
     ".optimlab-explorer .ol-time output{font-variant-numeric:tabular-nums;min-width:7.5em}",
     ".optimlab-explorer details.ol-code{margin:.4rem 0 0;font-size:14px}",
     ".optimlab-explorer details.ol-code pre{white-space:pre-wrap;word-break:break-word;",
     "background:#f6f8fa;border-radius:5px;padding:.5rem .7rem;margin:.3rem 0;font-size:13.5px}",
-    ".optimlab-explorer .ol-note{font-size:14px;color:#555}"
+    ".optimlab-explorer .ol-note{font-size:14px;color:#555}",
+    // Dark themes (the book's, JupyterLab's): the explorer stays a light figure on a light card, as
+    // the book's theme shows images and HTML outputs, and its native controls stay light too
+    // (inheriting the page's dark color-scheme made them dark on dark).
+    ".optimlab-explorer{color-scheme:light}",
+    DARK.map(function (d) { return d + " .optimlab-explorer"; }).join(",") +
+      "{background:#fff;color:#1d1d1f;border-radius:.25rem;padding:.5rem}"
   ].join("");
 
   function injectCSS() {
@@ -486,6 +508,26 @@
     return !!(root.matchMedia && root.matchMedia("(prefers-reduced-motion: reduce)").matches);
   };
 
+  // ------------------------------------------------------------------ layout
+  var GAP = 8, SIDE_BY_SIDE = 700;  // px between map and loss panel; narrowest width for both in a row
+
+  // The width an element's content gets, fractional as the browser lays it out (756.81 px in a
+  // 1366 px window), or null when it is not laid out (hidden).
+  function contentWidth(el) {
+    var cs = root.getComputedStyle ? root.getComputedStyle(el) : null, w = cs ? parseFloat(cs.width) : NaN;
+    return isFinite(w) && w > 0 ? w : null;
+  }
+
+  // Canvas sizes (whole CSS px) for a container `width` px wide and a window `vh` px high: map and
+  // loss panel side by side from SIDE_BY_SIDE px on, never wider together than the container (the
+  // container's width is rounded down: canvases sized from a rounded-up width wrap the loss panel).
+  function raceLayout(width, vh, lossPanel) {
+    var W = Math.max(1, Math.floor(width || 640)), side = lossPanel && W >= SIDE_BY_SIDE;
+    var map = side ? Math.floor((W - GAP) / 2) : W, maxH = Math.max(260, Math.min(520, vh * 0.62));
+    return { width: W, side: side, map: map, loss: side ? W - GAP - map : W, maxH: maxH,
+             lossH: Math.min(260, maxH) };
+  }
+
   // ------------------------------------------------------------------ the controller
   function Explorer(el, spec, opts) {
     opts = opts || {};
@@ -613,7 +655,8 @@
     el.textContent = "";
     el.classList.add("ol-mounted");
     this.fields = {};
-    var head = h("div", { "class": "ol-head" }, [h("span", { "class": "ol-title", text: spec.title || "" })]);
+    this.titleEl = h("span", { "class": "ol-title", text: spec.title || "" });
+    var head = h("div", { "class": "ol-head" }, [this.titleEl]);
     el.appendChild(head);
     if (this.live) {
       var sel = h("select", { "class": "ol-surface", "aria-label": "surface" });
@@ -636,11 +679,13 @@
     // The figure.
     var fig = h("div", { "class": "ol-figure" });
     el.appendChild(fig);
+    this.figure = fig;
     if (this.kind === "race") {
       var sp = this.surface();
-      this.mapCanvas = h("canvas", { "class": "ol-map", role: "img", tabindex: "0",
-        "aria-label": "Contour plot of the surface with the optimizers' paths" +
-          (this.live ? "; click or drag to set the start point" : "") });
+      this.mapCanvas = h("canvas", { "class": "ol-map", role: this.live ? "application" : "img",
+        tabindex: this.live ? "0" : null, "aria-roledescription": this.live ? "start point map" : null,
+        "aria-label": "Contour plot of the surface with the optimizers' paths" + (this.live ?
+          "; arrow keys move the start point (Shift: larger steps); click, tap or drag to set it" : "") });
       fig.appendChild(this.mapCanvas);
       this.map = new Chart(this.mapCanvas, { margin: { l: 50, r: 10, t: 8, b: 42 }, equal: true });
       if (spec.loss_panel) {
@@ -650,7 +695,9 @@
         this.loss = new Chart(this.lossCanvas, { margin: { l: 60, r: 14, t: 8, b: 42 } });
       }
       this.readout = h("div", { "class": "ol-readout", "aria-live": "off" });
+      this.said = h("div", { "class": "ol-sr", "aria-live": "polite" });
       el.appendChild(this.readout);
+      el.appendChild(this.said);
       this.wireMap(sp);
     } else {
       this.lineCanvas = h("canvas", { "class": "ol-lines", role: "img", "aria-label": spec.title || "curves" });
@@ -670,14 +717,13 @@
         self.set({ step: parseInt(self.stepInput.value, 10) || 0 }, ev);
       });
     }
-    // Optimizers (or curves): toggles, with a learning rate each in live mode.
+    // Optimizers (or curves): a row of toggles, then (races) a row per optimizer shown.
     this.rows = {};
-    var list = h("div", { "class": "ol-opts" + (this.kind === "lines" ? " ol-legend" : ""), role: "group",
-                          "aria-label": this.kind === "lines" ? "curves shown" : "optimizers shown" });
-    this.onList = list;
-    this.offList = h("div", { "class": "ol-opts-off", role: "group", "aria-label": "optimizers not shown" });
-    el.appendChild(list);
-    el.appendChild(this.offList);
+    var toggles = h("div", { "class": "ol-toggles", role: "group",
+                             "aria-label": this.kind === "lines" ? "curves shown" : "optimizers shown" });
+    var rows = h("div", { "class": "ol-opts" });
+    el.appendChild(toggles);
+    if (this.kind === "race") el.appendChild(rows);
     var entries = this.live ? spec.optimizers.slice()
       : this.series.map(function (d) { return { label: d.s.label, color: d.s.color, dash: d.s.dash }; });
     if (this.live) {
@@ -685,7 +731,11 @@
         entries.push({ label: k, color: self.extra[k].color, python: true });
       });
     }
-    entries.forEach(function (o) { list.appendChild(self.optionRow(o)); });
+    entries.forEach(function (o) {
+      var r = self.optionRow(o);
+      toggles.appendChild(r.btn);
+      rows.appendChild(r.row);
+    });
     // Shared sliders.
     var knobs = h("div", { "class": "ol-row ol-knobs" });
     el.appendChild(knobs);
@@ -738,28 +788,31 @@
     this.syncControls();
   };
 
+  // An optimizer's (or a curve's) toggle, and its row: name, learning rate (live), status.
   P.optionRow = function (o) {
     var self = this, python = !!o.python;
-    var sw = h("i", { "class": "ol-swatch", style: "background:" + o.color });
     var name = o.label + (python ? " (Python)" : "");
+    function swatch() { return h("i", { "class": "ol-swatch", style: "background:" + o.color }); }
     var btn = h("button", { type: "button", "class": "ol-toggle", "data-label": o.label,
-                            "aria-pressed": "true", style: "border-color:" + o.color },
-                [sw, h("span", { text: name })]);
-    btn.setAttribute("aria-label", "show " + name);
-    var status = h("span", { "class": "ol-status" });
-    var row = h("div", { "class": "ol-opt", "data-label": o.label }, [btn]);
+                            "aria-pressed": "true", "aria-label": "show " + name, style: "border-color:" + o.color },
+                [swatch(), h("span", { text: name })]);
     btn.addEventListener("click", function (ev) { self.toggle(o.label, ev); });
+    var status = h("span", { "class": "ol-status" }), held = h("span", { "class": "ol-held", "aria-live": "polite" });
+    var row = h("div", { "class": "ol-opt", "data-label": o.label },
+                [h("span", { "class": "ol-name" }, [swatch(), h("span", { text: name })])]);
     if (this.live && !python) {
-      var f = this.field({ name: "lr", label: "η", opt: o.label, log: true,
-                           min: this.spec.limits.lr[0], max: this.spec.limits.lr[1] });
-      row.appendChild(f);
+      row.appendChild(this.field({ name: "lr", label: "η", opt: o.label, log: true,
+                                   min: this.spec.limits.lr[0], max: this.spec.limits.lr[1] }));
     }
     row.appendChild(status);
-    this.rows[o.label] = { row: row, btn: btn, status: status, python: python };
-    return row;
+    row.appendChild(held);
+    this.rows[o.label] = { row: row, btn: btn, status: status, held: held, python: python };
+    return this.rows[o.label];
   };
 
-  // A slider with a number box: continuous (log for the learning rate) in live mode.
+  // A slider with a number box: continuous (log for the learning rate) in live mode.  The box is
+  // a text field, so that what was typed can be quoted back when it is not a number; ArrowUp and
+  // ArrowDown in it step like the slider (×10^0.1 on a log scale; Shift: ten steps).
   P.field = function (k) {
     var self = this, name = k.name, log = !!k.log;
     var id = name + (k.opt ? ":" + k.opt : "");
@@ -768,30 +821,41 @@
     var label = k.label || name, who = k.opt ? " of " + k.opt : "";
     var range = h("input", { type: "range", "class": "ol-param", "data-name": name, "data-opt": k.opt,
                              min: lo, max: hi, step: step, "aria-label": label + who });
-    var num = h("input", { type: "number", "class": "ol-num", "data-name": name, "data-opt": k.opt,
-                           step: "any", "aria-label": label + who + " (type a value)" });
+    var num = h("input", { type: "text", inputmode: "decimal", autocomplete: "off", spellcheck: "false",
+                           "class": "ol-num", "data-name": name, "data-opt": k.opt,
+                           "aria-label": label + who + " (type a value)" });
     var read = function () { var v = Number(range.value); return log ? Math.pow(10, v) : v; };
-    range.addEventListener("input", function (ev) {
-      var v = read();
-      if (k.integer) v = Math.round(v);
-      else v = Number(v.toPrecision(log ? 3 : 4));
-      self.apply(name, k.opt, v, ev);
-    });
+    var tidy = function (v) { return k.integer ? Math.round(v) : Number(v.toPrecision(log ? 3 : 4)); };
+    range.addEventListener("input", function (ev) { self.apply(name, k.opt, tidy(read()), ev); });
     num.addEventListener("change", function (ev) {
-      var v = Number(num.value), ok = num.value !== "" && isFinite(v) && v >= k.min && v <= k.max &&
+      var text = num.value.trim(), v = Number(text), ok = text !== "" && isFinite(v) && v >= k.min && v <= k.max &&
         (!k.integer || Number.isInteger(v)) && !(k.open && v === k.max);
       num.setAttribute("aria-invalid", ok ? "false" : "true");
       if (!ok) {
+        var got = text === "" ? "nothing" : isFinite(v) && text !== "" ? text : "'" + text + "', not a number";
         self.error.textContent = label + who + " must be " + (k.integer ? "an integer " : "a number ") +
-          "in [" + k.min + ", " + k.max + (k.open ? ")" : "]") + "; got " + (num.value || "nothing") + ".";
+          "in [" + k.min + ", " + k.max + (k.open ? ")" : "]") + "; got " + got + ".";
         return;
       }
+      self.error.textContent = "";
+      self.apply(name, k.opt, v, ev);
+    });
+    num.addEventListener("keydown", function (ev) {
+      if (ev.key !== "ArrowUp" && ev.key !== "ArrowDown") return;
+      ev.preventDefault();
+      var n = (ev.key === "ArrowUp" ? 1 : -1) * (ev.shiftKey ? 10 : 1), cur = self.value(name, k.opt);
+      var v = log ? cur * Math.pow(10, 0.1 * n) : cur + n * (k.integer ? 1 : step);
+      v = tidy(clamp(v, k.min, k.max));
+      num.value = String(v);
+      num.setAttribute("aria-invalid", "false");
       self.error.textContent = "";
       self.apply(name, k.opt, v, ev);
     });
     this.fields[id] = { range: range, num: num, log: log, k: k };
     return h("label", { "class": "ol-field" }, [h("span", { text: label }), range, num]);
   };
+
+  P.value = function (name, opt) { return name === "lr" ? this.state.lrs[opt] : this.state[name]; };
 
   P.indexSlider = function (s, i) {
     var self = this;
@@ -807,24 +871,32 @@
     return h("label", { "class": "ol-field" }, [h("span", { text: s.label }), range, out]);
   };
 
+  // A value from a slider or a box.  Linked learning rates keep their ratios to one another
+  // (taken when the link was made) and each stays within its slider's range; one held at a limit
+  // says so in its row.
   P.apply = function (name, opt, v, ev) {
-    var st = this.state, patch = {};
-    if (name === "lr") {
-      var lrs = Object.assign({}, st.lrs);
-      if (st.linked) {
-        var factor = v / lrs[opt];
-        Object.keys(lrs).forEach(function (k) { lrs[k] = Number((lrs[k] * factor).toPrecision(6)); });
-      }
-      lrs[opt] = v;
-      patch.lrs = lrs;
-    } else {
-      patch[name] = v;
+    if (name !== "lr") { var patch = {}; patch[name] = v; this.set(patch, ev); return; }
+    var st = this.state, lrs = Object.assign({}, st.lrs), lim = this.spec.limits.lr, held = {};
+    if (st.linked) {
+      var base = this.linkBase || (this.linkBase = Object.assign({}, st.lrs)), m = v / base[opt];
+      Object.keys(lrs).forEach(function (k) {
+        var want = Number((base[k] * m).toPrecision(6));
+        lrs[k] = clamp(want, lim[0], lim[1]);
+        if (lrs[k] !== want) held[k] = lrs[k];
+      });
     }
-    this.set(patch, ev);
+    lrs[opt] = v;
+    delete held[opt];
+    this.set({ lrs: lrs }, ev, false, held);
   };
 
+  var LONG_PRESS = 400, SLOP = 10;  // ms a finger rests before it drags the start; px it may wander
+
+  // The map: a mouse or pen sets the start where it presses and drags it.  A finger scrolls the
+  // page (touch-action), sets the start where it taps, and drags it after a long press (the
+  // explorer's data-touch-drag is "1" then).
   P.wireMap = function () {
-    var self = this, cv = this.mapCanvas, dragging = false;
+    var self = this, cv = this.mapCanvas, el = this.el, dragging = false, touch = null;
     function at(ev) {
       var b = cv.getBoundingClientRect();
       return [ev.clientX - b.left, ev.clientY - b.top];
@@ -833,17 +905,38 @@
       var p = at(ev), w = self.surface().window, d = self.map.inv(p[0], p[1]);
       return [clamp(d[0], w[0][0], w[0][1]), clamp(d[1], w[1][0], w[1][1])];
     }
+    function startDrag(ev) {
+      dragging = true;
+      self.pause();
+      self.set({ start: point(ev) }, ev);
+    }
+    function endTouch() {
+      if (touch) clearTimeout(touch.timer);
+      touch = null;
+      el.removeAttribute("data-touch-drag");
+    }
     cv.addEventListener("pointerdown", function (ev) {
       if (!self.live || ev.button !== 0) return;
       var p = at(ev);
       if (!self.map.inside(p[0], p[1])) return;
-      dragging = true;
+      if (ev.pointerType === "touch") {
+        endTouch();
+        touch = { x: ev.clientX, y: ev.clientY, down: ev };
+        touch.timer = setTimeout(function () {
+          el.setAttribute("data-touch-drag", "1");
+          startDrag(touch.down);
+        }, LONG_PRESS);
+        return;
+      }
       try { cv.setPointerCapture(ev.pointerId); } catch (e) { /* synthetic events */ }
-      self.pause();
-      self.set({ start: point(ev) }, ev);
+      startDrag(ev);
     });
     cv.addEventListener("pointermove", function (ev) {
       if (dragging) { self.set({ start: point(ev) }, ev); return; }
+      if (touch) {
+        if (Math.abs(ev.clientX - touch.x) + Math.abs(ev.clientY - touch.y) > SLOP) endTouch();  // a swipe
+        return;
+      }
       var p = at(ev);
       if (self.map.inside(p[0], p[1])) {
         var d = self.map.inv(p[0], p[1]), sp = self.surface(), names = sp.axes || ["x", "y"];
@@ -852,14 +945,46 @@
           (self.live ? "   (click or drag to start here)" : "");
       }
     });
-    function up(ev) {
+    // Once a long press has begun a drag, the finger's moves drag the start instead of scrolling.
+    cv.addEventListener("touchmove", function (ev) { if (dragging) ev.preventDefault(); }, { passive: false });
+    cv.addEventListener("contextmenu", function (ev) { if (touch || dragging) ev.preventDefault(); });
+    cv.addEventListener("pointerup", function (ev) {
+      if (touch && !dragging) self.set({ start: point(ev) }, ev);  // a tap
+      endTouch();
       if (!dragging) return;
       dragging = false;
       self.flush();
-    }
-    cv.addEventListener("pointerup", up);
-    cv.addEventListener("pointercancel", up);
+    });
+    cv.addEventListener("pointercancel", function () {  // the page scrolls: the finger was swiping
+      endTouch();
+      if (dragging) { dragging = false; self.flush(); }
+    });
     cv.addEventListener("pointerleave", function () { if (!dragging) self.readout.textContent = ""; });
+    cv.addEventListener("keydown", function (ev) {
+      var d = KEY_MOVES[ev.key];
+      if (!self.live || !d) return;
+      ev.preventDefault();
+      var w = self.surface().window, f = ev.shiftKey ? 0.1 : 0.01, s = self.state.start, p = [];
+      for (var k = 0; k < 2; k++) {
+        p.push(clamp(Number((s[k] + d[k] * f * (w[k][1] - w[k][0])).toPrecision(12)), w[k][0], w[k][1]));
+      }
+      self.pause();
+      self.set({ start: p }, ev);
+      self.announce();
+    });
+  };
+
+  // Arrow keys on the focused map: the start moves by 1 % of the window (Shift: 10 %).
+  var KEY_MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+
+  // For screen readers: where the start is now and how each optimizer ends.
+  P.announce = function () {
+    var st = this.state, names = this.surface().axes || ["x", "y"], self = this;
+    var parts = ["start " + names[0] + " = " + fmt(st.start[0]) + ", " + names[1] + " = " + fmt(st.start[1])];
+    Object.keys(this.rows).forEach(function (l) {
+      if (self.isOn(l)) parts.push(l + ": " + self.rows[l].status.textContent);
+    });
+    this.said.textContent = parts.join("; ");
   };
 
   // ---------------------------------------------------------------- state changes
@@ -867,8 +992,12 @@
                     idx: 1, extra: 1 };
 
   // Apply a patch of state; from the page (ev given) it is reported to onChange (the widget).
-  P.set = function (patch, ev, fromModel) {
+  P.set = function (patch, ev, fromModel, held) {
     var st = this.state, recompute = false, wasEnd = st.step >= this.T();
+    if ("lrs" in patch || "linked" in patch) {
+      this.held = held || {};  // learning rates a linked change held at their slider's limit
+      if (!held) this.linkBase = null;  // not a linked change: the ratios are taken anew
+    }
     var t0 = ev && ev.timeStamp !== undefined ? ev.timeStamp : root.performance.now();
     Object.keys(patch).forEach(function (k) {
       if (k === "extra") return;
@@ -939,21 +1068,15 @@
   // Make every control show the state.
   P.syncControls = function () {
     var st = this.state, self = this;
-    var labels = Object.keys(this.rows), anyOff = false;
-    var key = labels.map(function (l) { return self.isOn(l) ? 1 : 0; }).join("");
-    if (key !== this.rowKey) {  // move rows between "shown" and "add:", keeping the catalogue order
-      this.rowKey = key;
-      labels.forEach(function (l) {
-        (self.isOn(l) || !self.live ? self.onList : self.offList).appendChild(self.rows[l].row);
-      });
-    }
-    labels.forEach(function (label) {
+    var held = this.held || {};
+    Object.keys(this.rows).forEach(function (label) {
       var r = self.rows[label], on = self.isOn(label);
-      anyOff = anyOff || !on;
       r.btn.setAttribute("aria-pressed", on ? "true" : "false");
       r.row.classList.toggle("ol-off", !on);
-      r.btn.style.background = on ? "rgba(0,0,0,0.035)" : "#fff";
+      r.held.textContent = label in held ? "η held at " + fmt(held[label]) + ", the end of its slider: the " +
+        "linked rates no longer keep their ratios" : "";
     });
+    this.titleEl.textContent = this.title();
     Object.keys(this.fields).forEach(function (id) {
       var f = self.fields[id];
       if (f.index !== undefined) {
@@ -961,12 +1084,11 @@
         f.out.textContent = self.spec.sliders[f.index].text[st.idx[f.index]];
         return;
       }
-      var v = f.k.name === "lr" ? st.lrs[f.k.opt] : st[f.k.name];
+      var v = self.value(f.k.name, f.k.opt);
       if (v === undefined) return;
       f.range.value = String(f.log ? Math.log10(v) : v);
       if (doc.activeElement !== f.num) { f.num.value = String(v); f.num.setAttribute("aria-invalid", "false"); }
     });
-    this.offList.style.display = this.live && anyOff ? "" : "none";
     if (this.linkBox) this.linkBox.checked = !!st.linked;
     if (this.surfaceSelect) this.surfaceSelect.value = st.surface;
     if (this.stepInput) { this.stepInput.max = String(this.T()); this.stepInput.value = String(st.step); }
@@ -982,6 +1104,12 @@
       });
       this.el.setAttribute("data-start", st.start[0] + "," + st.start[1]);
     }
+  };
+
+  // The title: the chapter's, and the surface's name once the reader has chosen another surface.
+  P.title = function () {
+    var st = this.state;
+    return this.live && st.surface !== this.initial.surface ? this.surfaces[st.surface].name : this.spec.title || "";
   };
 
   // ---------------------------------------------------------------- play
@@ -1025,21 +1153,17 @@
 
   // ---------------------------------------------------------------- layout and drawing
   P.relayout = function () {
-    var W = this.el.clientWidth || 640;
-    var vh = (root.innerHeight || 800);
+    var L = raceLayout(contentWidth(this.figure), root.innerHeight || 800, !!this.loss);
     if (this.kind === "race") {
-      var sp = this.surface(), w = sp.window, side = this.loss && W >= 700;
-      var mw = side ? Math.floor((W - 8) * 0.5) : W, maxH = Math.max(260, Math.min(520, vh * 0.62));
-      var mh = this.map.layout(mw, maxH, w[0], w[1]);
-      if (this.loss) {
-        var lw = side ? W - 8 - mw : W, lh = side ? mh : Math.min(260, maxH);
-        this.loss.layout(lw, lh, [0, this.T()], this.lossRange, false, true);
-      }
+      var w = this.surface().window;
+      var mh = this.map.layout(L.map, L.maxH, w[0], w[1]);
+      if (this.loss) this.loss.layout(L.loss, L.side ? mh : L.lossH, [0, this.T()], this.lossRange, false, true);
     } else {
       var spec = this.spec;
-      this.chart.layout(W, spec.height || 380, spec.xrange, spec.yrange, spec.logx, spec.logy);
+      this.chart.layout(L.width, spec.height || 380, spec.xrange, spec.yrange, spec.logx, spec.logy);
     }
     this.draw();
+    this.el.setAttribute("data-width", String(L.width));  // the width this layout was made for
     if (!this.ready) { this.ready = true; this.el.setAttribute("data-ready", "1"); }
   };
 
@@ -1244,7 +1368,8 @@
   }
 
   root.optimlabExplorer = { version: 2, create: create, mount: mount, mountAll: mountAll,
-                            decode: decode, Explorer: Explorer };
+                            decode: decode, raceLayout: raceLayout, SIDE_BY_SIDE: SIDE_BY_SIDE,
+                            Explorer: Explorer };
 
   if (doc) {
     if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", mountAll);

@@ -215,8 +215,8 @@ def lab(tmp_path_factory):
     sys.path.insert(0, str(ROOT / "tools"))
     import lab as lab_tool  # tools/lab.py, what `make lab` runs
 
-    if not any(lab_tool.EXECUTED.glob("*.ipynb")):
-        pytest.fail("no executed chapters: run `make book` first")
+    if not (lab_tool.execute.CACHE / "global.db").exists():
+        pytest.fail("no executed chapters: run `make execute` (or `make lab`, `make book`) first")
     tmp = tmp_path_factory.mktemp("lab")
     root = tmp / "chapters"
     lab_tool.install_settings()
@@ -226,7 +226,8 @@ def lab(tmp_path_factory):
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"))
     cmd = lab_tool.command(["--no-browser", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-                            "--LabApp.expose_app_in_browser=True"], lab=root)
+                            "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True"],
+                           lab=root)
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     told = threading.Event()  # set when the server says it is running, or when its log ends
     running = []

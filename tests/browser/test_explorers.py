@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import optimlab as ol
-from conftest import EXPLORERS_READY, chapter_pages, new_context
+from conftest import EXPLORERS_READY, chapter_pages, new_context, next_frame
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning",
                                         "ignore::pytest.PytestUnraisableExceptionWarning")
@@ -143,7 +143,7 @@ def test_live_explorers_take_typed_values_keys_and_toggles(visit, path):
         assert toggle.get_attribute("aria-pressed") == "false" and label not in _drawn(ex)
         toggle.click()
         assert label in _drawn(ex)
-        extra = ex.locator(".ol-opts-off .ol-toggle").first
+        extra = ex.locator(".ol-toggle[aria-pressed=false]").first
         if extra.count():
             name = extra.get_attribute("data-label")
             extra.click()
@@ -196,3 +196,262 @@ def test_explorers_fit_the_width(browser, site, path, width):
     assert widest <= width, f"a canvas reaches {widest} px at {width} px"
     assert explorers.count() >= 1
     context.close()
+
+
+# --------------------------------------------------------------------------- layout at every width
+SWEEP_PAGE = "book/01_gradient_descent.html"  # live races with loss panels and line charts
+NAMED_WIDTHS = [320, 360, 375, 390, 414, 768, 1024, 1280, 1366, 1440, 1536, 1920, *range(1360, 1371)]
+
+# Per explorer: the width its last layout was made for, the width it has, and where its canvases are.
+_GEOMETRY = """() => [...document.querySelectorAll('.optimlab-explorer')].map(e => {
+  const box = e.getBoundingClientRect(), fig = e.querySelector('.ol-figure');
+  const canvases = [...fig.querySelectorAll('canvas')].map(c => {
+    const r = c.getBoundingClientRect(); return {top: r.top, left: r.left, right: r.right}; });
+  return {laidOut: Number(e.dataset.width), width: Math.floor(parseFloat(getComputedStyle(fig).width)),
+          left: box.left, right: box.right, loss: !!e.querySelector('canvas.ol-loss'), canvases,
+          overflow: e.scrollWidth - e.clientWidth};
+})"""
+_LAID_OUT = f"() => ({_GEOMETRY})().every(g => g.laidOut === g.width)"
+
+
+def _breakpoints(page) -> set[int]:
+    """The viewport widths where the page's layout changes: its stylesheets' media queries."""
+    return set(page.evaluate("""() => { const out = [];
+      for (const sheet of document.styleSheets) { let rules; try { rules = sheet.cssRules; } catch (e) { continue; }
+        for (const r of rules) if (r.media) for (const m of r.media.mediaText.matchAll(/width:\\s*([\\d.]+)px/g))
+          out.push(Math.round(parseFloat(m[1]))); }
+      return out; }"""))
+
+
+def _layout_at(page, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.wait_for_function(_LAID_OUT)  # every explorer has laid itself out for its new width
+    return page.evaluate(_GEOMETRY)
+
+
+def test_explorer_layout_at_every_width(browser, site):
+    """From 320 to 1920 px (every 16 px, and every 2 px around each of the theme's breakpoints and
+    where the explorers switch to map and loss panel side by side): the two sit side by side
+    exactly when the explorer is at least SIDE_BY_SIDE px wide, and no canvas leaves its explorer."""
+    context = new_context(browser, viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.goto(site + SWEEP_PAGE, wait_until="load")
+    _explorers(page)
+    side_by_side = page.evaluate("optimlabExplorer.SIDE_BY_SIDE")
+    coarse = {w: _layout_at(page, w) for w in range(320, 1921, 16)}
+    # Viewport widths where an explorer crosses SIDE_BY_SIDE, between two coarse widths.
+    ws = sorted(coarse)
+    switch = {b for a, b in zip(ws, ws[1:])
+              if any((g0["width"] >= side_by_side) != (g1["width"] >= side_by_side)
+                     for g0, g1 in zip(coarse[a], coarse[b]))}
+    assert switch, "no width at which the explorers switch layout: the sweep does not cover it"
+    fine = {w for b in _breakpoints(page) | switch for w in range(b - 16, b + 17, 2) if 320 <= w <= 1920}
+    failures, seen = [], 0
+    for w in sorted(set(NAMED_WIDTHS) | fine | set(coarse)):
+        for i, g in enumerate(coarse.get(w) or _layout_at(page, w)):
+            seen += 1
+            cs = g["canvases"]
+            if any(c["right"] > g["right"] + 0.01 or c["left"] < g["left"] - 0.01 for c in cs) or g["overflow"] > 0:
+                failures.append(f"{w} px, explorer {i}: a canvas leaves the explorer ({g['width']} px wide)")
+            if g["loss"]:
+                beside = abs(cs[0]["top"] - cs[1]["top"]) < 1
+                if beside != (g["width"] >= side_by_side):
+                    failures.append(f"{w} px, explorer {i} ({g['width']} px wide): map and loss panel "
+                                    + ("side by side" if beside else "stacked"))
+    context.close()
+    assert not failures, f"{len(failures)} of {seen} layouts wrong: {failures[:8]}"
+
+
+# --------------------------------------------------------------------------- touch
+def _touch(cdp, kind, x, y):
+    points = [] if kind == "touchEnd" else [{"x": x, "y": y, "id": 1}]
+    cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+
+def _frames(page, n):
+    for _ in range(n):
+        next_frame(page)
+
+
+def _map_near_top(page, ex):
+    """Scroll the map to 100 px below the top of the window (and let any fling end); its box."""
+    page.evaluate("async () => { window.scrollTo(0, scrollY); await new Promise(r => requestAnimationFrame(r)); }")
+    box = ex.locator("canvas.ol-map").bounding_box()
+    page.evaluate("y => window.scrollBy(0, y)", box["y"] - 100)
+    next_frame(page)
+    return ex.locator("canvas.ol-map").bounding_box()
+
+
+def test_touch_on_the_map_scrolls_taps_and_drags(browser, site):
+    """On a phone, a vertical swipe that starts on the map scrolls the page and leaves the start
+    alone; a tap sets the start there; a long press, then a drag, drags it (and does not scroll)."""
+    context = new_context(browser, viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(site + SWEEP_PAGE, wait_until="load")
+    ex = next(e for e in _live_explorers(page))
+    ex.scroll_into_view_if_needed()
+    cdp = context.new_cdp_session(page)
+    box = _map_near_top(page, ex)
+    x, y = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.7
+    start, scrolled = ex.get_attribute("data-start"), page.evaluate("scrollY")
+    # The swipe: the finger moves up by 200 px.
+    _touch(cdp, "touchStart", x, y)
+    for k in range(1, 11):
+        _touch(cdp, "touchMove", x, y - 20 * k)
+    _touch(cdp, "touchEnd", x, y - 200)
+    page.wait_for_function(f"scrollY > {scrolled} + 100")  # the page follows the finger
+    assert ex.get_attribute("data-start") == start, "a swipe on the map moved the start"
+    # A tap sets the start where the finger lands (the map scrolled back into view first).
+    box = _map_near_top(page, ex)
+    x, y = box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4
+    page.touchscreen.tap(x, y)
+    want = ex.evaluate("(el, p) => { const b = el.__ol.mapCanvas.getBoundingClientRect();"
+                       " return el.__ol.map.inv(p[0] - b.left, p[1] - b.top); }", [x, y])
+    got = [float(c) for c in ex.get_attribute("data-start").split(",")]
+    assert np.allclose(got, want, atol=1e-9), f"tap at {want}, start {got}"
+    # A long press, then a drag: the start follows the finger and the page stays put.
+    scrolled = page.evaluate("scrollY")
+    _touch(cdp, "touchStart", x, y)
+    page.wait_for_function("el => el.dataset.touchDrag === '1'", arg=ex.element_handle())
+    for k in range(1, 6):
+        _touch(cdp, "touchMove", x + 6 * k, y + 8 * k)
+    dragged = [float(c) for c in ex.get_attribute("data-start").split(",")]
+    _touch(cdp, "touchEnd", x + 30, y + 40)
+    _frames(page, 2)
+    assert page.evaluate("scrollY") == scrolled, "the long-press drag scrolled the page"
+    want = ex.evaluate("(el, p) => { const b = el.__ol.mapCanvas.getBoundingClientRect();"
+                       " return el.__ol.map.inv(p[0] - b.left, p[1] - b.top); }", [x + 30, y + 40])
+    assert np.allclose(dragged, want, atol=1e-9), f"dragged to {want}, start {dragged}"
+    context.close()
+
+
+# --------------------------------------------------------------------------- keyboard and honesty
+KEYS_PAGE = "book/04_momentum.html"  # live races with several optimizers and a shared β₁ slider
+
+
+def _focused(page):
+    return page.evaluate("() => { const e = document.activeElement;"
+                         " return e ? (e.dataset.label || e.className || e.tagName) : null; }")
+
+
+def test_keyboard_toggles_keep_focus_and_arrows_move_the_start(visit):
+    page = visit(KEYS_PAGE).page
+    ex = _live_explorers(page)[0]
+    ex.locator(".ol-reset").click()
+    ex.scroll_into_view_if_needed()
+    # Space and Enter on a toggle: it flips, keeps the focus and stays where it was.
+    toggle = ex.locator(".ol-toggle").nth(1)
+    toggle.focus()
+    label, box = toggle.get_attribute("data-label"), toggle.bounding_box()
+    for key, pressed in (("Space", "false"), ("Enter", "true")):
+        page.keyboard.press(key)
+        assert toggle.get_attribute("aria-pressed") == pressed, f"{key} did not flip {label}"
+        assert _focused(page) == label, f"{key} on the toggle sent the focus to {_focused(page)}"
+        assert toggle.bounding_box() == box, f"{key}: the toggle moved"
+    # The arrow keys on the focused map move the start by 1 % of the window, 10 % with Shift.
+    (x0, x1), (y0, y1) = ex.evaluate("el => el.__ol.surface().window")
+    start = np.array([float(c) for c in ex.get_attribute("data-start").split(",")])
+    ex.locator("canvas.ol-map").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowUp")
+    moved = np.array([float(c) for c in ex.get_attribute("data-start").split(",")])
+    np.testing.assert_allclose(moved - start, [0.01 * (x1 - x0), 0.1 * (y1 - y0)], rtol=1e-9, atol=1e-12)
+    said = ex.locator(".ol-sr").inner_text()
+    assert said.startswith("start ") and label in said or "loss" in said, f"announced: {said!r}"
+    assert _drawn(ex)[ex.locator(".ol-toggle").first.get_attribute("data-label")]["xs"][0] == pytest.approx(moved[0])
+    # Tab order: the header controls, the map, time, the toggles, then each row's settings.
+    ex.locator("select.ol-surface").focus()
+    order = []
+    for _ in range(6):
+        order.append(page.evaluate("document.activeElement.classList[0]"))
+        page.keyboard.press("Tab")
+    assert order == ["ol-surface", "ol-reset", "ol-map", "ol-play", "ol-step", "ol-toggle"], order
+
+
+def test_toggles_stay_under_the_pointer(visit):
+    """Two clicks at the same spot turn the same optimizer off and on again (a toggle used to move
+    into the "add:" row, so that the second click hit the next optimizer)."""
+    page = visit(KEYS_PAGE).page
+    ex = _live_explorers(page)[0]
+    ex.locator(".ol-reset").click()
+    for i in (0, ex.locator(".ol-toggle").count() - 1):  # one shown, one not shown at first
+        toggle = ex.locator(".ol-toggle").nth(i)
+        toggle.scroll_into_view_if_needed()
+        label, before = toggle.get_attribute("data-label"), toggle.get_attribute("aria-pressed")
+        box = toggle.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.click(x, y)
+        assert toggle.get_attribute("aria-pressed") != before
+        page.mouse.click(x, y)
+        assert toggle.get_attribute("aria-pressed") == before, f"the second click missed {label}"
+        assert toggle.bounding_box() == box
+
+
+def _lrs(ex):
+    return _snap(ex)["state"]["lrs"]
+
+
+def test_linked_rates_stay_in_range_and_say_so(visit):
+    """Linked learning rates keep their ratios; one that would leave its slider's range is held at
+    the limit with a note in its row, and the ratios come back when the rate comes back."""
+    page = visit("book/06_adam.html").page
+    ex = next(e for e in _live_explorers(page) if len({round(v, 12) for k, v in _lrs(e).items()
+                                                          if k in _snap(e)["state"]["active"]}) > 1)
+    ex.locator(".ol-reset").click()
+    if not ex.locator("input.ol-link").is_checked():
+        ex.locator("input.ol-link").check()
+    lo, hi = ex.evaluate("el => el.__ol.spec.limits.lr")
+    active = _snap(ex)["state"]["active"]
+    start = _lrs(ex)
+    smallest = min(active, key=lambda k: start[k])
+    slider = ex.locator(f"input.ol-param[data-name=lr][data-opt='{smallest}']")
+    _set_range(slider, slider.get_attribute("max"))
+    lrs = _lrs(ex)
+    assert lrs[smallest] == pytest.approx(hi)
+    assert all(lo <= v <= hi for v in lrs.values()), f"a linked rate left [{lo}, {hi}]: {lrs}"
+    held = [k for k in active if start[k] / start[smallest] * hi > hi * (1 + 1e-9)]
+    assert held, "this setting holds no rate at its limit: the test checks nothing"
+    for k in active:
+        note = ex.locator(f".ol-opt[data-label='{k}'] .ol-held")
+        assert (note.inner_text() != "") == (k in held), f"{k}: note {note.inner_text()!r}"
+        if k in held:
+            assert note.is_visible() and "held at" in note.inner_text()
+    code = ex.locator("details.ol-code pre").text_content()
+    assert all(float(v) <= hi for v in __import__("re").findall(r"lr=([0-9.e+-]+)", code)), code
+    # Back to where it was: every rate as it was, no note.
+    _set_range(slider, str(np.log10(start[smallest])))
+    back = _lrs(ex)
+    for k in start:
+        assert back[k] == pytest.approx(start[k], rel=1e-4), k
+    assert ex.locator(".ol-held:visible").count() == 0
+
+
+def test_number_boxes_step_and_explain(visit):
+    page = visit(KEYS_PAGE).page
+    ex = _live_explorers(page)[0]
+    ex.locator(".ol-reset").click()
+    box = ex.locator("input.ol-num[data-name=lr]").first
+    label = box.get_attribute("data-opt")
+    box.fill("0.03")
+    box.press("Enter")
+    box.press("ArrowUp")  # one step of the log slider: ×10^0.1
+    assert _lrs(ex)[label] == pytest.approx(float(f"{0.03 * 10 ** 0.1:.3g}"))
+    box.press("ArrowDown")
+    assert _lrs(ex)[label] == pytest.approx(0.03, rel=2e-3)
+    box.fill("abc")
+    box.press("Enter")
+    assert "got 'abc', not a number" in ex.locator(".ol-error").inner_text()
+    assert _lrs(ex)[label] == pytest.approx(0.03, rel=2e-3)
+
+
+def test_title_follows_the_surface(visit):
+    page = visit(KEYS_PAGE).page
+    for ex in _live_explorers(page):
+        ex.locator(".ol-reset").click()
+        chapter_title = ex.locator(".ol-title").inner_text()
+        menu = ex.locator("select.ol-surface")
+        other = next(o for o in menu.locator("option").all_inner_texts() if o != menu.evaluate("s => s.selectedOptions[0].text"))
+        menu.select_option(label=other)
+        assert ex.locator(".ol-title").inner_text() == other
+        ex.locator(".ol-reset").click()
+        assert ex.locator(".ol-title").inner_text() == chapter_title

@@ -6,12 +6,13 @@ the working folder only; nothing is requested outside 127.0.0.1.
 """
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
 
 from conftest import LAB_CHAPTER as CHAPTER
-from conftest import ROOT, offline_context
+from conftest import ROOT, next_frame, offline_context
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
@@ -80,6 +81,46 @@ def test_markdown_chapter_opens_as_notebook(browser, lab):
         page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell, .jp-FileEditor")
         assert page.locator(".jp-NotebookPanel .jp-CodeCell").count() >= 1
         assert page.locator(".jp-FileEditor").count() == 0, "the .md opened as text, not as a notebook"
+        assert external == [], f"requests leaving 127.0.0.1: {external[:5]}"
+    finally:
+        context.close()
+
+
+def test_chapter_opens_ready_trusted_and_unmodified(browser, lab):
+    """No cell run: the book's interactive figures draw, the notebook is not modified, the hidden
+    setup cell shows no output, {ref} are links and {cite} author–year text."""
+    chapter = "04_momentum"
+    context, page, external = _open(browser, lab, f"{chapter}.ipynb")
+    try:
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+        nb = json.loads((lab["root"] / f"{chapter}.ipynb").read_text())
+        expected = sum("optimlab-explorer" in json.dumps(o) for c in nb["cells"] for o in c.get("outputs", []))
+        assert expected >= 3
+        drawn = "() => [...document.querySelectorAll('.jp-OutputArea-output .optimlab-explorer')].filter(e => e.dataset.ready === '1').length"
+        for _ in range(400):  # outputs attach as the notebook scrolls (JupyterLab's windowing)
+            if page.evaluate(drawn) == expected:
+                break
+            page.evaluate("() => { const o = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer');"
+                          " o.scrollTop = Math.min(o.scrollTop + o.clientHeight, o.scrollHeight); }")
+            next_frame(page)
+        assert page.evaluate(drawn) == expected, "an interactive figure did not draw without running its cell"
+        page.evaluate("() => { document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer').scrollTop = 0; }")
+        assert page.locator(".jp-OutputArea-output .ol-fallback:visible").count() == 0
+        figure = page.locator(".jp-OutputArea-output .optimlab-explorer").last
+        figure.scroll_into_view_if_needed()
+        page.screenshot(path=str(lab["root"].parent / "lab-ch4-opened.png"))
+        first = page.locator(".jp-Notebook .jp-CodeCell").first
+        assert first.locator(".jp-OutputArea-output").count() == 0, "the hidden setup cell shows an output"
+        assert page.locator(".jp-NotebookPanel .jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty").count() == 0, \
+            "the chapter opened as modified"
+        text = page.evaluate("() => document.querySelector('.jp-NotebookPanel .jp-Notebook').textContent")
+        assert "{ref}" not in text and "{cite}" not in text
+        assert "Polyak, 1964" in text
+        link = page.locator(".jp-MarkdownCell a[href*='01_gradient_descent.ipynb']").first
+        assert link.count() == 1
+        # A link to another chapter opens it beside this one.
+        link.click()
+        page.wait_for_selector(".lm-TabBar-tab[title*='01_gradient_descent.ipynb']")
         assert external == [], f"requests leaving 127.0.0.1: {external[:5]}"
     finally:
         context.close()
