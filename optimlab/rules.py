@@ -35,7 +35,7 @@ order of operations makes optimlab.torch agree with torch.optim to the bit.  A n
 the same pattern:
 
 * ``init(x)`` returns the state NamedTuple: arrays shaped like ``x`` (the *buffers*) and the
-  counters named in :data:`COUNTERS` (numbers, never mutated: ``update`` returns new ones);
+  counters named in ``COUNTERS`` (numbers, never mutated: ``update`` returns new ones);
 * ``update(x, g, state)`` starts with ``ops = _ops(x)`` and ``g = self._grad(x, g)`` (decoupled
   decay: ``x = self._decay(x, ops)``), changes ``x`` and the buffers only through ``ops`` and
   always keeps what an op returns (``m = ops.lerp_(state.m, g, 1 - beta1)``; it may also

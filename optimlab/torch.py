@@ -192,7 +192,7 @@ _NONNEGATIVE["AdamW"] = _NONNEGATIVE["RAdam"] = _NONNEGATIVE["Adam"]
 #: What optimlab.torch says, once per optimizer, when a param group asks for fused=True.
 FUSED_WARNING = ("optimlab.torch.{name}(fused=True) runs torch.optim's single-tensor algorithm, not "
                  "a fused kernel: it keeps fused's float32 counters and GradScaler protocol, at the "
-                 "speed of fused=False (1.6-6x the time of torch's fused kernel on CPU; see the README)")
+                 "speed of fused=False (1.3-3.3x the time of torch's fused kernel on CPU; see the README)")
 
 
 def _hyperparameters(cls) -> set[str]:

@@ -7,8 +7,8 @@
   the state on rank 0, where it loads into a plain ``torch.optim.AdamW``, which then continues
   exactly as an uninterrupted ``olt.AdamW`` does.
 
-FSDP is not tested: on this CPU-only torch build, FSDP's sharded parameters need a CUDA (or
-other accelerator) device for its communication buffers (see the README).
+* FSDP (``fully_shard``, parameters as DTensors sharded over the two ranks): the gathered
+  parameters and the optimizer state dict (``get_optimizer_state_dict``) equal torch.optim's.
 """
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ import optimlab.torch as olt
 with warnings.catch_warnings():  # (torch.distributed.optim still uses torch.jit.script)
     warnings.simplefilter("ignore", DeprecationWarning)
     from torch.distributed.optim import ZeroRedundancyOptimizer
+from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict  # noqa: E402
+from torch.distributed.fsdp import fully_shard  # noqa: E402
 
 WORLD, STEPS = 2, 5
 
@@ -71,6 +73,16 @@ def worker(rank, port, out):
             net = DistributedDataParallel(model())
             train(net, module.AdamW(net.parameters(), lr=0.01), rank)
             result[f"ddp {module.__name__}"] = flat(net)
+        for module in (torch.optim, olt):  # FSDP
+            net = model()
+            fully_shard(net)
+            opt = module.AdamW(net.parameters(), lr=0.01)
+            train(net, opt, rank)
+            result[f"fsdp {module.__name__}"] = torch.cat([p.full_tensor().flatten() for p in net.parameters()])
+            state = get_optimizer_state_dict(net, opt)["state"]
+            result[f"fsdp {module.__name__} state"] = {
+                (name, key): value.full_tensor() if hasattr(value, "full_tensor") else value
+                for name, entries in state.items() for key, value in entries.items()}
         for module in (torch.optim, olt):  # ZeRO
             net = DistributedDataParallel(model())
             zero = ZeroRedundancyOptimizer(net.parameters(), optimizer_class=module.AdamW, lr=0.01)
@@ -101,7 +113,7 @@ def worker(rank, port, out):
         dist.destroy_process_group()
 
 
-def test_ddp_and_zero_with_two_gloo_processes(tmp_path):
+def test_ddp_fsdp_and_zero_with_two_gloo_processes(tmp_path):
     # fork: the workers start with torch already imported, in a second instead of ten; bounded
     context = mp.start_processes(worker, args=(free_port(), str(tmp_path)), nprocs=WORLD,
                                  join=False, start_method="fork")
@@ -117,6 +129,10 @@ def test_ddp_and_zero_with_two_gloo_processes(tmp_path):
         assert torch.equal(r["zero optimlab.torch"], r["zero torch.optim"])
         assert 0 < r["zero optimlab.torch local state"] < 3 * 6  # a share of the 6 tensors' state
         assert r["zero optimlab.torch local state"] == r["zero torch.optim local state"]
+        assert torch.equal(r["fsdp optimlab.torch"], r["fsdp torch.optim"])
+        ours, theirs = r["fsdp optimlab.torch state"], r["fsdp torch.optim state"]
+        assert ours.keys() == theirs.keys() and len(ours) == 6 * 3  # step, exp_avg, exp_avg_sq
+        assert all(torch.equal(ours[k], theirs[k]) for k in ours)
     assert torch.equal(ranks[0]["ddp optimlab.torch"], ranks[1]["ddp optimlab.torch"])
     assert torch.equal(ranks[0]["zero optimlab.torch"], ranks[1]["zero optimlab.torch"])
     assert ranks[0]["consolidated steps"] == [float(STEPS)] * 6
