@@ -69,6 +69,7 @@ browser: $(STAMP)
 ## make bench: the speed and size figures (not part of the tests).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_grid.py
+	$(BIN)/python benchmarks/bench_nets.py
 	$(BIN)/python benchmarks/bench_explorer.py --book
 	$(BIN)/python benchmarks/bench_book.py
 	$(BIN)/python benchmarks/bench_lite.py
