@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_grid.py
 	$(BIN)/python benchmarks/bench_torch.py
 	$(BIN)/python benchmarks/bench_torch_compile.py
+	$(BIN)/python benchmarks/bench_nets.py
 	$(BIN)/python benchmarks/bench_explorer.py --book
 	$(BIN)/python benchmarks/bench_book.py
 	$(BIN)/python benchmarks/bench_lite.py
