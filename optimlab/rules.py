@@ -795,11 +795,7 @@ class RAdam(Optimizer):
 
     weight_decay_mode = "option"
     has_betas = True
-
-    def _validate(self):
-        _check("lr", self.lr)
-        _check("eps", self.eps)
-        _check("weight_decay", self.weight_decay)
+    _validate = Adam._validate  # lr, eps, weight_decay: Adam's checks
 
     def init(self, x):
         return RAdamState(0, _zeros(x), _zeros(x))

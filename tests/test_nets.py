@@ -128,11 +128,17 @@ def torch_twin(opt):
 
 
 def torch_train(opt, net, data, *, epochs, batch_size, seed, schedule=None, clip=None, ema=None):
-    """The same training in torch: same initial parameters, same batches, torch.optim's step."""
+    """The same training in torch: same initial parameters, same batches, torch.optim's step.
+
+    ``opt`` is one rule (one torch.optim optimizer over the model) or a list of rules, one per
+    parameter (one torch.optim optimizer per parameter, as param groups would be)."""
     model = torch_model(net, net.init(seed))
-    cls, kwargs = torch_twin(opt)
-    optimizer = cls(model.parameters(), **kwargs)
-    sched = None if schedule is None else torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: schedule(k + 1))
+    if isinstance(opt, list):
+        optimizers = [torch_twin(r)[0]([p], **torch_twin(r)[1]) for r, p in zip(opt, model.parameters())]
+    else:
+        optimizers = [torch_twin(opt)[0](model.parameters(), **torch_twin(opt)[1])]
+    scheds = [] if schedule is None else [
+        torch.optim.lr_scheduler.LambdaLR(o, lambda k: schedule(k + 1)) for o in optimizers]
     avg = None
     if ema is not None:
         avg = torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(ema))
@@ -143,14 +149,16 @@ def torch_train(opt, net, data, *, epochs, batch_size, seed, schedule=None, clip
         order = rng.permutation(len(y))
         for k in range(0, len(y), batch_size):
             idx = torch.as_tensor(order[k:k + batch_size])
-            optimizer.zero_grad()
+            for o in optimizers:
+                o.zero_grad()
             loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
             loss.backward()
             losses.append(loss.item())
             if clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-            optimizer.step()
-            if sched is not None:
+            for o in optimizers:
+                o.step()
+            for sched in scheds:
                 sched.step()
             if avg is not None:
                 avg.update_parameters(model)
@@ -209,23 +217,8 @@ def test_schedule_and_clipping_equal_torchs(opt, small):
 def test_one_rule_per_parameter_equals_torch_with_one_optimizer_per_parameter_group(small):
     rules = [ol.Adam(lr=3e-3), ol.Adam(lr=3e-3), ol.SGD(lr=0.1, momentum=0.9), ol.SGD(lr=0.1, momentum=0.9)]
     rec = nets.train(rules, NET, small, epochs=2, batch_size=32, seed=6)
-    model = torch_model(NET, NET.init(6))
-    ps = list(model.parameters())
-    optimizers = [torch.optim.Adam(ps[:2], lr=3e-3), torch.optim.SGD(ps[2:], lr=0.1, momentum=0.9)]
-    X, y = torch.as_tensor(small.X_train), torch.as_tensor(small.y_train)
-    rng, losses = np.random.default_rng(6), []
-    for _ in range(2):
-        order = rng.permutation(len(y))
-        for k in range(0, len(y), 32):
-            idx = torch.as_tensor(order[k:k + 32])
-            for o in optimizers:
-                o.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
-            loss.backward()
-            losses.append(loss.item())
-            for o in optimizers:
-                o.step()
-    assert_same_run(rec, np.array(losses), [p.detach().numpy() for p in ps])
+    losses, params, _ = torch_train(rules, NET, small, epochs=2, batch_size=32, seed=6)
+    assert_same_run(rec, losses, params)
     batched = nets.train([r.replace(lr=np.array([3e-3, 1e-3]) if i < 2 else 0.1) for i, r in enumerate(rules)],
                          NET, small, epochs=1, batch_size=32, seed=[6, 6])
     assert batched.train_loss.shape == (7, 2)
@@ -386,29 +379,6 @@ def test_tune_is_the_protocol_on_one_batched_call(small):
         nets.tune(lambda lr: ol.Adam(lr=lr), NET, small, lrs, seeds=(0, 0), epochs=1, batch_size=50)
 
 
-def _torch_split(matrices, others, data, *, epochs, batch_size, seed):
-    """Two param groups in torch: torch.optim.<matrices> on the weights, <others> on the biases."""
-    model = torch_model(NET, NET.init(seed))
-    weights = [p for p in model.parameters() if p.ndim == 2]
-    biases = [p for p in model.parameters() if p.ndim != 2]
-    optimizers = [torch_twin(matrices)[0](weights, **torch_twin(matrices)[1]),
-                  torch_twin(others)[0](biases, **torch_twin(others)[1])]
-    X, y = torch.as_tensor(data.X_train), torch.as_tensor(data.y_train)
-    rng, losses = np.random.default_rng(seed), []
-    for _ in range(epochs):
-        order = rng.permutation(len(y))
-        for k in range(0, len(y), batch_size):
-            idx = torch.as_tensor(order[k:k + batch_size])
-            for o in optimizers:
-                o.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
-            loss.backward()
-            losses.append(loss.item())
-            for o in optimizers:
-                o.step()
-    return np.array(losses), [p.detach().numpy() for p in model.parameters()]
-
-
 def test_muon_on_the_weights_and_adamw_on_the_biases_equal_torchs(small, monkeypatch):
     import torch.optim._muon as muon_module
     import test_rules  # Muon's iteration in float64, as the numpy rule runs it
@@ -416,7 +386,7 @@ def test_muon_on_the_weights_and_adamw_on_the_biases_equal_torchs(small, monkeyp
     monkeypatch.setattr(muon_module, "_zeropower_via_newtonschulz", test_rules._newton_schulz_float64)
     muon, adamw = ol.Muon(lr=0.02), ol.AdamW(lr=3e-3)
     rec = nets.train([muon, adamw, muon, adamw], NET, small, epochs=2, batch_size=32, seed=3)
-    losses, params = _torch_split(muon, adamw, small, epochs=2, batch_size=32, seed=3)
+    losses, params, _ = torch_train([muon, adamw, muon, adamw], NET, small, epochs=2, batch_size=32, seed=3)
     assert_same_run(rec, losses, params)
     with pytest.raises(ValueError, match="2-D weight matrices"):
         nets.train(ol.Muon(), NET, small, epochs=1, batch_size=32)  # the biases are not matrices
