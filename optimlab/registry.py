@@ -11,7 +11,7 @@ Two tables:
   ``SGD(momentum=0.9, nesterov=True)``, ``"AMSGrad"`` is ``Adam(amsgrad=True)``) with its colour
   and the words a label may start with.
 
-Derived from them: the engine's tables and defaults (:mod:`optimlab.engine`), the explorers'
+Derived from them: the engine's tables and defaults (``optimlab.engine``), the explorers'
 catalogue and shared sliders (:mod:`optimlab.explorers`), colours (:mod:`optimlab.style`), the
 lecturer's panel (:mod:`optimlab.widgets`), the PyTorch classes (:mod:`optimlab.torch`) and the
 test matrices.  ``tests/test_registry.py`` fails when a rule lacks a piece (an engine twin, a

@@ -1011,7 +1011,7 @@ class Muon(Optimizer):
         O_t = \mathrm{NS}_k(\tilde B_t),\qquad
         \theta_t = (1-\eta\lambda)\,\theta_{t-1} - \eta\, s(m, n)\, O_t
 
-    where :func:`newton_schulz` maps :math:`\tilde B_t = U\Sigma V^\top` to roughly
+    where :func:`optimlab.rules.newton_schulz` maps :math:`\tilde B_t = U\Sigma V^\top` to roughly
     :math:`UV^\top`: every direction the momentum has is stepped by about the same amount.
     :math:`s(m,n) = \sqrt{\max(1, m/n)}` (``adjust_lr_fn=None`` or ``"original"``) or
     :math:`0.2\sqrt{\max(m, n)}` (``"match_rms_adamw"``).  Muon is for 2-D weight matrices only
