@@ -60,7 +60,8 @@ from .runs import Trajectory
 from .runs import run as _run
 
 __all__ = ["Explorer", "race", "lines", "decode", "encode", "book_mode", "ASSETS",
-           "CONTROLLER_PATH", "CATALOGUE"]
+           "CONTROLLER_PATH", "CATALOGUE", "KNOB_SLIDERS", "STEP_LIMITS", "SPEC_VERSION",
+           "spec_style", "python_run", "scripts"]
 
 #: The controller script (drawing and controls).
 CONTROLLER_PATH = Path(__file__).resolve().parent / "assets" / "explorer.js"
@@ -75,6 +76,17 @@ CATALOGUE = {e.label: e.make() for e in registry.ENTRIES if e.info.engine is not
 KNOB_SLIDERS = {k: (r.label, r.lo, r.hi, r.step, r.log) for k, r in registry.ROLES.items()}
 _KNOB_DEFAULTS = {k: r.default for k, r in registry.ROLES.items()}
 STEP_LIMITS = (1, 2000)
+
+#: The version of the spec format written here; explorer.js refuses a spec of any other version.
+SPEC_VERSION = 3
+
+
+def spec_style() -> dict:
+    """The drawing constants a race's page takes from its spec (``spec["style"]``), from
+    :mod:`optimlab.style`: one source for the book's figures and the page."""
+    return {"contour": list(style.CONTOUR_COLORS), "contour_line": style.CONTOUR_LINE,
+            "contour_levels": style.CONTOUR_LEVELS, "minimum": style.MINIMUM_COLOR,
+            "loss_floor": style.LOSS_FLOOR}
 
 
 def book_mode() -> bool:
@@ -253,14 +265,6 @@ class Explorer:
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/html": self.to_html(), "text/plain": repr(self)}
 
-    def widget(self):
-        """This explorer as a live widget (:class:`optimlab.widgets.Panel`; live races only)."""
-        from .widgets import Panel
-
-        if not (self.live and self.spec["kind"] == "race"):
-            raise ValueError("only a live race is a widget; replay explorers are static figures")
-        return Panel(self.spec)
-
     def series_data(self, label) -> dict:
         """Replay: the data of one series as the browser sees it (decoded), one row per combination.
 
@@ -312,12 +316,8 @@ class Explorer:
 
 
 # --------------------------------------------------------------------------- race
-def _get(hp, path):
-    key, *index = path.split(".")
-    return hp[key][int(index[0])] if index else hp[key]
-
-
 def _put(hp, path, value):
+    """Set the hyperparameter at ``path`` in a spec's ``hp`` in place (its lists stay lists)."""
     key, *index = path.split(".")
     if index:
         hp[key][int(index[0])] = value
@@ -426,7 +426,7 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
         for knob, path in info.knobs.items():
             if knob not in knobs or not info.knob_applies(knob, spec["hp"]):
                 continue  # e.g. plain SGD has no momentum for β₁ to move
-            v = _get(spec["hp"], path)
+            v = registry.get_path(spec["hp"], path)
             if chapter:
                 values.setdefault(knob, v)
                 if v != values[knob]:
@@ -442,7 +442,7 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
         def signature(e):
             hp = {k: v for k, v in e["hp"].items() if k != "lr"}
             for path in e["bind"].values():
-                _put(hp, path, None)
+                hp = registry.set_path(hp, path, None)
             return e["rule"], json.dumps(hp, sort_keys=True)
 
         seen = {signature(e) for e in entries}
@@ -474,7 +474,8 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
     state = {"surface": name, "active": [str(k) for k in optimizers], "lrs": lrs,
              "linked": len(set(chapter_lrs)) == 1 if linked is None else bool(linked), **{k: values[k] for k in knobs},
              "steps": steps, "start": [float(v) for v in x0], "step": steps}
-    spec = {"v": 2, "kind": "race", "live": True, "animate": True, "loss_panel": bool(loss_panel),
+    spec = {"v": SPEC_VERSION, "kind": "race", "live": True, "style": spec_style(),
+            "animate": True, "loss_panel": bool(loss_panel),
             "title": surface.name if title is None else str(title), "surfaces": offered,
             "optimizers": entries, "defaults": engine.DEFAULTS, "knobs": knob_specs,
             "limits": {"lr": list(lr_range), "steps": list(STEP_LIMITS)}, "state": state,
@@ -564,7 +565,8 @@ def _replay_race(surface, optimizers, sliders, x0, steps, initial, loss_panel, t
         series.append(entry)
     xn, yn = style.axis_names(surface)
     title_text = surface.name if title is None else title
-    spec = {"v": 2, "kind": "race", "live": False, "animate": True, "loss_panel": bool(loss_panel),
+    spec = {"v": SPEC_VERSION, "kind": "race", "live": False, "style": spec_style(),
+            "animate": True, "loss_panel": bool(loss_panel),
             "title": title_text, "T": int(steps), "step": int(steps), "start": [float(v) for v in x0],
             "surface": {"name": surface.name, "window": [[float(wx0), float(wx1)], [float(wy0), float(wy1)]],
                         "minima": np.asarray(getattr(surface, "minima", np.zeros((0, 2))),
@@ -654,7 +656,7 @@ def lines(x, ys, sliders=None, *, xlabel: str = "", ylabel: str = "", logy: bool
         xr = [math.log10(xp.min()), math.log10(xp.max())] if xp.size else [0, 1]
     else:
         xr = [float(x.min()), float(x.max())]
-    spec = {"v": 2, "kind": "lines", "live": False, "T": T - 1, "step": T - 1,
+    spec = {"v": SPEC_VERSION, "kind": "lines", "live": False, "T": T - 1, "step": T - 1,
             "animate": bool(animate), "stepword": xlabel or "x", "height": int(height),
             "title": title or "", "sliders": specs, "xlabel": xlabel, "ylabel": ylabel,
             "logx": bool(logx), "logy": bool(logy), "xrange": xr, "yrange": yr,

@@ -23,7 +23,7 @@
  */
 (function (root) {
   "use strict";
-  if (root.optimlabExplorer && root.optimlabExplorer.version >= 2) {
+  if (root.optimlabExplorer && root.optimlabExplorer.version >= 3) {
     if (root.document) root.optimlabExplorer.mountAll();
     return;
   }
@@ -183,8 +183,9 @@
   function tickLabel(v) {
     var a = Math.abs(v);
     if (a === 0) return "0";
+    // 4 significant digits either way (toExponential(0) labelled 4.5e-4 "4e-4", 1.3e5 "1e5")
     if (a >= 1e-3 && a < 1e5) return String(Number(v.toPrecision(4)));
-    return v.toExponential(0).replace("e+", "e");
+    return Number(v.toPrecision(4)).toExponential().replace("e+", "e");
   }
 
   // ------------------------------------------------------------------ Chart: axes on a canvas
@@ -358,12 +359,13 @@
   }
 
   // ------------------------------------------------------------------ contour background
-  var CONTOUR = ["#fbfcfd", "#e3e8ef", "#c3ccd9"], CONTOUR_LINE = "rgba(120,133,156,0.55)";
-  var MINIMUM = "#F0E442", FLOOR = 1e-16, GRID = 90, LEVELS = 22;
+  // The colours, the number of levels and the loss floor come from the spec (spec.style, written
+  // by optimlab.explorers.spec_style from optimlab.style); only the grid's resolution is the page's.
+  var GRID = 90;
 
   // What to contour (the rule of optimlab.style.contour_data): log10(f − f*) with log-spaced
   // levels when the surface asks for them, else f with linear levels.
-  function surfaceGrid(S, sp, n) {
+  function surfaceGrid(S, sp, n, nLevels) {
     var w = sp.window, nx = n, ny = n, Z = new Float64Array(nx * ny), i, j, v;
     for (j = 0; j < ny; j++) {
       var y = w[1][0] + (w[1][1] - w[1][0]) * j / (ny - 1);
@@ -382,7 +384,7 @@
     } else {
       lo = Math.min.apply(null, finite); hi = Math.max.apply(null, finite);
     }
-    for (i = 0; i < LEVELS; i++) levels.push(lo + (hi - lo) * i / (LEVELS - 1));
+    for (i = 0; i < nLevels; i++) levels.push(lo + (hi - lo) * i / (nLevels - 1));
     return { nx: nx, ny: ny, z: Z, levels: levels, window: w };
   }
 
@@ -414,11 +416,12 @@
     return new Float64Array(out);
   }
 
-  function Background(g) {
+  function Background(g, style) {
     this.g = g;
+    this.lineColor = style.contour_line;
     this.segments = contourSegments(g);
     var nx = g.nx, ny = g.ny, lv = g.levels, lo = lv[0], hi = lv[lv.length - 1];
-    var cols = CONTOUR.map(hexrgb);
+    var cols = style.contour.map(hexrgb);
     this.image = doc.createElement("canvas");
     this.image.width = nx; this.image.height = ny;
     var ictx = this.image.getContext("2d"), img = ictx.createImageData(nx, ny);
@@ -446,7 +449,7 @@
       var dx = r.w / (g.nx - 1), dy = r.h / (g.ny - 1);
       c.drawImage(this.image, r.x - dx / 2, r.y - dy / 2, r.w + dx, r.h + dy);
       c.save(); c.beginPath(); c.rect(r.x, r.y, r.w, r.h); c.clip();
-      c.strokeStyle = CONTOUR_LINE; c.lineWidth = 0.8; c.beginPath();
+      c.strokeStyle = this.lineColor; c.lineWidth = 0.8; c.beginPath();
       for (var q = 0; q < s.length; q += 4) {
         c.moveTo(r.x + s[q] * dx, r.y + r.h - s[q + 1] * dy);
         c.lineTo(r.x + s[q + 2] * dx, r.y + r.h - s[q + 3] * dy);
@@ -484,23 +487,25 @@
     return { end: end };
   }
 
-  // Log-axis limits for the loss panel (optimlab.style.loss_limits).
-  function lossLimits(runs) {
+  // Log-axis limits for the loss panel (optimlab.style.loss_limits): runs [{gap, div}], the losses
+  // f − f* clipped at floor.
+  function lossLimits(runs, floor) {
     var start = -Infinity, hi, lo = Infinity;
-    runs.forEach(function (r) { if (isFinite(r.gap[0])) start = Math.max(start, r.gap[0]); });
+    runs.forEach(function (r) { if (isFinite(r.gap[0])) start = Math.max(start, r.gap[0], floor); });
     if (!isFinite(start)) start = 1;
     hi = start;
     runs.forEach(function (r) {
       for (var i = 0; i < r.gap.length; i++) {
         var g = r.gap[i];
         if (!isFinite(g)) continue;
+        g = Math.max(g, floor);
         if (r.div < 0) hi = Math.max(hi, g);
         lo = Math.min(lo, g);
       }
     });
-    if (start > FLOOR) hi = Math.min(hi, start * 1e4);
-    if (!isFinite(lo)) lo = FLOOR;
-    lo = Math.max(Math.min(lo, hi / 10), FLOOR);
+    if (start > floor) hi = Math.min(hi, start * 1e4);
+    if (!isFinite(lo)) lo = floor;
+    lo = Math.max(Math.min(lo, hi / 10), floor);
     return [Math.log10(lo / 3), Math.log10(hi * 3)];
   }
 
@@ -536,6 +541,7 @@
     this.onChange = opts.onChange || null;
     this.live = !!spec.live;
     this.kind = spec.kind;
+    this.style = spec.style;  // drawing constants (races): see optimlab.explorers.spec_style
     this.timing = { last: null, n: 0, draws: 0 };  // input event → painted frame (ms), see draw()
     this.playing = false;
     this.hidden = {};
@@ -598,7 +604,7 @@
       var st = this.state, E = root.optimlabEngine;
       if (!this.S || this.Skey !== st.surface) {
         this.S = E.surface(sp); this.Skey = st.surface;
-        this.bg = new Background(surfaceGrid(this.S, sp, GRID));
+        this.bg = new Background(surfaceGrid(this.S, sp, GRID, this.style.contour_levels), this.style);
       }
       spec.optimizers.forEach(function (o) {
         if (st.active.indexOf(o.label) < 0) return;
@@ -611,7 +617,7 @@
         self.runs.push(self.shape(label, e.color, Float64Array.from(e.xs), Float64Array.from(e.losses), e.div, shift, w, true));
       });
     } else {
-      if (!this.bg) this.bg = new Background(this.decodedGrid());
+      if (!this.bg) this.bg = new Background(this.decodedGrid(), this.style);
       var c = this.combo();
       this.series.forEach(function (d) {
         var s = d.s, r = s.m ? s.m[c] : c, end = s.end[r], div = s.div[r], n = end + 1;
@@ -622,7 +628,8 @@
         self.runs.push({ label: s.label, color: s.color, xs: xs, end: end, div: div, gap: gap });
       });
     }
-    this.lossRange = lossLimits(this.runs.filter(function (r) { return !self.hidden[r.label]; }));
+    this.lossRange = lossLimits(this.runs.filter(function (r) { return !self.hidden[r.label]; }),
+                                this.style.loss_floor);
   };
 
   P.decodedGrid = function () {
@@ -645,7 +652,7 @@
     var n = losses.length, cut = displayEnd(xs, n, div, w), end = cut.end;
     if (cut.exit) { xs = xs.slice(0, 2 * (end + 1)); xs[2 * end] = cut.exit[0]; xs[2 * end + 1] = cut.exit[1]; }
     var lf = Math.max(div >= 0 ? div - 1 : n - 1, 0), gap = new Float64Array(lf + 1);
-    for (var i = 0; i <= lf; i++) gap[i] = Math.max(losses[i] - shift, FLOOR);
+    for (var i = 0; i <= lf; i++) gap[i] = Math.max(losses[i] - shift, this.style.loss_floor);
     return { label: label, color: color, xs: xs, end: end, div: div, gap: gap, python: !!python };
   };
 
@@ -1192,7 +1199,7 @@
     map.clear();
     this.bg.draw(map);
     map.clip(true);
-    sp.minima.forEach(function (m) { map.marker(m[0], m[1], "star", MINIMUM, 9); });
+    sp.minima.forEach(function (m) { map.marker(m[0], m[1], "star", self.style.minimum, 9); });
     this.runs.forEach(function (r) {
       if (!self.isOn(r.label)) return;
       var e = Math.min(k, r.end);
@@ -1232,7 +1239,7 @@
   };
 
   P.status = function () {
-    var self = this, k = this.state.step, word = this.word();
+    var self = this, k = this.state.step, word = this.word(), floor = this.style.loss_floor;
     this.runs.forEach(function (r) {
       var row = self.rows[r.label];
       if (!row) return;
@@ -1240,7 +1247,7 @@
       if (r.div >= 0 && k >= r.div) msg = "✗ diverged at step " + r.div;
       else {
         var f = r.gap[Math.min(k, r.gap.length - 1)];
-        msg = word + " " + (f <= FLOOR * 1.0001 ? "< " + fmt(FLOOR) : fmt(f)) + " at step " + k;
+        msg = word + " " + (f <= floor * 1.0001 ? "< " + fmt(floor) : fmt(f)) + " at step " + k;
       }
       row.status.textContent = msg;
     });
@@ -1334,9 +1341,36 @@
     if (fb) fb.textContent = message; else el.appendChild(h("div", { "class": "ol-fallback", text: message }));
   }
 
+  // ------------------------------------------------------------------ the spec contract
+  // The spec versions this script reads (optimlab.explorers.SPEC_VERSION; the fields are listed in
+  // optimlab/explorers.py's docstring).  Anything else is refused, visibly, rather than misdrawn.
+  var SPEC_VERSIONS = [3];
+
+  // Why this script cannot draw `spec` ("" when it can).
+  function specProblem(spec) {
+    if (!spec || typeof spec !== "object") return "its data is not a spec object";
+    if (SPEC_VERSIONS.indexOf(spec.v) < 0) {
+      return "its data has spec version " + JSON.stringify(spec.v) + " but this explorer.js reads " +
+        "version " + SPEC_VERSIONS.join(", ") + " (the page and optimlab differ: rebuild the page, or " +
+        "re-run the cell)";
+    }
+    if (spec.kind !== "race" && spec.kind !== "lines") return "unknown figure kind " + JSON.stringify(spec.kind);
+    if (spec.kind === "race" && !(spec.style && spec.style.contour)) return "its data has no style";
+    return "";
+  }
+
+  // The explorer for `spec` in `el`, or null (with a message in the figure and on the console) for
+  // a spec this script does not read.
   function create(el, spec, opts) {
     injectCSS();
     el.classList.add("optimlab-explorer");
+    var problem = specProblem(spec);
+    if (problem) {
+      fail(el, "Interactive figure: " + problem + ".");
+      el.setAttribute("data-error", "spec");
+      if (root.console) root.console.error("optimlab explorer: " + problem, spec);
+      return null;
+    }
     // In JupyterLab the keys belong to the explorer's controls, not to the notebook's shortcuts.
     el.setAttribute("data-lm-suppress-shortcuts", "true");
     var ex = new Explorer(el, spec, opts);
@@ -1367,9 +1401,13 @@
     for (var i = 0; i < els.length; i++) mount(els[i]);
   }
 
-  root.optimlabExplorer = { version: 2, create: create, mount: mount, mountAll: mountAll,
-                            decode: decode, raceLayout: raceLayout, SIDE_BY_SIDE: SIDE_BY_SIDE,
-                            Explorer: Explorer };
+  // The pure parts are exported for the tests under node (tests/test_explorer_js.py).
+  var api = { version: 3, SPEC_VERSIONS: SPEC_VERSIONS, create: create, mount: mount, mountAll: mountAll,
+              specProblem: specProblem, decode: decode, displayEnd: displayEnd, lossLimits: lossLimits,
+              surfaceGrid: surfaceGrid, percentile: percentile, linTicks: linTicks, ticksFor: ticksFor,
+              raceLayout: raceLayout, SIDE_BY_SIDE: SIDE_BY_SIDE, Explorer: Explorer };
+  root.optimlabExplorer = api;
+  if (typeof module === "object" && module.exports) module.exports = api;
 
   if (doc) {
     if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", mountAll);
