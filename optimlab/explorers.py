@@ -33,9 +33,10 @@ Output modes (:meth:`Explorer.to_html`)
 ---------------------------------------
 * **book** (environment variable ``OPTIMLAB_BOOK=1``): the markup only, ``<div
   class="optimlab-explorer">`` holding ``<script type="application/json"
-  class="optimlab-explorer-data">``; the book's Sphinx extension adds ``engine.js`` and
-  ``explorer.js`` (:data:`ASSETS`) to pages that contain an explorer.
-* **live** (a notebook): the same markup plus both scripts inline (about 45 KB), mounted at once.
+  class="optimlab-explorer-data">``; the book's Sphinx extension adds ``engine.js``,
+  ``explorer.js`` and ``explorer.css`` (:data:`ASSETS`) to pages that contain an explorer.
+* **live** (a notebook): the same markup plus the style sheet and both scripts inline, mounted at
+  once.
 * **standalone**: :meth:`Explorer.save` writes a self-contained HTML page.
 
 The test hooks (``data-ready``, ``data-step``, ``data-start``, ``.ol-play``, ``.ol-step``,
@@ -61,12 +62,14 @@ from .runs import run as _run
 
 __all__ = ["Explorer", "race", "lines", "decode", "encode", "book_mode", "ASSETS",
            "CONTROLLER_PATH", "CATALOGUE", "KNOB_SLIDERS", "STEP_LIMITS", "SPEC_VERSION",
-           "spec_style", "python_run", "scripts"]
+           "spec_style", "python_run", "scripts", "stylesheet", "STYLESHEET_PATH"]
 
 #: The controller script (drawing and controls).
 CONTROLLER_PATH = Path(__file__).resolve().parent / "assets" / "explorer.js"
-#: The scripts an explorer page needs, in loading order: name → path.
-ASSETS = {"engine.js": engine.ENGINE_PATH, "explorer.js": CONTROLLER_PATH}
+#: The explorer's style sheet.
+STYLESHEET_PATH = CONTROLLER_PATH.with_name("explorer.css")
+#: The files an explorer page needs, the scripts in loading order: name → path.
+ASSETS = {"engine.js": engine.ENGINE_PATH, "explorer.js": CONTROLLER_PATH, "explorer.css": STYLESHEET_PATH}
 
 #: The optimizers a live explorer offers besides the chapter's own (PyTorch's names and forms):
 #: every entry of :data:`optimlab.registry.ENTRIES` whose rule the browser engine runs.
@@ -96,7 +99,12 @@ def book_mode() -> bool:
 
 def scripts() -> str:
     """The explorer's JavaScript (engine first), as one string."""
-    return "\n".join(p.read_text(encoding="utf-8") for p in ASSETS.values())
+    return "\n".join(p.read_text(encoding="utf-8") for n, p in ASSETS.items() if n.endswith(".js"))
+
+
+def stylesheet() -> str:
+    """The explorer's style sheet (CSS)."""
+    return STYLESHEET_PATH.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- encoding
@@ -249,7 +257,7 @@ class Explorer:
             title = html.escape(self.title or "optimlab explorer")
             return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                    f"<title>{title}</title></head>\n<body style=\"max-width:72rem;margin:2rem auto;"
+                    f"<title>{title}</title><style>{stylesheet()}</style></head>\n<body style=\"max-width:72rem;margin:2rem auto;"
                     f"padding:0 1rem\">\n{self._markup()}\n<script>{scripts()}</script>\n"
                     "</body></html>\n")
         if mode != "live":
@@ -257,7 +265,7 @@ class Explorer:
         mount = ("<script>(function(s){var e=s&&s.closest('.optimlab-explorer');"
                  "if(window.optimlabExplorer&&e){window.optimlabExplorer.mount(e);}})"
                  "(document.currentScript);</script>")
-        return self._markup(f"<script>{scripts()}</script>{mount}")
+        return self._markup(f"<style>{stylesheet()}</style><script>{scripts()}</script>{mount}")
 
     def _repr_html_(self):
         return self.to_html()

@@ -355,6 +355,7 @@ KNOB_SYMBOLS = {"beta1": "β₁", "beta2": "β₂", "eps": "ε", "weight_decay":
 STATE_KEYS = tuple(Panel.class_trait_names(state=True))
 Panel._esm = (engine.engine_source() + "\n" + explorers.CONTROLLER_PATH.read_text(encoding="utf-8")
               + _GLUE % json.dumps(list(STATE_KEYS)))
+Panel._css = explorers.stylesheet()
 
 
 def _declared(compute) -> tuple:

@@ -29,93 +29,7 @@
   }
   var doc = root.document;
 
-  var DARK = ["html[data-theme=dark]", "body[data-jp-theme-light=false]"];
-  var CSS = [
-    ".optimlab-explorer{margin:1rem 0 1.6rem;font-size:15px;line-height:1.4;color:#1d1d1f;",
-    "max-width:100%;box-sizing:border-box;font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',",
-    "Roboto,'Helvetica Neue',Arial,sans-serif}",
-    ".optimlab-explorer *{box-sizing:border-box}",
-    ".optimlab-explorer .ol-fallback{border:1px dashed #bbb;border-radius:6px;color:#666;",
-    "padding:1rem;text-align:center}",
-    ".optimlab-explorer .ol-head{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem .8rem;",
-    "margin:0 0 .3rem}",
-    ".optimlab-explorer .ol-title{font-weight:600;font-size:16px;margin-right:auto}",
-    ".optimlab-explorer .ol-figure{display:flex;flex-wrap:wrap;gap:8px;width:100%}",
-    ".optimlab-explorer canvas{display:block;max-width:100%}",
-    // A swipe on the map scrolls the page; a tap (or a long press, then a drag) moves the start.
-    ".optimlab-explorer canvas.ol-map{cursor:crosshair;touch-action:manipulation;-webkit-user-select:none;",
-    "user-select:none;-webkit-touch-callout:none}",
-    ".optimlab-explorer .ol-readout{min-height:1.3em;font-size:14px;color:#555;",
-    "font-variant-numeric:tabular-nums}",
-    ".optimlab-explorer .ol-row{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem .9rem;",
-    "margin:.35rem 0}",
-    ".optimlab-explorer button,.optimlab-explorer select,.optimlab-explorer input{font:inherit;",
-    "font-size:15px;color:inherit}",
-    ".optimlab-explorer button{padding:.2rem .7rem;border:1px solid #8a8a8a;border-radius:5px;",
-    "background:#fff;cursor:pointer;white-space:nowrap}",
-    ".optimlab-explorer button:hover{background:#f0f0f0}",
-    ".optimlab-explorer button:focus-visible,.optimlab-explorer input:focus-visible,",
-    ".optimlab-explorer select:focus-visible{outline:2px solid #0072B2;outline-offset:1px}",
-    ".optimlab-explorer .ol-play{min-width:6.2em}",
-    ".optimlab-explorer input[type=range]{accent-color:#0072B2;cursor:pointer;flex:1 1 7rem;",
-    "min-width:5rem;margin:0;height:24px}",
-    // Every control at least 24×24 px (WCAG 2.2, 2.5.8); 44 px for buttons on touch screens.
-    ".optimlab-explorer select,.optimlab-explorer input.ol-num,.optimlab-explorer button{min-height:24px}",
-    ".optimlab-explorer input[type=checkbox]{width:24px;height:24px;margin:0;accent-color:#0072B2}",
-    ".optimlab-explorer details.ol-code summary{min-height:24px;padding:2px 0;cursor:pointer}",
-    "@media (pointer:coarse){.optimlab-explorer button{min-height:44px;min-width:44px}",
-    ".optimlab-explorer input[type=range]{height:32px}.optimlab-explorer select,",
-    ".optimlab-explorer input.ol-num{min-height:32px}}",
-    ".optimlab-explorer .ol-time input[type=range]{flex:1 1 12rem}",
-    ".optimlab-explorer input.ol-num{width:6.6em;padding:.1rem .3rem;border:1px solid #aaa;",
-    "border-radius:4px;font-variant-numeric:tabular-nums}",
-    ".optimlab-explorer input.ol-num[aria-invalid=true]{border-color:#D55E00;background:#fff3ec}",
-    ".optimlab-explorer .ol-field{display:flex;align-items:center;gap:.4rem;flex:1 1 15rem;",
-    "min-width:0}",
-    ".optimlab-explorer .ol-field>span{white-space:nowrap}",
-    // The toggles sit in one row whose buttons never move (a second click at the same spot acts
-    // on the same optimizer); below it, one row per optimizer shown, with its η and its status.
-    ".optimlab-explorer .ol-toggles{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem .5rem;",
-    "margin:.3rem 0}",
-    ".optimlab-explorer .ol-toggle{display:inline-flex;align-items:center;gap:.4rem;font-weight:600;",
-    "border-width:2px}",
-    ".optimlab-explorer .ol-toggle[aria-pressed=true]{background:rgba(0,0,0,.045)}",
-    ".optimlab-explorer .ol-toggle[aria-pressed=false]{border-style:dashed;background:transparent}",
-    ".optimlab-explorer .ol-toggle[aria-pressed=false] .ol-swatch{opacity:.3}",
-    ".optimlab-explorer .ol-swatch{display:inline-block;width:1.5em;height:.5em;border-radius:2px}",
-    ".optimlab-explorer .ol-opt{display:flex;flex-wrap:wrap;align-items:center;gap:.3rem .7rem;",
-    "padding:.15rem 0;border-top:1px solid #eee}",
-    ".optimlab-explorer .ol-opt.ol-off{display:none}",
-    ".optimlab-explorer .ol-name{display:inline-flex;align-items:center;gap:.4rem;min-width:7.5rem;",
-    "font-weight:600}",
-    ".optimlab-explorer .ol-status{font-size:14px;font-variant-numeric:tabular-nums;",
-    "color:#333;flex:1 1 12rem}",
-    ".optimlab-explorer .ol-held{font-size:14px;color:#9a3b00;flex-basis:100%}",
-    ".optimlab-explorer .ol-held:empty{display:none}",
-    // Read by screen readers only (what the arrow keys on the map did).
-    ".optimlab-explorer .ol-sr{position:absolute;width:1px;height:1px;overflow:hidden;",
-    "clip:rect(0 0 0 0);white-space:nowrap}",
-    ".optimlab-explorer .ol-error{color:#b34000;font-size:14px;min-height:0}",
-    ".optimlab-explorer .ol-time output{font-variant-numeric:tabular-nums;min-width:7.5em}",
-    ".optimlab-explorer details.ol-code{margin:.4rem 0 0;font-size:14px}",
-    ".optimlab-explorer details.ol-code pre{white-space:pre-wrap;word-break:break-word;",
-    "background:#f6f8fa;border-radius:5px;padding:.5rem .7rem;margin:.3rem 0;font-size:13.5px}",
-    ".optimlab-explorer .ol-note{font-size:14px;color:#555}",
-    // Dark themes (the book's, JupyterLab's): the explorer stays a light figure on a light card, as
-    // the book's theme shows images and HTML outputs, and its native controls stay light too
-    // (inheriting the page's dark color-scheme made them dark on dark).
-    ".optimlab-explorer{color-scheme:light}",
-    DARK.map(function (d) { return d + " .optimlab-explorer"; }).join(",") +
-      "{background:#fff;color:#1d1d1f;border-radius:.25rem;padding:.5rem}"
-  ].join("");
-
-  function injectCSS() {
-    if (!doc || doc.getElementById("optimlab-explorer-css")) return;
-    var s = doc.createElement("style");
-    s.id = "optimlab-explorer-css";
-    s.textContent = CSS;
-    (doc.head || doc.documentElement).appendChild(s);
-  }
+  // The style sheet is its own asset, explorer.css (optimlab.explorers.stylesheet).
 
   // ------------------------------------------------------------------ small utilities
   function h(tag, attrs, kids) {
@@ -1362,7 +1276,6 @@
   // The explorer for `spec` in `el`, or null (with a message in the figure and on the console) for
   // a spec this script does not read.
   function create(el, spec, opts) {
-    injectCSS();
     el.classList.add("optimlab-explorer");
     var problem = specProblem(spec);
     if (problem) {
