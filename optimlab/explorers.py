@@ -29,6 +29,35 @@ plot window spans ±8000 steps of 1/16000 of its width; losses: log10); combinat
 very same run share one stored row; each row stops where it stops changing.  :func:`decode` reads
 arrays back and :meth:`Explorer.series_data` a whole series.
 
+The spec (version 3): the contract between this module and explorer.js
+------------------------------------------------------------------------
+An explorer is drawn from one JSON object, ``Explorer.spec``.  Its ``"v"`` is
+:data:`SPEC_VERSION`; explorer.js refuses a spec of a version it does not read, with a message in
+the figure and an error on the console (change the format → bump the version here and in
+``SPEC_VERSIONS`` of explorer.js).  Arrays marked *enc* are :func:`encode`'d.
+
+Every spec: ``v``; ``kind`` (``"race"`` or ``"lines"``); ``live`` (bool); ``title``; ``animate``
+(a time slider and Play).
+
+Races also: ``style`` (:func:`spec_style`: ``contour`` fill colours low → high, ``contour_line``,
+``contour_levels``, ``minimum`` (the ★), ``loss_floor``); ``loss_panel`` (bool).
+
+* live race: ``surfaces`` (display name → :func:`optimlab.engine.surface_spec`), ``optimizers``
+  (``label``, ``rule``, ``hp``, ``bind``: knob → hyperparameter path, ``color``), ``defaults``
+  (:data:`optimlab.engine.DEFAULTS`), ``knobs`` (``name``, ``label``, ``min``, ``max``, ``step``,
+  ``log``), ``limits`` (``lr``, ``steps``: [min, max]), ``state`` (the initial controls:
+  ``surface``, ``active``, ``lrs``, ``linked``, one value per knob, ``steps``, ``start``,
+  ``step``; the widget syncs these, :data:`optimlab.widgets.STATE_KEYS`), ``extra`` (label →
+  :func:`python_run`).
+* replay race: ``T`` (steps), ``step``, ``start``, ``surface`` (``name``, ``window``, ``minima``,
+  ``fmin``, ``axes``), ``grid`` (``nx``, ``ny``, ``z`` *enc*, ``levels``), ``sliders`` (``name``,
+  ``label``, ``values``, ``text``, ``init``), ``series`` (``label``, ``color``, ``x``, ``y``, ``f``
+  *enc* (f − f*, log), ``px``/``pf`` row offsets, ``end``, ``div`` per stored row, ``m``
+  combination → row when rows are shared).
+* lines: ``T``, ``step``, ``stepword``, ``height``, ``sliders``, ``xlabel``, ``ylabel``,
+  ``logx``, ``logy``, ``xrange``, ``yrange`` (log10 on a log axis), ``x``, ``series`` (``label``,
+  ``color``, ``dash``, ``fixed``, ``y`` *enc*, ``m``).
+
 Output modes (:meth:`Explorer.to_html`)
 ---------------------------------------
 * **book** (environment variable ``OPTIMLAB_BOOK=1``): the markup only, ``<div
