@@ -11,6 +11,12 @@
  * Drawn on <canvas> (a cached contour background, paths and loss curves on top): a redraw after a
  * change costs a millisecond or two, and the page loads no plotting library.
  *
+ * The spec (the figure's JSON) is versioned and documented in optimlab/explorers.py; a version not
+ * in SPEC_VERSIONS is refused with a message in the figure.  Drawing constants (contour colours,
+ * the minimum's colour, the loss floor) come from spec.style; the style sheet is explorer.css.
+ * The pure parts (decode, displayEnd, lossLimits, surfaceGrid, percentile, ticks, specProblem) are
+ * exported (module.exports under node) and held to optimlab by tests/test_explorer_js.py.
+ *
  * Mounting: every <div class="optimlab-explorer"> holding <script type="application/json"
  * class="optimlab-explorer-data"> is mounted on DOMContentLoaded (or at once).  The widget calls
  * optimlabExplorer.create(el, spec, {state, onChange}).  Test hooks: data-ready="1" when drawn;
