@@ -42,9 +42,9 @@ Every spec: ``v``; ``kind`` (``"race"`` or ``"lines"``); ``live`` (bool); ``titl
 Races also: ``style`` (:func:`spec_style`: ``contour`` fill colours low → high, ``contour_line``,
 ``contour_levels``, ``minimum`` (the ★), ``loss_floor``); ``loss_panel`` (bool).
 
-* live race: ``surfaces`` (display name → :func:`optimlab.engine.surface_spec`), ``optimizers``
+* live race: ``surfaces`` (display name → ``optimlab.engine.surface_spec``), ``optimizers``
   (``label``, ``rule``, ``hp``, ``bind``: knob → hyperparameter path, ``color``), ``defaults``
-  (:data:`optimlab.engine.DEFAULTS`), ``knobs`` (``name``, ``label``, ``min``, ``max``, ``step``,
+  (``optimlab.engine.DEFAULTS``), ``knobs`` (``name``, ``label``, ``min``, ``max``, ``step``,
   ``log``), ``limits`` (``lr``, ``steps``: [min, max]), ``state`` (the initial controls:
   ``surface``, ``active``, ``lrs``, ``linked``, one value per knob, ``steps``, ``start``,
   ``step``; the widget syncs these, :data:`optimlab.widgets.STATE_KEYS`), ``extra`` (label →
@@ -101,7 +101,7 @@ STYLESHEET_PATH = CONTROLLER_PATH.with_name("explorer.css")
 ASSETS = {"engine.js": engine.ENGINE_PATH, "explorer.js": CONTROLLER_PATH, "explorer.css": STYLESHEET_PATH}
 
 #: The optimizers a live explorer offers besides the chapter's own (PyTorch's names and forms):
-#: every entry of :data:`optimlab.registry.ENTRIES` whose rule the browser engine runs.
+#: every entry of ``optimlab.registry.ENTRIES`` whose rule the browser engine runs.
 CATALOGUE = {e.label: e.make() for e in registry.ENTRIES if e.info.engine is not None}
 
 #: The shared sliders of a live explorer, by role: name → (label, min, max, slider step, log scale).
