@@ -29,13 +29,43 @@ plot window spans ±8000 steps of 1/16000 of its width; losses: log10); combinat
 very same run share one stored row; each row stops where it stops changing.  :func:`decode` reads
 arrays back and :meth:`Explorer.series_data` a whole series.
 
+The spec (version 3): the contract between this module and explorer.js
+------------------------------------------------------------------------
+An explorer is drawn from one JSON object, ``Explorer.spec``.  Its ``"v"`` is
+:data:`SPEC_VERSION`; explorer.js refuses a spec of a version it does not read, with a message in
+the figure and an error on the console (change the format → bump the version here and in
+``SPEC_VERSIONS`` of explorer.js).  Arrays marked *enc* are :func:`encode`'d.
+
+Every spec: ``v``; ``kind`` (``"race"`` or ``"lines"``); ``live`` (bool); ``title``; ``animate``
+(a time slider and Play).
+
+Races also: ``style`` (:func:`spec_style`: ``contour`` fill colours low → high, ``contour_line``,
+``contour_levels``, ``minimum`` (the ★), ``loss_floor``); ``loss_panel`` (bool).
+
+* live race: ``surfaces`` (display name → ``optimlab.engine.surface_spec``), ``optimizers``
+  (``label``, ``rule``, ``hp``, ``bind``: knob → hyperparameter path, ``color``), ``defaults``
+  (``optimlab.engine.DEFAULTS``), ``knobs`` (``name``, ``label``, ``min``, ``max``, ``step``,
+  ``log``), ``limits`` (``lr``, ``steps``: [min, max]), ``state`` (the initial controls:
+  ``surface``, ``active``, ``lrs``, ``linked``, one value per knob, ``steps``, ``start``,
+  ``step``; the widget syncs these, :data:`optimlab.widgets.STATE_KEYS`), ``extra`` (label →
+  :func:`python_run`).
+* replay race: ``T`` (steps), ``step``, ``start``, ``surface`` (``name``, ``window``, ``minima``,
+  ``fmin``, ``axes``), ``grid`` (``nx``, ``ny``, ``z`` *enc*, ``levels``), ``sliders`` (``name``,
+  ``label``, ``values``, ``text``, ``init``), ``series`` (``label``, ``color``, ``x``, ``y``, ``f``
+  *enc* (f − f*, log), ``px``/``pf`` row offsets, ``end``, ``div`` per stored row, ``m``
+  combination → row when rows are shared).
+* lines: ``T``, ``step``, ``stepword``, ``height``, ``sliders``, ``xlabel``, ``ylabel``,
+  ``logx``, ``logy``, ``xrange``, ``yrange`` (log10 on a log axis), ``x``, ``series`` (``label``,
+  ``color``, ``dash``, ``fixed``, ``y`` *enc*, ``m``).
+
 Output modes (:meth:`Explorer.to_html`)
 ---------------------------------------
 * **book** (environment variable ``OPTIMLAB_BOOK=1``): the markup only, ``<div
   class="optimlab-explorer">`` holding ``<script type="application/json"
-  class="optimlab-explorer-data">``; the book's Sphinx extension adds ``engine.js`` and
-  ``explorer.js`` (:data:`ASSETS`) to pages that contain an explorer.
-* **live** (a notebook): the same markup plus both scripts inline (about 45 KB), mounted at once.
+  class="optimlab-explorer-data">``; the book's Sphinx extension adds ``engine.js``,
+  ``explorer.js`` and ``explorer.css`` (:data:`ASSETS`) to pages that contain an explorer.
+* **live** (a notebook): the same markup plus the style sheet and both scripts inline, mounted at
+  once.
 * **standalone**: :meth:`Explorer.save` writes a self-contained HTML page.
 
 The test hooks (``data-ready``, ``data-step``, ``data-start``, ``.ol-play``, ``.ol-step``,
@@ -60,21 +90,35 @@ from .runs import Trajectory
 from .runs import run as _run
 
 __all__ = ["Explorer", "race", "lines", "decode", "encode", "book_mode", "ASSETS",
-           "CONTROLLER_PATH", "CATALOGUE"]
+           "CONTROLLER_PATH", "CATALOGUE", "KNOB_SLIDERS", "STEP_LIMITS", "SPEC_VERSION",
+           "spec_style", "python_run", "scripts", "stylesheet", "STYLESHEET_PATH"]
 
 #: The controller script (drawing and controls).
 CONTROLLER_PATH = Path(__file__).resolve().parent / "assets" / "explorer.js"
-#: The scripts an explorer page needs, in loading order: name → path.
-ASSETS = {"engine.js": engine.ENGINE_PATH, "explorer.js": CONTROLLER_PATH}
+#: The explorer's style sheet.
+STYLESHEET_PATH = CONTROLLER_PATH.with_name("explorer.css")
+#: The files an explorer page needs, the scripts in loading order: name → path.
+ASSETS = {"engine.js": engine.ENGINE_PATH, "explorer.js": CONTROLLER_PATH, "explorer.css": STYLESHEET_PATH}
 
 #: The optimizers a live explorer offers besides the chapter's own (PyTorch's names and forms):
-#: every entry of :data:`optimlab.registry.ENTRIES` whose rule the browser engine runs.
+#: every entry of ``optimlab.registry.ENTRIES`` whose rule the browser engine runs.
 CATALOGUE = {e.label: e.make() for e in registry.ENTRIES if e.info.engine is not None}
 
 #: The shared sliders of a live explorer, by role: name → (label, min, max, slider step, log scale).
 KNOB_SLIDERS = {k: (r.label, r.lo, r.hi, r.step, r.log) for k, r in registry.ROLES.items()}
 _KNOB_DEFAULTS = {k: r.default for k, r in registry.ROLES.items()}
 STEP_LIMITS = (1, 2000)
+
+#: The version of the spec format written here; explorer.js refuses a spec of any other version.
+SPEC_VERSION = 3
+
+
+def spec_style() -> dict:
+    """The drawing constants a race's page takes from its spec (``spec["style"]``), from
+    :mod:`optimlab.style`: one source for the book's figures and the page."""
+    return {"contour": list(style.CONTOUR_COLORS), "contour_line": style.CONTOUR_LINE,
+            "contour_levels": style.CONTOUR_LEVELS, "minimum": style.MINIMUM_COLOR,
+            "loss_floor": style.LOSS_FLOOR}
 
 
 def book_mode() -> bool:
@@ -84,7 +128,12 @@ def book_mode() -> bool:
 
 def scripts() -> str:
     """The explorer's JavaScript (engine first), as one string."""
-    return "\n".join(p.read_text(encoding="utf-8") for p in ASSETS.values())
+    return "\n".join(p.read_text(encoding="utf-8") for n, p in ASSETS.items() if n.endswith(".js"))
+
+
+def stylesheet() -> str:
+    """The explorer's style sheet (CSS)."""
+    return STYLESHEET_PATH.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- encoding
@@ -237,7 +286,7 @@ class Explorer:
             title = html.escape(self.title or "optimlab explorer")
             return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                    f"<title>{title}</title></head>\n<body style=\"max-width:72rem;margin:2rem auto;"
+                    f"<title>{title}</title><style>{stylesheet()}</style></head>\n<body style=\"max-width:72rem;margin:2rem auto;"
                     f"padding:0 1rem\">\n{self._markup()}\n<script>{scripts()}</script>\n"
                     "</body></html>\n")
         if mode != "live":
@@ -245,21 +294,13 @@ class Explorer:
         mount = ("<script>(function(s){var e=s&&s.closest('.optimlab-explorer');"
                  "if(window.optimlabExplorer&&e){window.optimlabExplorer.mount(e);}})"
                  "(document.currentScript);</script>")
-        return self._markup(f"<script>{scripts()}</script>{mount}")
+        return self._markup(f"<style>{stylesheet()}</style><script>{scripts()}</script>{mount}")
 
     def _repr_html_(self):
         return self.to_html()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/html": self.to_html(), "text/plain": repr(self)}
-
-    def widget(self):
-        """This explorer as a live widget (:class:`optimlab.widgets.Panel`; live races only)."""
-        from .widgets import Panel
-
-        if not (self.live and self.spec["kind"] == "race"):
-            raise ValueError("only a live race is a widget; replay explorers are static figures")
-        return Panel(self.spec)
 
     def series_data(self, label) -> dict:
         """Replay: the data of one series as the browser sees it (decoded), one row per combination.
@@ -312,12 +353,8 @@ class Explorer:
 
 
 # --------------------------------------------------------------------------- race
-def _get(hp, path):
-    key, *index = path.split(".")
-    return hp[key][int(index[0])] if index else hp[key]
-
-
 def _put(hp, path, value):
+    """Set the hyperparameter at ``path`` in a spec's ``hp`` in place (its lists stay lists)."""
     key, *index = path.split(".")
     if index:
         hp[key][int(index[0])] = value
@@ -426,7 +463,7 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
         for knob, path in info.knobs.items():
             if knob not in knobs or not info.knob_applies(knob, spec["hp"]):
                 continue  # e.g. plain SGD has no momentum for β₁ to move
-            v = _get(spec["hp"], path)
+            v = registry.get_path(spec["hp"], path)
             if chapter:
                 values.setdefault(knob, v)
                 if v != values[knob]:
@@ -442,7 +479,7 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
         def signature(e):
             hp = {k: v for k, v in e["hp"].items() if k != "lr"}
             for path in e["bind"].values():
-                _put(hp, path, None)
+                hp = registry.set_path(hp, path, None)
             return e["rule"], json.dumps(hp, sort_keys=True)
 
         seen = {signature(e) for e in entries}
@@ -474,7 +511,8 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
     state = {"surface": name, "active": [str(k) for k in optimizers], "lrs": lrs,
              "linked": len(set(chapter_lrs)) == 1 if linked is None else bool(linked), **{k: values[k] for k in knobs},
              "steps": steps, "start": [float(v) for v in x0], "step": steps}
-    spec = {"v": 2, "kind": "race", "live": True, "animate": True, "loss_panel": bool(loss_panel),
+    spec = {"v": SPEC_VERSION, "kind": "race", "live": True, "style": spec_style(),
+            "animate": True, "loss_panel": bool(loss_panel),
             "title": surface.name if title is None else str(title), "surfaces": offered,
             "optimizers": entries, "defaults": engine.DEFAULTS, "knobs": knob_specs,
             "limits": {"lr": list(lr_range), "steps": list(STEP_LIMITS)}, "state": state,
@@ -564,7 +602,8 @@ def _replay_race(surface, optimizers, sliders, x0, steps, initial, loss_panel, t
         series.append(entry)
     xn, yn = style.axis_names(surface)
     title_text = surface.name if title is None else title
-    spec = {"v": 2, "kind": "race", "live": False, "animate": True, "loss_panel": bool(loss_panel),
+    spec = {"v": SPEC_VERSION, "kind": "race", "live": False, "style": spec_style(),
+            "animate": True, "loss_panel": bool(loss_panel),
             "title": title_text, "T": int(steps), "step": int(steps), "start": [float(v) for v in x0],
             "surface": {"name": surface.name, "window": [[float(wx0), float(wx1)], [float(wy0), float(wy1)]],
                         "minima": np.asarray(getattr(surface, "minima", np.zeros((0, 2))),
@@ -654,7 +693,7 @@ def lines(x, ys, sliders=None, *, xlabel: str = "", ylabel: str = "", logy: bool
         xr = [math.log10(xp.min()), math.log10(xp.max())] if xp.size else [0, 1]
     else:
         xr = [float(x.min()), float(x.max())]
-    spec = {"v": 2, "kind": "lines", "live": False, "T": T - 1, "step": T - 1,
+    spec = {"v": SPEC_VERSION, "kind": "lines", "live": False, "T": T - 1, "step": T - 1,
             "animate": bool(animate), "stepword": xlabel or "x", "height": int(height),
             "title": title or "", "sliders": specs, "xlabel": xlabel, "ylabel": ylabel,
             "logx": bool(logx), "logy": bool(logy), "xrange": xr, "yrange": yr,

@@ -22,7 +22,8 @@ import numpy as np
 from . import registry
 
 __all__ = ["OKABE_ITO", "PALETTE", "color", "colors", "RC", "rc", "axis_names", "slider_label",
-           "CONTOUR_COLORS", "CONTOUR_LINE", "MINIMUM_COLOR", "LOSS_FLOOR", "contour_data",
+           "CONTOUR_COLORS", "CONTOUR_LINE", "CONTOUR_LEVELS", "MINIMUM_COLOR", "LOSS_FLOOR",
+           "contour_data",
            "display_path", "loss_limits"]
 
 #: The Okabe–Ito palette (Okabe & Ito 2008), by name.
@@ -153,13 +154,15 @@ def slider_label(name: str) -> str:
 CONTOUR_COLORS = ("#fbfcfd", "#e3e8ef", "#c3ccd9")
 #: Colour of contour lines.
 CONTOUR_LINE = "#8f9bb0"
+#: Number of contour levels.
+CONTOUR_LEVELS = 22
 #: Fill colour of the ★ marking minima.
 MINIMUM_COLOR = "#F0E442"
 #: Losses (f − f*) are clipped at this floor before a log axis.
 LOSS_FLOOR = 1e-16
 
 
-def contour_data(surface, n: int = 150, levels: int = 22):
+def contour_data(surface, n: int = 150, levels: int = CONTOUR_LEVELS):
     """What to contour for ``surface``: ``(X, Y, Z, lv, is_log)``.
 
     With ``surface.log_levels`` (and a known minimum), ``Z`` is ``log10(f − f*)`` (clipped

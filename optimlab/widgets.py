@@ -22,6 +22,7 @@ explorer (:class:`optimlab.explorers.Explorer`): it works there too, with no ker
 from __future__ import annotations
 
 import inspect
+import json
 import math
 
 import anywidget
@@ -29,7 +30,7 @@ import traitlets as t
 
 from . import engine, explorers, registry, surfaces
 
-__all__ = ["HYPERPARAMETERS", "OPTIMIZERS", "SURFACES", "Panel", "panel", "surface_key"]
+__all__ = ["HYPERPARAMETERS", "OPTIMIZERS", "STATE_KEYS", "SURFACES", "Panel", "panel", "surface_key"]
 
 #: The optimizers a panel can start with, by name (PyTorch's forms; :data:`optimlab.explorers.CATALOGUE`).
 OPTIMIZERS = explorers.CATALOGUE
@@ -62,9 +63,9 @@ def surface_key(name, kinds: dict) -> str:
     raise ValueError(f"unknown surface {name!r}; choose from {sorted(SURFACES)}")
 
 
+# The anywidget module's render: KEYS is filled in with STATE_KEYS (see below).
 _GLUE = """
-const KEYS = ["surface", "active", "lrs", "linked", "beta1", "beta2", "eps", "weight_decay", "steps",
-              "start", "step", "playing"];
+const KEYS = %s;
 export default {
   render({ model, el }) {
     const spec = model.get("spec"), state = {};
@@ -77,6 +78,7 @@ export default {
         model.save_changes();
       },
     });
+    if (!ex) return () => {};  // a spec this script does not read: the figure says so
     const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
     const off = [];
     KEYS.forEach((k) => {
@@ -116,27 +118,30 @@ class Panel(anywidget.AnyWidget):
     the allowed range.  A surface is named as in :func:`surface_key` (``p.surface = "rosenbrock"``).
     """
 
-    _esm = engine.engine_source() + "\n" + explorers.CONTROLLER_PATH.read_text(encoding="utf-8") + _GLUE
+    # The page's state, synced both ways, is the traits tagged ``state`` (:data:`STATE_KEYS`).
     spec = t.Dict().tag(sync=True)
-    surface = t.Unicode().tag(sync=True)
-    active = t.List(t.Unicode()).tag(sync=True)
-    lrs = t.Dict().tag(sync=True)
-    linked = t.Bool(False).tag(sync=True)
-    beta1 = t.Float(0.9).tag(sync=True)
-    beta2 = t.Float(0.999).tag(sync=True)
-    eps = t.Float(1e-8).tag(sync=True)
-    weight_decay = t.Float(0.0).tag(sync=True)
-    steps = t.Int(100).tag(sync=True)
-    start = t.List(t.Float(), minlen=2, maxlen=2).tag(sync=True)
-    step = t.Int(0).tag(sync=True)
-    playing = t.Bool(False).tag(sync=True)
+    surface = t.Unicode().tag(sync=True, state=True)
+    active = t.List(t.Unicode()).tag(sync=True, state=True)
+    lrs = t.Dict().tag(sync=True, state=True)
+    linked = t.Bool(False).tag(sync=True, state=True)
+    beta1 = t.Float(0.9).tag(sync=True, state=True)
+    beta2 = t.Float(0.999).tag(sync=True, state=True)
+    eps = t.Float(1e-8).tag(sync=True, state=True)
+    weight_decay = t.Float(0.0).tag(sync=True, state=True)
+    steps = t.Int(100).tag(sync=True, state=True)
+    start = t.List(t.Float(), minlen=2, maxlen=2).tag(sync=True, state=True)
+    step = t.Int(0).tag(sync=True, state=True)
+    playing = t.Bool(False).tag(sync=True, state=True)
     extra = t.Dict().tag(sync=True)
     error = t.Unicode("").tag(sync=True)
 
     def __init__(self, spec: dict, **kwargs):
+        if not (spec.get("live") and spec.get("kind") == "race"):
+            raise ValueError("spec must be a live race's (optimlab.explorers.race(..., live=True)); "
+                             "replay explorers are static figures")
         self._python_runs = {}
         state = dict(spec["state"])
-        super().__init__(spec=spec, **{k: v for k, v in state.items() if k in self.trait_names()},
+        super().__init__(spec=spec, **{k: v for k, v in state.items() if k in STATE_KEYS},
                          extra=dict(spec.get("extra", {})), **kwargs)
         self.observe(self._rerun_python, names=["start", "steps", "surface", "lrs", *HYPERPARAMETERS[1:]])
 
@@ -226,7 +231,7 @@ class Panel(anywidget.AnyWidget):
         hp = {k: (list(v) if isinstance(v, list) else v) for k, v in o["hp"].items()}
         hp["lr"] = self.lrs[label]
         for knob, path in o.get("bind", {}).items():
-            explorers._put(hp, path, getattr(self, knob))
+            hp = registry.set_path(hp, path, getattr(self, knob))
         return engine.optimizer_from_spec({"rule": o["rule"], "hp": hp})
 
     def runs(self) -> dict:
@@ -345,6 +350,14 @@ class Panel(anywidget.AnyWidget):
 KNOB_SYMBOLS = {"beta1": "β₁", "beta2": "β₂", "eps": "ε", "weight_decay": "λ"}
 
 
+#: The names of the page state a panel syncs both ways (its traits tagged ``state``); the page's
+#: glue reads the same list.
+STATE_KEYS = tuple(Panel.class_trait_names(state=True))
+Panel._esm = (engine.engine_source() + "\n" + explorers.CONTROLLER_PATH.read_text(encoding="utf-8")
+              + _GLUE % json.dumps(list(STATE_KEYS)))
+Panel._css = explorers.stylesheet()
+
+
 def _declared(compute) -> tuple:
     """The :data:`HYPERPARAMETERS` ``compute`` takes by name (all of them with ``**hp``)."""
     try:
@@ -434,8 +447,8 @@ def panel(surface=None, optimizers=("SGD", "Momentum", "Adam"), *, lr=0.05, lrs=
         return explorers.race(surface, chosen, live=True, steps=steps, x0=x0, knobs=knobs, title=title,
                               extra={k: fn(surface, tuple(start), steps, **{h: hp[h] for h in _declared(fn)})
                                      for k, fn in python.items()})
-    widget = explorers.race(surface, chosen, live=True, steps=steps, x0=x0, knobs=knobs,
-                            title=title).widget()
+    widget = Panel(explorers.race(surface, chosen, live=True, steps=steps, x0=x0, knobs=knobs,
+                                  title=title).spec)
     for label, fn in python.items():
         widget.add(label, fn)
     return widget

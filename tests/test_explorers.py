@@ -166,6 +166,7 @@ def test_live_mode_inlines_the_scripts(monkeypatch):
     assert ex._repr_html_() == h
     assert "window.optimlabExplorer" in h and "root.optimlabEngine" in h
     assert 'class="optimlab-explorer-data"' in h and "<script src=" not in h
+    assert f"<style>{explorers.stylesheet()}</style>" in h
     assert "http" not in h.lower() and len(h) < 120_000
 
 
@@ -174,17 +175,22 @@ def test_standalone_page(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
     assert "root.optimlabEngine" in text and "window.optimlabExplorer" not in text.split("<script>")[0]
+    assert f"<style>{explorers.stylesheet()}</style></head>" in text
 
 
 def test_controller_assets_are_clean():
     js = explorers.scripts()
     assert "http" not in js and "</script" not in js.lower()
-    assert "console." not in js and "eval(" not in js
+    # no logging, but the one error a refused spec writes (the figure says it too)
+    assert re.findall(r"console\.\w+", js) == ["console.error"] and "eval(" not in js
     for hook in ("data-ready", "data-step", "data-start", "data-combo", "ol-play", "ol-step",
                  "ol-param", "ol-num", "ol-toggle", "ol-surface", "ol-reset", "ol-copy", "ol-link",
                  "DOMContentLoaded", "prefers-reduced-motion", "aria-label", "aria-pressed"):
         assert hook in js, hook
-    assert list(explorers.ASSETS) == ["engine.js", "explorer.js"]  # the engine loads first
+    assert list(explorers.ASSETS) == ["engine.js", "explorer.js", "explorer.css"]  # the engine loads first
+    css = explorers.stylesheet()
+    assert ".optimlab-explorer" in css and "<" not in css and "http" not in css
+    assert ".optimlab-explorer{" not in js  # the style lives in its own asset
 
 
 # --------------------------------------------------------------------------- live races

@@ -3,6 +3,9 @@
 What the page does with the state is tested in the browser (tests/browser); here: the widget's
 traits, their validation, the Python-side runs, Python-computed runs, and book mode.
 """
+import json
+import re
+
 import numpy as np
 import pytest
 import traitlets
@@ -24,8 +27,25 @@ def test_panel_is_a_widget_with_the_explorers_state(kernel):
     assert p.lr == 0.01 and p.beta1 == 0.9 and p.beta2 == 0.999
     # the same component as the book's explorers: engine + controller + the anywidget entry
     assert engine.engine_source() in p._esm and "optimlabExplorer.create" in p._esm
-    assert "export default" in p._esm
+    assert "export default" in p._esm and p._css == explorers.stylesheet()
     assert p.spec["live"] and p.spec["kind"] == "race"
+
+
+def test_one_list_of_the_synced_state(kernel):
+    """The traits tagged ``state`` are what the page's glue syncs, and every key of a live spec's
+    state (plus playing, which the page owns)."""
+    p = widgets.panel("rosenbrock", optimizers=("SGD", "Adam"), steps=20, knobs=tuple(widgets.HYPERPARAMETERS[1:]))
+    keys = json.loads(re.search(r"const KEYS = (\[.*?\]);", p._esm).group(1))
+    assert keys == list(widgets.STATE_KEYS)
+    assert set(p.spec["state"]) | {"playing"} == set(widgets.STATE_KEYS)
+    for k in widgets.STATE_KEYS:
+        assert p.trait_metadata(k, "sync"), k
+
+
+def test_a_panel_is_only_a_live_race(kernel):
+    replay = explorers.race(ol.surfaces.Quadratic(kappa=10), {"SGD": lambda lr: ol.SGD(lr=lr)}, {"lr": [0.01, 0.1]}, steps=5)
+    with pytest.raises(ValueError, match="live race"):
+        widgets.Panel(replay.spec)
 
 
 def test_setting_traits_from_python(kernel):

@@ -1,7 +1,8 @@
 """The book's Sphinx extension: the explorers' scripts, served offline, lighter pages, page fixes.
 
 1. Pages whose HTML contains an optimlab explorer get ``engine.js`` and ``explorer.js`` (from
-   optimlab, :data:`optimlab.explorers.ASSETS`) as two ``<script>`` tags; other pages get nothing.
+   optimlab, :data:`optimlab.explorers.ASSETS`) as two ``<script>`` tags and ``explorer.css`` as a
+   style sheet; other pages get nothing.
    The files are copied once into ``_static/optimlab/`` — not a Sphinx static path, so Jupyter
    Book does not add them to every page.  No plotting library, no CDN, no request leaving the site.
 2. sphinx-thebe registers its inline configuration script twice, which makes every page log
@@ -51,7 +52,10 @@ def _page_context(app, pagename, templatename, context, doctree):
                                       context["body"])
     if MARKER in context.get("body", ""):
         for name in ASSETS:
-            app.add_js_file(f"optimlab/{name}")
+            if name.endswith(".css"):
+                app.add_css_file(f"optimlab/{name}")
+            else:
+                app.add_js_file(f"optimlab/{name}")
     scripts, seen = [], set()
     for script in context.get("script_files", []):
         key = (getattr(script, "filename", str(script)) or None, getattr(script, "attributes", {}).get("body"))

@@ -11,6 +11,12 @@
  * Drawn on <canvas> (a cached contour background, paths and loss curves on top): a redraw after a
  * change costs a millisecond or two, and the page loads no plotting library.
  *
+ * The spec (the figure's JSON) is versioned and documented in optimlab/explorers.py; a version not
+ * in SPEC_VERSIONS is refused with a message in the figure.  Drawing constants (contour colours,
+ * the minimum's colour, the loss floor) come from spec.style; the style sheet is explorer.css.
+ * The pure parts (decode, displayEnd, lossLimits, surfaceGrid, percentile, ticks, specProblem) are
+ * exported (module.exports under node) and held to optimlab by tests/test_explorer_js.py.
+ *
  * Mounting: every <div class="optimlab-explorer"> holding <script type="application/json"
  * class="optimlab-explorer-data"> is mounted on DOMContentLoaded (or at once).  The widget calls
  * optimlabExplorer.create(el, spec, {state, onChange}).  Test hooks: data-ready="1" when drawn;
@@ -23,99 +29,13 @@
  */
 (function (root) {
   "use strict";
-  if (root.optimlabExplorer && root.optimlabExplorer.version >= 2) {
+  if (root.optimlabExplorer && root.optimlabExplorer.version >= 3) {
     if (root.document) root.optimlabExplorer.mountAll();
     return;
   }
   var doc = root.document;
 
-  var DARK = ["html[data-theme=dark]", "body[data-jp-theme-light=false]"];
-  var CSS = [
-    ".optimlab-explorer{margin:1rem 0 1.6rem;font-size:15px;line-height:1.4;color:#1d1d1f;",
-    "max-width:100%;box-sizing:border-box;font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',",
-    "Roboto,'Helvetica Neue',Arial,sans-serif}",
-    ".optimlab-explorer *{box-sizing:border-box}",
-    ".optimlab-explorer .ol-fallback{border:1px dashed #bbb;border-radius:6px;color:#666;",
-    "padding:1rem;text-align:center}",
-    ".optimlab-explorer .ol-head{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem .8rem;",
-    "margin:0 0 .3rem}",
-    ".optimlab-explorer .ol-title{font-weight:600;font-size:16px;margin-right:auto}",
-    ".optimlab-explorer .ol-figure{display:flex;flex-wrap:wrap;gap:8px;width:100%}",
-    ".optimlab-explorer canvas{display:block;max-width:100%}",
-    // A swipe on the map scrolls the page; a tap (or a long press, then a drag) moves the start.
-    ".optimlab-explorer canvas.ol-map{cursor:crosshair;touch-action:manipulation;-webkit-user-select:none;",
-    "user-select:none;-webkit-touch-callout:none}",
-    ".optimlab-explorer .ol-readout{min-height:1.3em;font-size:14px;color:#555;",
-    "font-variant-numeric:tabular-nums}",
-    ".optimlab-explorer .ol-row{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem .9rem;",
-    "margin:.35rem 0}",
-    ".optimlab-explorer button,.optimlab-explorer select,.optimlab-explorer input{font:inherit;",
-    "font-size:15px;color:inherit}",
-    ".optimlab-explorer button{padding:.2rem .7rem;border:1px solid #8a8a8a;border-radius:5px;",
-    "background:#fff;cursor:pointer;white-space:nowrap}",
-    ".optimlab-explorer button:hover{background:#f0f0f0}",
-    ".optimlab-explorer button:focus-visible,.optimlab-explorer input:focus-visible,",
-    ".optimlab-explorer select:focus-visible{outline:2px solid #0072B2;outline-offset:1px}",
-    ".optimlab-explorer .ol-play{min-width:6.2em}",
-    ".optimlab-explorer input[type=range]{accent-color:#0072B2;cursor:pointer;flex:1 1 7rem;",
-    "min-width:5rem;margin:0;height:24px}",
-    // Every control at least 24×24 px (WCAG 2.2, 2.5.8); 44 px for buttons on touch screens.
-    ".optimlab-explorer select,.optimlab-explorer input.ol-num,.optimlab-explorer button{min-height:24px}",
-    ".optimlab-explorer input[type=checkbox]{width:24px;height:24px;margin:0;accent-color:#0072B2}",
-    ".optimlab-explorer details.ol-code summary{min-height:24px;padding:2px 0;cursor:pointer}",
-    "@media (pointer:coarse){.optimlab-explorer button{min-height:44px;min-width:44px}",
-    ".optimlab-explorer input[type=range]{height:32px}.optimlab-explorer select,",
-    ".optimlab-explorer input.ol-num{min-height:32px}}",
-    ".optimlab-explorer .ol-time input[type=range]{flex:1 1 12rem}",
-    ".optimlab-explorer input.ol-num{width:6.6em;padding:.1rem .3rem;border:1px solid #aaa;",
-    "border-radius:4px;font-variant-numeric:tabular-nums}",
-    ".optimlab-explorer input.ol-num[aria-invalid=true]{border-color:#D55E00;background:#fff3ec}",
-    ".optimlab-explorer .ol-field{display:flex;align-items:center;gap:.4rem;flex:1 1 15rem;",
-    "min-width:0}",
-    ".optimlab-explorer .ol-field>span{white-space:nowrap}",
-    // The toggles sit in one row whose buttons never move (a second click at the same spot acts
-    // on the same optimizer); below it, one row per optimizer shown, with its η and its status.
-    ".optimlab-explorer .ol-toggles{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem .5rem;",
-    "margin:.3rem 0}",
-    ".optimlab-explorer .ol-toggle{display:inline-flex;align-items:center;gap:.4rem;font-weight:600;",
-    "border-width:2px}",
-    ".optimlab-explorer .ol-toggle[aria-pressed=true]{background:rgba(0,0,0,.045)}",
-    ".optimlab-explorer .ol-toggle[aria-pressed=false]{border-style:dashed;background:transparent}",
-    ".optimlab-explorer .ol-toggle[aria-pressed=false] .ol-swatch{opacity:.3}",
-    ".optimlab-explorer .ol-swatch{display:inline-block;width:1.5em;height:.5em;border-radius:2px}",
-    ".optimlab-explorer .ol-opt{display:flex;flex-wrap:wrap;align-items:center;gap:.3rem .7rem;",
-    "padding:.15rem 0;border-top:1px solid #eee}",
-    ".optimlab-explorer .ol-opt.ol-off{display:none}",
-    ".optimlab-explorer .ol-name{display:inline-flex;align-items:center;gap:.4rem;min-width:7.5rem;",
-    "font-weight:600}",
-    ".optimlab-explorer .ol-status{font-size:14px;font-variant-numeric:tabular-nums;",
-    "color:#333;flex:1 1 12rem}",
-    ".optimlab-explorer .ol-held{font-size:14px;color:#9a3b00;flex-basis:100%}",
-    ".optimlab-explorer .ol-held:empty{display:none}",
-    // Read by screen readers only (what the arrow keys on the map did).
-    ".optimlab-explorer .ol-sr{position:absolute;width:1px;height:1px;overflow:hidden;",
-    "clip:rect(0 0 0 0);white-space:nowrap}",
-    ".optimlab-explorer .ol-error{color:#b34000;font-size:14px;min-height:0}",
-    ".optimlab-explorer .ol-time output{font-variant-numeric:tabular-nums;min-width:7.5em}",
-    ".optimlab-explorer details.ol-code{margin:.4rem 0 0;font-size:14px}",
-    ".optimlab-explorer details.ol-code pre{white-space:pre-wrap;word-break:break-word;",
-    "background:#f6f8fa;border-radius:5px;padding:.5rem .7rem;margin:.3rem 0;font-size:13.5px}",
-    ".optimlab-explorer .ol-note{font-size:14px;color:#555}",
-    // Dark themes (the book's, JupyterLab's): the explorer stays a light figure on a light card, as
-    // the book's theme shows images and HTML outputs, and its native controls stay light too
-    // (inheriting the page's dark color-scheme made them dark on dark).
-    ".optimlab-explorer{color-scheme:light}",
-    DARK.map(function (d) { return d + " .optimlab-explorer"; }).join(",") +
-      "{background:#fff;color:#1d1d1f;border-radius:.25rem;padding:.5rem}"
-  ].join("");
-
-  function injectCSS() {
-    if (!doc || doc.getElementById("optimlab-explorer-css")) return;
-    var s = doc.createElement("style");
-    s.id = "optimlab-explorer-css";
-    s.textContent = CSS;
-    (doc.head || doc.documentElement).appendChild(s);
-  }
+  // The style sheet is its own asset, explorer.css (optimlab.explorers.stylesheet).
 
   // ------------------------------------------------------------------ small utilities
   function h(tag, attrs, kids) {
@@ -183,8 +103,9 @@
   function tickLabel(v) {
     var a = Math.abs(v);
     if (a === 0) return "0";
+    // 4 significant digits either way (toExponential(0) labelled 4.5e-4 "4e-4", 1.3e5 "1e5")
     if (a >= 1e-3 && a < 1e5) return String(Number(v.toPrecision(4)));
-    return v.toExponential(0).replace("e+", "e");
+    return Number(v.toPrecision(4)).toExponential().replace("e+", "e");
   }
 
   // ------------------------------------------------------------------ Chart: axes on a canvas
@@ -358,12 +279,13 @@
   }
 
   // ------------------------------------------------------------------ contour background
-  var CONTOUR = ["#fbfcfd", "#e3e8ef", "#c3ccd9"], CONTOUR_LINE = "rgba(120,133,156,0.55)";
-  var MINIMUM = "#F0E442", FLOOR = 1e-16, GRID = 90, LEVELS = 22;
+  // The colours, the number of levels and the loss floor come from the spec (spec.style, written
+  // by optimlab.explorers.spec_style from optimlab.style); only the grid's resolution is the page's.
+  var GRID = 90;
 
   // What to contour (the rule of optimlab.style.contour_data): log10(f − f*) with log-spaced
   // levels when the surface asks for them, else f with linear levels.
-  function surfaceGrid(S, sp, n) {
+  function surfaceGrid(S, sp, n, nLevels) {
     var w = sp.window, nx = n, ny = n, Z = new Float64Array(nx * ny), i, j, v;
     for (j = 0; j < ny; j++) {
       var y = w[1][0] + (w[1][1] - w[1][0]) * j / (ny - 1);
@@ -382,7 +304,7 @@
     } else {
       lo = Math.min.apply(null, finite); hi = Math.max.apply(null, finite);
     }
-    for (i = 0; i < LEVELS; i++) levels.push(lo + (hi - lo) * i / (LEVELS - 1));
+    for (i = 0; i < nLevels; i++) levels.push(lo + (hi - lo) * i / (nLevels - 1));
     return { nx: nx, ny: ny, z: Z, levels: levels, window: w };
   }
 
@@ -414,11 +336,12 @@
     return new Float64Array(out);
   }
 
-  function Background(g) {
+  function Background(g, style) {
     this.g = g;
+    this.lineColor = style.contour_line;
     this.segments = contourSegments(g);
     var nx = g.nx, ny = g.ny, lv = g.levels, lo = lv[0], hi = lv[lv.length - 1];
-    var cols = CONTOUR.map(hexrgb);
+    var cols = style.contour.map(hexrgb);
     this.image = doc.createElement("canvas");
     this.image.width = nx; this.image.height = ny;
     var ictx = this.image.getContext("2d"), img = ictx.createImageData(nx, ny);
@@ -446,7 +369,7 @@
       var dx = r.w / (g.nx - 1), dy = r.h / (g.ny - 1);
       c.drawImage(this.image, r.x - dx / 2, r.y - dy / 2, r.w + dx, r.h + dy);
       c.save(); c.beginPath(); c.rect(r.x, r.y, r.w, r.h); c.clip();
-      c.strokeStyle = CONTOUR_LINE; c.lineWidth = 0.8; c.beginPath();
+      c.strokeStyle = this.lineColor; c.lineWidth = 0.8; c.beginPath();
       for (var q = 0; q < s.length; q += 4) {
         c.moveTo(r.x + s[q] * dx, r.y + r.h - s[q + 1] * dy);
         c.lineTo(r.x + s[q + 2] * dx, r.y + r.h - s[q + 3] * dy);
@@ -484,23 +407,25 @@
     return { end: end };
   }
 
-  // Log-axis limits for the loss panel (optimlab.style.loss_limits).
-  function lossLimits(runs) {
+  // Log-axis limits for the loss panel (optimlab.style.loss_limits): runs [{gap, div}], the losses
+  // f − f* clipped at floor.
+  function lossLimits(runs, floor) {
     var start = -Infinity, hi, lo = Infinity;
-    runs.forEach(function (r) { if (isFinite(r.gap[0])) start = Math.max(start, r.gap[0]); });
+    runs.forEach(function (r) { if (isFinite(r.gap[0])) start = Math.max(start, r.gap[0], floor); });
     if (!isFinite(start)) start = 1;
     hi = start;
     runs.forEach(function (r) {
       for (var i = 0; i < r.gap.length; i++) {
         var g = r.gap[i];
         if (!isFinite(g)) continue;
+        g = Math.max(g, floor);
         if (r.div < 0) hi = Math.max(hi, g);
         lo = Math.min(lo, g);
       }
     });
-    if (start > FLOOR) hi = Math.min(hi, start * 1e4);
-    if (!isFinite(lo)) lo = FLOOR;
-    lo = Math.max(Math.min(lo, hi / 10), FLOOR);
+    if (start > floor) hi = Math.min(hi, start * 1e4);
+    if (!isFinite(lo)) lo = floor;
+    lo = Math.max(Math.min(lo, hi / 10), floor);
     return [Math.log10(lo / 3), Math.log10(hi * 3)];
   }
 
@@ -536,6 +461,7 @@
     this.onChange = opts.onChange || null;
     this.live = !!spec.live;
     this.kind = spec.kind;
+    this.style = spec.style;  // drawing constants (races): see optimlab.explorers.spec_style
     this.timing = { last: null, n: 0, draws: 0 };  // input event → painted frame (ms), see draw()
     this.playing = false;
     this.hidden = {};
@@ -598,7 +524,7 @@
       var st = this.state, E = root.optimlabEngine;
       if (!this.S || this.Skey !== st.surface) {
         this.S = E.surface(sp); this.Skey = st.surface;
-        this.bg = new Background(surfaceGrid(this.S, sp, GRID));
+        this.bg = new Background(surfaceGrid(this.S, sp, GRID, this.style.contour_levels), this.style);
       }
       spec.optimizers.forEach(function (o) {
         if (st.active.indexOf(o.label) < 0) return;
@@ -611,7 +537,7 @@
         self.runs.push(self.shape(label, e.color, Float64Array.from(e.xs), Float64Array.from(e.losses), e.div, shift, w, true));
       });
     } else {
-      if (!this.bg) this.bg = new Background(this.decodedGrid());
+      if (!this.bg) this.bg = new Background(this.decodedGrid(), this.style);
       var c = this.combo();
       this.series.forEach(function (d) {
         var s = d.s, r = s.m ? s.m[c] : c, end = s.end[r], div = s.div[r], n = end + 1;
@@ -622,7 +548,8 @@
         self.runs.push({ label: s.label, color: s.color, xs: xs, end: end, div: div, gap: gap });
       });
     }
-    this.lossRange = lossLimits(this.runs.filter(function (r) { return !self.hidden[r.label]; }));
+    this.lossRange = lossLimits(this.runs.filter(function (r) { return !self.hidden[r.label]; }),
+                                this.style.loss_floor);
   };
 
   P.decodedGrid = function () {
@@ -645,7 +572,7 @@
     var n = losses.length, cut = displayEnd(xs, n, div, w), end = cut.end;
     if (cut.exit) { xs = xs.slice(0, 2 * (end + 1)); xs[2 * end] = cut.exit[0]; xs[2 * end + 1] = cut.exit[1]; }
     var lf = Math.max(div >= 0 ? div - 1 : n - 1, 0), gap = new Float64Array(lf + 1);
-    for (var i = 0; i <= lf; i++) gap[i] = Math.max(losses[i] - shift, FLOOR);
+    for (var i = 0; i <= lf; i++) gap[i] = Math.max(losses[i] - shift, this.style.loss_floor);
     return { label: label, color: color, xs: xs, end: end, div: div, gap: gap, python: !!python };
   };
 
@@ -1192,7 +1119,7 @@
     map.clear();
     this.bg.draw(map);
     map.clip(true);
-    sp.minima.forEach(function (m) { map.marker(m[0], m[1], "star", MINIMUM, 9); });
+    sp.minima.forEach(function (m) { map.marker(m[0], m[1], "star", self.style.minimum, 9); });
     this.runs.forEach(function (r) {
       if (!self.isOn(r.label)) return;
       var e = Math.min(k, r.end);
@@ -1232,7 +1159,7 @@
   };
 
   P.status = function () {
-    var self = this, k = this.state.step, word = this.word();
+    var self = this, k = this.state.step, word = this.word(), floor = this.style.loss_floor;
     this.runs.forEach(function (r) {
       var row = self.rows[r.label];
       if (!row) return;
@@ -1240,7 +1167,7 @@
       if (r.div >= 0 && k >= r.div) msg = "✗ diverged at step " + r.div;
       else {
         var f = r.gap[Math.min(k, r.gap.length - 1)];
-        msg = word + " " + (f <= FLOOR * 1.0001 ? "< " + fmt(FLOOR) : fmt(f)) + " at step " + k;
+        msg = word + " " + (f <= floor * 1.0001 ? "< " + fmt(floor) : fmt(f)) + " at step " + k;
       }
       row.status.textContent = msg;
     });
@@ -1334,9 +1261,35 @@
     if (fb) fb.textContent = message; else el.appendChild(h("div", { "class": "ol-fallback", text: message }));
   }
 
+  // ------------------------------------------------------------------ the spec contract
+  // The spec versions this script reads (optimlab.explorers.SPEC_VERSION; the fields are listed in
+  // optimlab/explorers.py's docstring).  Anything else is refused, visibly, rather than misdrawn.
+  var SPEC_VERSIONS = [3];
+
+  // Why this script cannot draw `spec` ("" when it can).
+  function specProblem(spec) {
+    if (!spec || typeof spec !== "object") return "its data is not a spec object";
+    if (SPEC_VERSIONS.indexOf(spec.v) < 0) {
+      return "its data has spec version " + JSON.stringify(spec.v) + " but this explorer.js reads " +
+        "version " + SPEC_VERSIONS.join(", ") + " (the page and optimlab differ: rebuild the page, or " +
+        "re-run the cell)";
+    }
+    if (spec.kind !== "race" && spec.kind !== "lines") return "unknown figure kind " + JSON.stringify(spec.kind);
+    if (spec.kind === "race" && !(spec.style && spec.style.contour)) return "its data has no style";
+    return "";
+  }
+
+  // The explorer for `spec` in `el`, or null (with a message in the figure and on the console) for
+  // a spec this script does not read.
   function create(el, spec, opts) {
-    injectCSS();
     el.classList.add("optimlab-explorer");
+    var problem = specProblem(spec);
+    if (problem) {
+      fail(el, "Interactive figure: " + problem + ".");
+      el.setAttribute("data-error", "spec");
+      if (root.console) root.console.error("optimlab explorer: " + problem, spec);
+      return null;
+    }
     // In JupyterLab the keys belong to the explorer's controls, not to the notebook's shortcuts.
     el.setAttribute("data-lm-suppress-shortcuts", "true");
     var ex = new Explorer(el, spec, opts);
@@ -1367,9 +1320,13 @@
     for (var i = 0; i < els.length; i++) mount(els[i]);
   }
 
-  root.optimlabExplorer = { version: 2, create: create, mount: mount, mountAll: mountAll,
-                            decode: decode, raceLayout: raceLayout, SIDE_BY_SIDE: SIDE_BY_SIDE,
-                            Explorer: Explorer };
+  // The pure parts are exported for the tests under node (tests/test_explorer_js.py).
+  var api = { version: 3, SPEC_VERSIONS: SPEC_VERSIONS, create: create, mount: mount, mountAll: mountAll,
+              specProblem: specProblem, decode: decode, displayEnd: displayEnd, lossLimits: lossLimits,
+              surfaceGrid: surfaceGrid, percentile: percentile, linTicks: linTicks, ticksFor: ticksFor,
+              raceLayout: raceLayout, SIDE_BY_SIDE: SIDE_BY_SIDE, Explorer: Explorer };
+  root.optimlabExplorer = api;
+  if (typeof module === "object" && module.exports) module.exports = api;
 
   if (doc) {
     if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", mountAll);

@@ -461,3 +461,27 @@ def test_title_follows_the_surface(visit):
         assert ex.locator(".ol-title").inner_text() == other
         ex.locator(".ol-reset").click()
         assert ex.locator(".ol-title").inner_text() == chapter_title
+
+
+# --------------------------------------------------------------------------- the spec contract
+def test_a_spec_of_another_version_is_refused_visibly(browser, tmp_path):
+    """A standalone page (style sheet and scripts inline) draws its spec; the same page with a spec
+    version explorer.js does not read shows why in the figure and logs an error, drawing nothing."""
+    from optimlab import explorers
+
+    ex = explorers.race(ol.surfaces.Quadratic(kappa=10), {"SGD": ol.SGD(lr=0.05)}, live=True, steps=10)
+    context = new_context(browser, viewport={"width": 900, "height": 800})
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(ex.save(tmp_path / "ok.html").as_uri(), wait_until="load")
+    page.wait_for_selector(".optimlab-explorer[data-ready='1']")
+    assert page.evaluate("getComputedStyle(document.querySelector('.ol-play')).minWidth") != "0px"  # explorer.css
+    assert errors == []
+    bad = explorers.Explorer({**ex.spec, "v": explorers.SPEC_VERSION + 1})
+    page.goto(bad.save(tmp_path / "bad.html").as_uri(), wait_until="load")
+    page.wait_for_selector(".optimlab-explorer[data-error='spec']")
+    text = page.inner_text(".optimlab-explorer .ol-fallback")
+    assert f"spec version {explorers.SPEC_VERSION + 1}" in text and page.locator("canvas").count() == 0
+    assert len(errors) == 1 and "spec version" in errors[0]
+    context.close()
