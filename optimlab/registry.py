@@ -48,7 +48,7 @@ class Role:
 #: Adam's β₂.
 ROLES = {
     "beta1": Role("β₁ (momentum)", 0.0, 0.9999, 0.001, False, 0.9),
-    "beta2": Role("β₂ (second moment)", 0.0, 0.99999, 0.0001, False, 0.999),
+    "beta2": Role("β₂", 0.0, 0.99999, 0.0001, False, 0.999),
     "eps": Role("ε", 1e-12, 1.0, 0.05, True, 1e-8),
     "weight_decay": Role("weight decay λ", 0.0, 2.0, 0.01, False, 0.0),
 }
