@@ -279,12 +279,28 @@ def _frames(page, n):
         next_frame(page)
 
 
+# The map's top in the window, once it has not moved for 10 frames in a row (a fling from a swipe
+# can go on for a while on a busy machine, and a tap measured during it lands elsewhere).
+_MAP_AT_REST = """async el => {
+    const map = el.querySelector('canvas.ol-map'), frame = () => new Promise(r => requestAnimationFrame(r));
+    let last = NaN, same = 0;
+    for (let k = 0; k < 600 && same < 10; k++) {
+        await frame();
+        const top = map.getBoundingClientRect().top;
+        same = top === last ? same + 1 : 0;
+        last = top;
+    }
+    return same >= 10;
+}"""
+
+
 def _map_near_top(page, ex):
-    """Scroll the map to 100 px below the top of the window (and let any fling end); its box."""
-    page.evaluate("async () => { window.scrollTo(0, scrollY); await new Promise(r => requestAnimationFrame(r)); }")
+    """Scroll the map to 100 px below the top of the window, once it is at rest; its box."""
+    page.evaluate("() => window.scrollTo(0, scrollY)")  # stops a fling where it can
+    assert ex.evaluate(_MAP_AT_REST), "the page never came to rest"
     box = ex.locator("canvas.ol-map").bounding_box()
     page.evaluate("y => window.scrollBy(0, y)", box["y"] - 100)
-    next_frame(page)
+    assert ex.evaluate(_MAP_AT_REST), "the page never came to rest"
     return ex.locator("canvas.ol-map").bounding_box()
 
 
@@ -310,7 +326,9 @@ def test_touch_on_the_map_scrolls_taps_and_drags(browser, site):
     # A tap sets the start where the finger lands (the map scrolled back into view first).
     box = _map_near_top(page, ex)
     x, y = box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4
+    top = box["y"]
     page.touchscreen.tap(x, y)
+    assert ex.locator("canvas.ol-map").bounding_box()["y"] == top, "the map moved under the tap"
     want = ex.evaluate("(el, p) => { const b = el.__ol.mapCanvas.getBoundingClientRect();"
                        " return el.__ol.map.inv(p[0] - b.left, p[1] - b.top); }", [x, y])
     got = [float(c) for c in ex.get_attribute("data-start").split(",")]
