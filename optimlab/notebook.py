@@ -20,11 +20,64 @@ from __future__ import annotations
 import ast
 import importlib.util
 
-__all__ = ["NOTE", "setup", "torch_available", "needs_torch", "defined_names", "table"]
+__all__ = ["NOTE", "setup", "torch_available", "needs_torch", "defined_names", "table",
+           "SETUP_CALL", "install_cell", "with_install_cell"]
 
-#: What a cell that needs PyTorch prints where torch cannot be imported.
-NOTE = ("This cell needs PyTorch, which does not run in the browser. To run it, open the chapter "
-        "on Colab (rocket menu at the top of its page) or in Jupyter with PyTorch installed.")
+#: What a cell that needs PyTorch prints where torch cannot be imported. It names only routes the
+#: book always offers: the chapter's notebook download (every page has it) and a local copy.
+NOTE = ("This cell needs PyTorch, which is not installed in this kernel (and does not run in the "
+        "browser). To run it, download the chapter as a notebook (download button at the top of its "
+        "page) and open it in Jupyter where PyTorch is installed (`pip install torch`).")
+
+#: The call every chapter's hidden first cell makes; in every copy of a chapter that leaves the
+#: book's own environment, :func:`with_install_cell` puts :func:`install_cell` in that cell's place.
+SETUP_CALL = "optimlab.notebook.setup()"
+
+_INSTALL = '''\
+# Set up the chapter: install optimlab, the book's package, where it is missing. Cells that need
+# PyTorch print a note where torch is missing (always in the browser).
+import importlib.util, sys
+if importlib.util.find_spec("optimlab") is None:
+    if sys.platform == "emscripten":      # in the browser (JupyterLite): the wheel its site serves
+        %pip install -q "optimlab[widgets]"
+    else:
+{elsewhere}
+importlib.invalidate_caches()
+if importlib.util.find_spec("optimlab") is not None:
+    import optimlab.notebook
+    {setup}
+'''
+
+
+def install_cell(source: str | None = None) -> str:
+    """The source of a chapter's first cell outside the book's environment (the single copy).
+
+    ``source``: where pip gets optimlab outside the browser, a pip URL (the book's repository,
+    ``git+https://…@branch``, or the wheel its site serves, ``https://…/optimlab-….whl``). Without
+    one the cell prints how to run the chapter locally instead of a pip line that would fail.
+    """
+    if source:
+        if any(c in source for c in "\"\n ") or not source.startswith(("git+https://", "https://", "http://")):
+            raise ValueError(f"source must be a git+https:// or http(s):// URL, got {source!r}")
+        elsewhere = f'        %pip install -q "optimlab[widgets] @ {source}"'
+    else:
+        elsewhere = ("        print(\"optimlab, the book's package, is not installed here and this notebook names no \"\n"
+                     "              \"place to install it from. To run the chapter: get the book's sources \"\n"
+                     "              \"(git clone the book's repository, then cd into it) and run: make lab\")")
+    return _INSTALL.format(elsewhere=elsewhere, setup=SETUP_CALL)
+
+
+def with_install_cell(nb: dict, source: str | None = None) -> bool:
+    """Put, in place, :func:`install_cell` into ``nb``'s setup cell (its first code cell calling
+    :data:`SETUP_CALL`), keeping that cell's tags and outputs; False when it has none."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if SETUP_CALL in text:
+            cell["source"] = install_cell(source)
+            return True
+    return False
 
 
 def torch_available() -> bool:
@@ -96,6 +149,7 @@ def setup(shell=None) -> bool:
     Returns True when the handler was installed, False where torch imports (nothing changes) or
     outside IPython. Calling it again replaces the handler.
     """
+    _quiet_font_cache()
     if torch_available():
         return False
     if shell is None:
@@ -115,6 +169,22 @@ def setup(shell=None) -> bool:
     shell._optimlab_torch_note = note
     shell.set_custom_exc((ModuleNotFoundError, NameError), note)
     return True
+
+
+def _quiet_font_cache() -> None:
+    """Build matplotlib's font cache now, without its "building the font cache" warning on stderr
+    (a fresh kernel, e.g. every JupyterLite session, would print it in the chapter's first figure cell)."""
+    import logging
+
+    if importlib.util.find_spec("matplotlib") is None:
+        return
+    log = logging.getLogger("matplotlib.font_manager")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        import matplotlib.font_manager  # noqa: F401  (building the cache is the import's side effect)
+    finally:
+        log.setLevel(level)
 
 
 def table(header, rows):

@@ -173,7 +173,7 @@ def test_removed_outputs_left_out_and_explorers_made_live():
         nbformat.v4.new_code_cell("ex", outputs=[nbformat.v4.new_output(
             "execute_result", {"text/html": ex.to_html("book"), "text/plain": repr(ex)})]),
     ])
-    lab.live_explorers(lab.drop_removed_outputs(nb))
+    lab.live_notebook(lab.drop_removed_outputs(nb))
     assert nb.cells[0].outputs == []
     html = nb.cells[1].outputs[0]["data"]["text/html"]
     assert html == ex.to_html("live") and "optimlabExplorer.mount" in html

@@ -37,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import execute  # noqa: E402  (tools/execute.py: the cache `make execute` fills, read as it reads it)
+from optimlab.explorers import live_notebook  # noqa: E402  (the .ipynb downloads use it too)
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -163,27 +164,6 @@ def drop_removed_outputs(nb: dict) -> dict:
     return nb
 
 
-_EXPLORER_DATA = re.compile(r'<script type="application/json" class="optimlab-explorer-data">(.*?)</script>', re.S)
-
-
-def live_explorers(nb: dict) -> dict:
-    """Give, in place, every explorer output of the static build its scripts (live mode), so it
-    draws when the (trusted) notebook opens, without a kernel."""
-    from optimlab import explorers
-
-    for cell in nb.get("cells", []):
-        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
-            html = out.get("data", {}).get("text/html")
-            html = "".join(html) if isinstance(html, list) else html
-            if not html or 'class="optimlab-explorer"' not in html or "optimlabExplorer" in html:
-                continue
-            found = _EXPLORER_DATA.search(html)
-            if found:
-                spec = json.loads(found.group(1).replace("\\u003c", "<"))
-                out["data"]["text/html"] = explorers.Explorer(spec).to_html("live")
-    return nb
-
-
 def executed(md: Path, cache_dir: Path = execute.CACHE):
     """(notebook with the outputs of its cached execution, time of that execution), or
     (the chapter without outputs, the source's time) when the cache has none."""
@@ -226,7 +206,7 @@ def lab_notebook(nb, refs: dict, cites: dict):
     for i, cell in enumerate(nb.cells):  # nbformat 4.5: every cell has an id
         cell.setdefault("id", f"cell-{i}")
     nb.nbformat, nb.nbformat_minor = 4, max(nb.get("nbformat_minor", 5), 5)
-    link_roles(live_explorers(drop_removed_outputs(fold_hidden(nb))), refs, cites)
+    link_roles(live_notebook(drop_removed_outputs(fold_hidden(nb))), refs, cites)
     NotebookNotary().sign(nb)
     return nb
 

@@ -16,7 +16,8 @@ and no network: everything the site loads is in it. It is built from pinned down
    …): ``tools/lite-requirements.txt``, pinned with hashes that pip checks.
 4. **optimlab's own wheel**, built from this repository.
 5. **The chapters** (the notebooks of ``_toc.yml``) converted to notebooks (jupytext) for the Pyodide kernel, the
-   cells the book hides folded.
+   cells the book hides folded, the one-line setup cell replaced by the install cell
+   (:func:`optimlab.notebook.install_cell`, which in the browser installs the wheel of step 4).
 
 ``jupyter lite build`` (jupyterlite-core, pinned in requirements.txt, with the Pyodide kernel and
 the JupyterLab extensions of this environment: widgets, anywidget, jupyterlab-myst)
@@ -39,6 +40,7 @@ import jupytext
 
 sys.path.insert(0, str(Path(__file__).parent))
 from lab import PAGES, chapters, citations, fold_hidden, link_roles, targets  # noqa: E402  (as `make lab`)
+from optimlab.notebook import with_install_cell  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
@@ -171,6 +173,7 @@ def chapter_notebook(md: Path, refs: dict | None = None, cites: dict | None = No
     """A chapter as the site serves it: no outputs, hidden cells folded, the Pyodide kernel,
     ``{ref}`` and ``{cite}`` as links and author–year text (as in `make lab`)."""
     nb = link_roles(jupytext.read(md), refs, cites)
+    with_install_cell(nb)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata.pop("jupytext", None)
     for cell in nb.cells:
