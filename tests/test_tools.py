@@ -182,3 +182,21 @@ def test_removed_outputs_left_out_and_explorers_made_live():
 def test_lab_command_stays_on_localhost():
     cmd = lab.command(["--no-browser"], lab=Path("/x"))
     assert "--ServerApp.ip=127.0.0.1" in cmd and "--ServerApp.root_dir=/x" in cmd and cmd[-1] == "--no-browser"
+
+
+def test_equations_carry_the_book_numbers_and_unlabelled_ones_none():
+    numbers = {"eq-a": 7, "eq-b": 8}
+    nb = {"cells": [{"cell_type": "markdown", "source":
+                     "Text\n\n```{math}\n:label: eq-a\nx = 1\n```\n\n$$\ny = 2\n$$\n\n$$\nz = 3\n$$ (eq-b)\n\nFrom {eq}`eq-a`."}]}
+    text = lab.number_equations(nb, numbers)["cells"][0]["source"]
+    assert "```{math}\n:label: eq-a\n:enumerator: 7\nx = 1\n```" in text
+    assert "```{math}\n:enumerated: false\ny = 2\n```" in text
+    assert "```{math}\n:label: eq-b\n:enumerator: 8\nz = 3\n```" in text
+    assert "$$" not in text and "{eq}`eq-a`" in text
+
+
+def test_equation_numbers_count_labelled_equations_through_the_book_in_toc_order():
+    numbers = lab.equation_numbers()
+    assert list(numbers.values()) == list(range(1, len(numbers) + 1))
+    first_chapter = lab._labelled((lab.BOOK / "01_gradient_descent.md").read_text())
+    assert [numbers[label] for label in first_chapter] == list(range(1, len(first_chapter) + 1))
