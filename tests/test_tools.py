@@ -187,10 +187,11 @@ def test_lab_command_stays_on_localhost():
 def test_equations_carry_the_book_numbers_and_unlabelled_ones_none():
     numbers = {"eq-a": 7, "eq-b": 8}
     nb = {"cells": [{"cell_type": "markdown", "source":
-                     "Text\n\n```{math}\n:label: eq-a\nx = 1\n```\n\n$$\ny = 2\n$$\n\n$$\nz = 3\n$$ (eq-b)\n\nFrom {eq}`eq-a`."}]}
+                     "Text\n\n```{math}\n:label: eq-a\nx = 1\n```\n\n```{math}\nw = 0\n```\n\n$$\ny = 2\n$$\n\n$$\nz = 3\n$$ (eq-b)\n\nFrom {eq}`eq-a`."}]}
     text = lab.number_equations(nb, numbers)["cells"][0]["source"]
     assert "```{math}\n:label: eq-a\n:enumerator: 7\nx = 1\n```" in text
     assert "```{math}\n:enumerated: false\ny = 2\n```" in text
+    assert "```{math}\n:enumerated: false\nw = 0\n```" in text
     assert "```{math}\n:label: eq-b\n:enumerator: 8\nz = 3\n```" in text
     assert "$$" not in text and "{eq}`eq-a`" in text
 
