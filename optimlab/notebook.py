@@ -131,14 +131,36 @@ def cell_key(source: str) -> str:
     return hashlib.sha256(source.strip().encode("utf-8")).hexdigest()[:16]
 
 
+def used_names(source: str) -> set[str]:
+    """The names a cell reads, and the modules it imports (``import torch`` reads ``torch``)."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return set()
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+            names.update("torch" for a in node.names if ".torch" in f".{a.name}")
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add("torch" if ".torch" in f".{node.module}" else node.module.split(".")[0])
+    return names
+
+
 def book_outputs(nb: dict) -> dict[str, list]:
-    """cell key → outputs, for every code cell of an executed notebook that has outputs (what
-    :func:`setup` shows in place of a torch cell's result, e.g. in the browser)."""
-    out = {}
+    """cell key → outputs, for the code cells of an executed notebook that can need torch (they
+    use torch, or a name an earlier such cell defines) and have outputs: what :func:`setup` shows
+    in place of a torch cell's result, e.g. in the browser."""
+    out, missing = {}, {"torch"}
     for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "code" and cell.get("outputs"):
-            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            out[cell_key(source)] = cell["outputs"]
+        if cell.get("cell_type") != "code":
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if used_names(source) & missing:
+            missing |= defined_names(source)
+            if cell.get("outputs"):
+                out[cell_key(source)] = cell["outputs"]
     return out
 
 
