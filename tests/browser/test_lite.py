@@ -66,7 +66,7 @@ def _text(output) -> str:
 def test_chapter_runs_offline_in_the_browser_without_errors(lite_run):
     cells = lite_run["cells"]
     assert lite_run["external"] == [], f"requests leaving 127.0.0.1: {lite_run['external'][:5]}"
-    assert cells and "optimlab.notebook.setup()" in cells[0]["source"], "the first cell is not the install cell"
+    assert cells and "optimlab.notebook.setup(" in cells[0]["source"], "the first cell is not the install cell"
     errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(cells) for o in c["outputs"]
               if o["output_type"] == "error"]
     assert errors == [], f"error outputs: {errors[:5]}"
