@@ -81,6 +81,7 @@ import itertools
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +90,7 @@ from . import engine, registry, rules, style, surfaces
 from .runs import Trajectory
 from .runs import run as _run
 
-__all__ = ["Explorer", "race", "lines", "decode", "encode", "book_mode", "ASSETS",
+__all__ = ["Explorer", "race", "lines", "decode", "encode", "book_mode", "live_notebook", "ASSETS",
            "CONTROLLER_PATH", "CATALOGUE", "KNOB_SLIDERS", "STEP_LIMITS", "SPEC_VERSION",
            "spec_style", "python_run", "scripts", "stylesheet", "STYLESHEET_PATH"]
 
@@ -700,3 +701,22 @@ def lines(x, ys, sliders=None, *, xlabel: str = "", ylabel: str = "", logy: bool
             "x": [float(f"{xi:.7g}") for xi in x], "series": series}
     combo_dicts = [{sp["name"]: float(val) for sp, val in zip(specs, row)} for row in combos]
     return Explorer(spec, combos=combo_dicts, title=title or "")
+
+
+_EXPLORER_DATA = re.compile(r'<script type="application/json" class="optimlab-explorer-data">(.*?)</script>', re.S)
+
+
+def live_notebook(nb: dict) -> dict:
+    """Give, in place, every explorer output of the static build its scripts (live mode), so it
+    draws when the (trusted) notebook opens, without a kernel."""
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            markup = out.get("data", {}).get("text/html")
+            markup = "".join(markup) if isinstance(markup, list) else markup
+            if not markup or 'class="optimlab-explorer"' not in markup or "optimlabExplorer" in markup:
+                continue
+            found = _EXPLORER_DATA.search(markup)
+            if found:
+                spec = json.loads(found.group(1).replace("\\u003c", "<"))
+                out["data"]["text/html"] = Explorer(spec).to_html("live")
+    return nb
