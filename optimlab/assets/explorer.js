@@ -127,42 +127,46 @@
 
   Chart.prototype.font = function (px, weight) { return font(px * this.k, weight); };
 
-  // The legend across the top of the chart, in rows that fit its width `w`: each entry's place.
-  Chart.prototype.legendLayout = function (w) {
-    var c = this.ctx, k = this.k, x = 8 * k, row = 0, places = [], sw = 24 * k, rowH = 20 * k;
-    c.font = this.font(14);
-    this.entries.forEach(function (e) {
-      var ew = sw + 6 * k + c.measureText(e.label).width;
-      if (x > 8 * k && x + ew > w - 6 * k) { row++; x = 8 * k; }
-      places.push({ e: e, x: x, y: 4 * k + row * rowH + rowH / 2 });
-      x += ew + 16 * k;
-    });
-    return { places: places, h: places.length ? (row + 1) * rowH + 4 * k : 0 };
+  // The legend: a box in the plot's top right corner (it never moves the plot, so that nothing
+  // moves under the pointer when an optimizer is turned on), one entry a row, in columns when the
+  // plot is too short; each entry's place, relative to the canvas.
+  Chart.prototype.legendLayout = function () {
+    var c = this.ctx, k = this.k, r = this.rect, sw = 22 * k, pad = 6 * k, rowH = 19 * k, n = this.entries.length;
+    if (!n || !r) return null;
+    c.font = this.font(13);
+    var perCol = Math.max(1, Math.min(n, Math.floor((r.h - 2 * pad) / rowH))), cols = Math.ceil(n / perCol);
+    var colW = sw + 6 * k + Math.max.apply(null, this.entries.map(function (e) { return c.measureText(e.label).width; }));
+    var w = cols * colW + (cols - 1) * 12 * k + 2 * pad, hh = Math.min(n, perCol) * rowH + 2 * pad;
+    var x0 = r.x + r.w - w - 4 * k, y0 = r.y + 4 * k;
+    return { x: x0, y: y0, w: w, h: hh, places: this.entries.map(function (e, i) {
+      var col = Math.floor(i / perCol);
+      return { e: e, x: x0 + pad + col * (colW + 12 * k), y: y0 + pad + (i % perCol + 0.5) * rowH, w: colW, h: rowH };
+    }) };
   };
 
   Chart.prototype.drawLegend = function () {
-    var c = this.ctx, k = this.k, self = this;
-    if (!this.legend) return;
+    var c = this.ctx, k = this.k, L = this.legend = this.legendLayout();
+    if (!L) return;
     c.save();
-    c.font = this.font(14); c.textAlign = "left"; c.textBaseline = "middle";
-    this.legend.places.forEach(function (p) {
+    c.fillStyle = "rgba(255,255,255,0.88)"; c.strokeStyle = "#999"; c.lineWidth = k;
+    c.beginPath(); c.rect(L.x, L.y, L.w, L.h); c.fill(); c.stroke();
+    c.font = this.font(13); c.textAlign = "left"; c.textBaseline = "middle";
+    L.places.forEach(function (p) {
       var e = p.e;
       c.strokeStyle = e.color; c.lineWidth = 3 * k; c.lineCap = "butt";
       c.setLineDash((e.dash || []).map(function (d) { return d * k; }));
-      c.beginPath(); c.moveTo(p.x, p.y); c.lineTo(p.x + 24 * k, p.y); c.stroke();
+      c.beginPath(); c.moveTo(p.x, p.y); c.lineTo(p.x + 22 * k, p.y); c.stroke();
       c.setLineDash([]);
       c.fillStyle = "#1d1d1f";
-      c.fillText(e.label, p.x + 30 * k, p.y);
+      c.fillText(e.label, p.x + 28 * k, p.y);
     });
     c.restore();
-    return self;
   };
 
   // Size the canvas (CSS px) and fit the plot rectangle; with equal, keep the data aspect.
   Chart.prototype.layout = function (w, hgt, xr, yr, logx, logy) {
     var dpr = this.dprOverride || root.devicePixelRatio || 1, k = this.k, m0 = this.m0;
-    this.legend = this.entries.length ? this.legendLayout(w) : null;
-    var m = this.m = { l: m0.l * k, r: m0.r * k, b: m0.b * k, t: m0.t * k + (this.legend ? this.legend.h : 0) };
+    var m = this.m = { l: m0.l * k, r: m0.r * k, b: m0.b * k, t: m0.t * k };
     this.xr = xr; this.yr = yr; this.logx = !!logx; this.logy = !!logy;
     var pw = Math.max(40, w - m.l - m.r), ph = Math.max(40, hgt - m.t - m.b);
     if (this.equal) {
@@ -621,7 +625,7 @@
   // Projector mode: map and loss panel side by side or stacked in a W × H place, whichever draws
   // the larger map (its data aspect fixed); side by side the map takes at most 62 % of the width.
   function projectorLayout(W, H, map, win) {
-    var k = map.k, m = map.m0, ml = (m.l + m.r) * k, mt = (m.t + m.b) * k + 28 * k;  // 28: a legend row
+    var k = map.k, m = map.m0, ml = (m.l + m.r) * k, mt = (m.t + m.b) * k;
     var aspect = (win[1][1] - win[1][0]) / (win[0][1] - win[0][0]);
     var sideW = Math.floor(Math.min(0.62 * (W - GAP), (H - mt) / aspect + ml));
     var pwSide = Math.min(sideW - ml, (H - mt) / aspect), stackH = Math.floor(0.64 * H);
@@ -1276,17 +1280,15 @@
     if (!this.ready) { this.ready = true; this.el.setAttribute("data-ready", "1"); }
   };
 
-  // The charts (main first: it carries the legend).
+  // The charts; the last one carries the legend (the loss panel, when there is one).
   P.charts = function () { return this.kind === "race" ? [this.map, this.loss].filter(Boolean) : [this.chart]; };
+  P.legendChart = function () { var c = this.charts(); return c[c.length - 1]; };
 
   // Size the canvases: below the controls for the page's width, or (projector mode) filling the
   // figure's place on the screen.  Returns the width laid out for.
   P.layoutCharts = function () {
     var k = (parseFloat(root.getComputedStyle(this.el).fontSize) || BASE_PX) / BASE_PX, spec = this.spec;
     this.charts().forEach(function (c) { c.k = k; });
-    var main = this.charts()[0];
-    main.entries = this.legendEntries();
-    this.legendKey = JSON.stringify(main.entries);
     var W, H, mapW, mapH, side = false;
     if (this.projector) {
       var cs = root.getComputedStyle(this.figure);
@@ -1326,10 +1328,14 @@
   };
 
   // The charts' drawing (on canvases, or on SVG recorders for an export).
-  P.paint = function () { if (this.kind === "race") this.drawRace(); else this.drawLines(); };
+  P.paint = function () {
+    if (this.kind === "race") this.drawRace(); else this.drawLines();
+    var c = this.legendChart();
+    c.entries = this.legendEntries();
+    c.drawLegend();
+  };
 
   P.draw = function (t0) {
-    if (JSON.stringify(this.legendEntries()) !== this.legendKey) { this.relayout(t0); return; }  // shown runs changed
     this.paint();
     var st = this.state, T = this.T();
     if (this.stepOut) {
@@ -1352,7 +1358,6 @@
     var self = this, map = this.map, st = this.state, sp = this.surface(), k = st.step;
     if (!map.rect) return;
     map.clear();
-    map.drawLegend();
     this.bg.draw(map);
     map.clip(true);
     sp.minima.forEach(function (m) { map.marker(m[0], m[1], "star", self.style.minimum, 9); });
@@ -1413,7 +1418,6 @@
     var c = this.chart, spec = this.spec, self = this, st = this.state, X = this.X;
     var T = spec.T + 1, e = spec.animate ? st.step : spec.T, combo = this.combo();
     c.clear();
-    c.drawLegend();
     c.axes(spec.xlabel, spec.ylabel, true);
     c.clip(true);
     this.series.forEach(function (d) {
@@ -1473,7 +1477,7 @@
       b.addEventListener("click", act);
       return b;
     }
-    this.fullBtn = button("ol-full", "⛶ Full screen", "Full screen (projector mode)", function () {
+    this.fullBtn = button("ol-full", "Full screen", "Full screen (projector mode)", function () {
       self.setProjector(!self.projector);
     });
     return h("span", { "class": "ol-tools", role: "group", "aria-label": "figure" }, [
@@ -1490,7 +1494,7 @@
     this.projector = !!on;
     el.classList.toggle("ol-projector", this.projector);
     el.setAttribute("data-projector", on ? "1" : "0");
-    this.fullBtn.textContent = on ? "✕ Leave full screen" : "⛶ Full screen";
+    this.fullBtn.textContent = on ? "✕ Leave full screen" : "Full screen";
     this.fullBtn.setAttribute("aria-label", on ? "Leave full screen (Esc)" : "Full screen (projector mode)");
     if (on) {
       this.scrollBack = [root.scrollX, root.scrollY];
@@ -1642,6 +1646,15 @@
   P.toPixel = function (x, y) {
     var b = this.mapCanvas.getBoundingClientRect();
     return [b.left + this.map.fx(x), b.top + this.map.fy(y)];
+  };
+
+  // The legend's entries where they are drawn, in the window's coordinates (CSS px).
+  P.legendBoxes = function () {
+    var c = this.legendChart(), b = c.canvas.getBoundingClientRect();
+    return ((c.legend || {}).places || []).map(function (p) {
+      return { label: p.e.label, color: p.e.color, left: b.left + p.x, right: b.left + p.x + p.w,
+               top: b.top + p.y - p.h / 2, bottom: b.top + p.y + p.h / 2 };
+    });
   };
 
   P.snapshot = function () {
