@@ -886,6 +886,7 @@
     });
     this.onFullscreen = function () {  // the browser left full screen (its own Esc, or F11)
       if (self.projector && self.fullscreen && fullscreenElement() !== el) self.setProjector(false);
+      else if (!self.projector && !fullscreenElement()) self.scrollBackNow();
     };
     doc.addEventListener("fullscreenchange", this.onFullscreen);
     doc.addEventListener("webkitfullscreenchange", this.onFullscreen);
@@ -1497,7 +1498,10 @@
     this.fullBtn.textContent = on ? "✕ Leave full screen" : "Full screen";
     this.fullBtn.setAttribute("aria-label", on ? "Leave full screen (Esc)" : "Full screen (projector mode)");
     if (on) {
+      // The page behind keeps its height (the explorer leaves its flow) and its scroll position.
       this.scrollBack = [root.scrollX, root.scrollY];
+      this.placeholder = h("div", { "class": "ol-placeholder", style: "height:" + el.offsetHeight + "px" });
+      el.parentNode.insertBefore(this.placeholder, el);
       var req = el.requestFullscreen || el.webkitRequestFullscreen;
       this.fullscreen = false;
       if (req && !fullscreenElement()) {
@@ -1512,9 +1516,16 @@
       el.style.removeProperty("--ol-fit");
       if (fullscreenElement() === el) (doc.exitFullscreen || doc.webkitExitFullscreen).call(doc);
       this.fullscreen = false;
-      if (this.scrollBack) root.scrollTo(this.scrollBack[0], this.scrollBack[1]);
+      if (this.placeholder && this.placeholder.parentNode) this.placeholder.parentNode.removeChild(this.placeholder);
+      this.placeholder = null;
     }
     this.relayout();
+    if (!on) this.scrollBackNow();
+  };
+
+  // Back where the page was before projector mode (again once the browser has left full screen).
+  P.scrollBackNow = function () {
+    if (this.scrollBack) root.scrollTo(this.scrollBack[0], this.scrollBack[1]);
   };
 
   // Projector mode: the largest text (a factor --ol-fit ≤ 1 of the base size) with which every
