@@ -1481,9 +1481,9 @@
     this.fullBtn = button("ol-full", "Full screen", "Full screen (projector mode)", function () {
       self.setProjector(!self.projector);
     });
-    return h("span", { "class": "ol-tools", role: "group", "aria-label": "figure" }, [
-      button("ol-save-png", "Save PNG", "Save this view as a PNG image", function () { self.save("png"); }),
-      button("ol-save-svg", "Save SVG", "Save this view as an SVG image", function () { self.save("svg"); }),
+    return h("span", { "class": "ol-tools", role: "group", "aria-label": "save or project the figure" }, [
+      button("ol-save-png", "Save PNG", "Save PNG of this view", function () { self.save("png"); }),
+      button("ol-save-svg", "Save SVG", "Save SVG of this view", function () { self.save("svg"); }),
       this.fullBtn]);
   };
 
