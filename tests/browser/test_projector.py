@@ -3,7 +3,7 @@
 Projector mode (the Full screen button): at 1280×720, 1366×768 and 1920×1080 every explorer of the
 book fills the screen with its figure, its legend and every control inside the window — none
 clipped or covered (the control itself is what the window shows at its centre), nothing to scroll
-— with text larger than on the page; Esc and the button leave it.  The legend drawn on the figure
+— with text larger than on the page, and no serious axe-core finding; Esc and the button leave it.  The legend drawn on the figure
 lists exactly the optimizers shown and follows a toggle.  Save PNG and Save SVG download the view:
 a PNG of twice the figure's size, an SVG that parses, with one path per optimizer shown on the map
 and the caption of the settings.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 import xml.etree.ElementTree as ET
 
+import axe
 import pytest
 
 from conftest import EXPLORERS_READY, chapter_pages, new_context
@@ -113,6 +114,8 @@ def test_projector_mode_is_keyboard_reachable_labelled_and_left_with_the_button(
                            arg=ex.element_handle())
     assert button.get_attribute("aria-label") == "Leave full screen (Esc)"
     assert page.evaluate("document.activeElement.classList.contains('ol-full')"), "the focus left the button"
+    found = axe.violations(page, axe.script())  # contrast, names, targets at the projector's sizes
+    assert found == [], f"axe-core {axe.VERSION} in projector mode: {[(v['id'], v['targets'][:2]) for v in found]}"
     # The controls still act in projector mode: a toggle redraws, the legend follows.
     shown = len(ex.evaluate("el => el.__ol.legendBoxes()"))
     ex.locator(".ol-toggle[aria-pressed=true]").first.click()
