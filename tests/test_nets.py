@@ -208,13 +208,16 @@ def test_training_equals_torch_optim_step_for_step(opt, small):
     assert_same_run(rec, losses, params)
 
 
-@pytest.mark.parametrize("opt", [ol.SGD(lr=0.2, momentum=0.9), ol.Adam(lr=1e-2), ol.AdamW(lr=1e-2)], ids=repr)
+@pytest.mark.parametrize("opt", CASES, ids=repr)
 def test_schedule_and_clipping_equal_torchs(opt, small):
+    """Every rule of the book, with a warmup-then-cosine schedule and clipping at norm 0.5 (which
+    fires on these steps: the recorded norms before clipping exceed it)."""
     warmup_cosine = lambda t: min(1.0, t / 5) * 0.5 * (1 + math.cos(math.pi * t / 14))  # noqa: E731
     rec = nets.train(opt, NET, small, epochs=2, batch_size=32, seed=2, lr_schedule=warmup_cosine, clip=0.5)
     losses, params, _ = torch_train(opt, NET, small, epochs=2, batch_size=32, seed=2,
                                     schedule=warmup_cosine, clip=0.5)
     assert_same_run(rec, losses, params)
+    assert rec.grad_norm.max() > 0.5
 
 
 def test_the_recorded_gradient_norm_is_clip_grad_norms_before_clipping(small):
