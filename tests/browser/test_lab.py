@@ -155,9 +155,6 @@ def test_chapter_opens_ready_trusted_and_unmodified(browser, lab):
                 page.wait_for_selector(opened, timeout=20_000)
                 break
             except PlaywrightTimeout:
-                page.screenshot(path="/tmp/labclick.png")
-                print("TABS", page.evaluate("() => [...document.querySelectorAll('.lm-TabBar-tab')].map(t => t.title)"))
-                print("HIT", page.evaluate("s => { const e = document.querySelector(s); const b = e.getBoundingClientRect(); const h = document.elementFromPoint(b.x + b.width/2, b.y + b.height/2); return [b.x, b.y, b.width, b.height, h && h.outerHTML.slice(0, 200), e.outerHTML.slice(0,300)]; }", LINK))
                 continue
         assert page.locator(opened).count() == 1, "the link did not open chapter 1"
         assert external == [], f"requests leaving 127.0.0.1: {external[:5]}"
