@@ -15,6 +15,7 @@ import json
 import math
 import shutil
 import subprocess
+import types
 from pathlib import Path
 
 import numpy as np
@@ -132,14 +133,19 @@ def _cases(seed=2026, per_pair=6):
 
 
 def _horizon(opt, s, start, steps, ref, scale):
-    """First step at which a 1e-14·scale nudge of the start shows at 1e-9 (steps + 1 if never)."""
-    nudged = ol.run(opt, s, start + 1e-14 * scale, steps)
-    gap = np.abs(nudged.xs - ref.xs).max(axis=-1) / scale
-    bad = np.flatnonzero(gap > TOL)
-    if nudged.diverged_at != ref.diverged_at:
-        d = [v for v in (int(nudged.diverged_at), int(ref.diverged_at)) if v >= 0]
-        bad = np.concatenate([bad, [min(d)]])
-    return int(bad.min()) if bad.size else steps + 1
+    """First step at which a nudge shows at 1e-9 (steps + 1 if never): of the start by 1e-14·scale,
+    or of every gradient, taken 1e-14·scale away from the point (the engine rounds differently at
+    every step, and near a minimum a gradient is a difference of nearly equal numbers: Adam-like
+    rules, which divide it by its own size, then blow a rounding-level change up)."""
+    shift = np.array([1.0, -1.0]) * 1e-14 * scale
+    nudged_grads = types.SimpleNamespace(f=s.f, grad=lambda xy: s.grad(xy + shift))
+    bad = []
+    for nudged in (ol.run(opt, s, start + 1e-14 * scale, steps), ol.run(opt, nudged_grads, start, steps)):
+        gap = np.abs(nudged.xs - ref.xs).max(axis=-1) / scale
+        bad.extend(np.flatnonzero(gap > TOL)[:1])
+        if nudged.diverged_at != ref.diverged_at:
+            bad.append(min(v for v in (int(nudged.diverged_at), int(ref.diverged_at)) if v >= 0))
+    return int(min(bad)) if bad else steps + 1
 
 
 def test_every_engine_rule_is_sampled():
