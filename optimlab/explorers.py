@@ -89,7 +89,7 @@ from . import engine, registry, rules, style, surfaces
 from .runs import Trajectory
 from .runs import run as _run
 
-__all__ = ["Explorer", "race", "lines", "decode", "encode", "book_mode", "ASSETS",
+__all__ = ["Explorer", "race", "lines", "network", "network_data", "NETWORK_LIMITS", "PYTHON_ONLY", "decode", "encode", "book_mode", "ASSETS",
            "CONTROLLER_PATH", "CATALOGUE", "KNOB_SLIDERS", "STEP_LIMITS", "SPEC_VERSION",
            "spec_style", "python_run", "scripts", "stylesheet", "STYLESHEET_PATH"]
 
@@ -98,7 +98,9 @@ CONTROLLER_PATH = Path(__file__).resolve().parent / "assets" / "explorer.js"
 #: The explorer's style sheet.
 STYLESHEET_PATH = CONTROLLER_PATH.with_name("explorer.css")
 #: The files an explorer page needs, the scripts in loading order: name → path.
-ASSETS = {"engine.js": engine.ENGINE_PATH, "explorer.js": CONTROLLER_PATH, "explorer.css": STYLESHEET_PATH}
+ASSETS = {"engine.js": engine.ENGINE_PATH, "network.js": engine.ENGINE_PATH.with_name("network.js"),
+          "explorer.js": CONTROLLER_PATH, "network_view.js": CONTROLLER_PATH.with_name("network_view.js"),
+          "explorer.css": STYLESHEET_PATH}
 
 #: The optimizers a live explorer offers besides the chapter's own (PyTorch's names and forms):
 #: every entry of ``optimlab.registry.ENTRIES`` whose rule the browser engine runs.
@@ -343,6 +345,10 @@ class Explorer:
 
     def __repr__(self):
         s = self.spec
+        if s["kind"] == "network":
+            st = s["state"]
+            return (f"<optimlab Explorer (network, trained in the page): {len(st['active'])} of "
+                    f"{len(s['optimizers'])} optimizers on, {st['epochs']} epochs>")
         if self.live:
             return (f"<optimlab Explorer (live race): {len(s['state']['active'])} of "
                     f"{len(s['optimizers'])} optimizers on, {s['state']['steps']} steps>")
@@ -445,15 +451,10 @@ def _surfaces_offered(surface):
     return main["name"], out
 
 
-def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalogue, extra,
-               lr_range, linked):
-    knobs = list(knobs or ())
-    for k in knobs:
-        if k not in KNOB_SLIDERS:
-            raise ValueError(f"knobs must be among {sorted(KNOB_SLIDERS)}, got {k!r}")
-    if not 1 <= steps <= STEP_LIMITS[1]:
-        raise ValueError(f"steps must be in [1, {STEP_LIMITS[1]}] for a live race, got {steps}")
-    name, offered = _surfaces_offered(surface)
+def _live_entries(optimizers, knobs, catalogue):
+    """A live explorer's optimizers: ``(entries, values, lrs)`` — each entry ``{label, rule, hp,
+    bind, color}`` (the chapter's first, then the catalogue's, off), the shared sliders' values
+    by role and every optimizer's learning rate."""
     values: dict = {}
 
     def entry(label, opt, chapter):
@@ -494,7 +495,11 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
         e["color"] = cols[e["label"]]
         for knob, path in e["bind"].items():
             _put(e["hp"], path, values[knob])
-    chapter_lrs = [lrs[str(k)] for k in optimizers]
+    return entries, values, lrs
+
+
+def _lr_range(chapter_lrs, lr_range):
+    """The learning-rate sliders' (low, high): two decades below and one above the rates."""
     if lr_range is None:
         lo = 10.0 ** (math.floor(math.log10(min(chapter_lrs))) - 2)
         hi = 10.0 ** (math.ceil(math.log10(max(chapter_lrs))) + 1)
@@ -503,10 +508,32 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
     if not (0 < lr_range[0] < lr_range[1] and all(lr_range[0] <= v <= lr_range[1] for v in chapter_lrs)):
         raise ValueError(f"lr_range must be (low, high) with 0 < low < high around the learning "
                          f"rates {chapter_lrs}, got {lr_range}")
-    knob_specs = []
+    return list(lr_range)
+
+
+def _knob_specs(knobs):
+    knobs = list(knobs or ())
+    for k in knobs:
+        if k not in KNOB_SLIDERS:
+            raise ValueError(f"knobs must be among {sorted(KNOB_SLIDERS)}, got {k!r}")
+    out = []
     for k in knobs:
         label, lo, hi, step, log = KNOB_SLIDERS[k]
-        knob_specs.append({"name": k, "label": label, "min": lo, "max": hi, "step": step, "log": log})
+        out.append({"name": k, "label": label, "min": lo, "max": hi, "step": step, "log": log})
+    return out
+
+
+def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalogue, extra,
+               lr_range, linked):
+    knobs = list(knobs or ())
+    knob_specs = _knob_specs(knobs)
+    if not 1 <= steps <= STEP_LIMITS[1]:
+        raise ValueError(f"steps must be in [1, {STEP_LIMITS[1]}] for a live race, got {steps}")
+    name, offered = _surfaces_offered(surface)
+    entries, values, lrs = _live_entries(optimizers, knobs, catalogue)
+    cols = {e["label"]: e["color"] for e in entries}
+    chapter_lrs = [lrs[str(k)] for k in optimizers]
+    lr_range = _lr_range(chapter_lrs, lr_range)
     runs = {str(label): _run(opt, surface, x0, steps) for label, opt in optimizers.items()}
     state = {"surface": name, "active": [str(k) for k in optimizers], "lrs": lrs,
              "linked": len(set(chapter_lrs)) == 1 if linked is None else bool(linked), **{k: values[k] for k in knobs},
@@ -515,7 +542,7 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
             "animate": True, "loss_panel": bool(loss_panel),
             "title": surface.name if title is None else str(title), "surfaces": offered,
             "optimizers": entries, "defaults": engine.DEFAULTS, "knobs": knob_specs,
-            "limits": {"lr": list(lr_range), "steps": list(STEP_LIMITS)}, "state": state,
+            "limits": {"lr": lr_range, "steps": list(STEP_LIMITS)}, "state": state,
             "extra": {str(k): python_run(surface, v, name, cols.get(str(k)) or style.color(k))
                       for k, v in (extra or {}).items()}}
     return Explorer(spec, runs=runs, title=spec["title"])
@@ -700,3 +727,89 @@ def lines(x, ys, sliders=None, *, xlabel: str = "", ylabel: str = "", logy: bool
             "x": [float(f"{xi:.7g}") for xi in x], "series": series}
     combo_dicts = [{sp["name"]: float(val) for sp, val in zip(specs, row)} for row in combos]
     return Explorer(spec, combos=combo_dicts, title=title or "")
+
+
+# --------------------------------------------------------------------------- network
+#: The network explorer's controls: name → (lowest, highest) (integers).
+NETWORK_LIMITS = {"epochs": (1, 100), "batch_size": (1, 1438), "hidden": (1, 256), "seed": (0, 2**31 - 1)}
+
+#: The book's optimizers a network explorer does not offer, with the registry's reason: rules
+#: without a twin in engine.js (they need whole weight matrices; train them with ol.nets.train).
+PYTHON_ONLY = {e.label: e.info.note or "it has no twin in the browser engine"
+               for e in registry.ENTRIES if e.info.engine is None}
+
+
+def network_data(data=None) -> dict:
+    """The digits as the page's trainer reads them (``spec["data"]``, see network.js).
+
+    Each pixel is the count it was in the data set (0–16, one byte, ``X · 16``; network.js
+    divides by ``divisor`` = 16, as :func:`optimlab.datasets.digits` does), the training rows
+    first, then the test rows; the labels one byte each, in the same order.
+    """
+    from . import datasets
+    data = datasets.digits() if data is None else data
+    X = np.concatenate([data.X_train, data.X_test])
+    counts = X * 16
+    q = np.round(counts)
+    if not (np.array_equal(q, counts) and q.min() >= 0 and q.max() <= 255 and np.array_equal(q / 16, X)):
+        raise ValueError("the page carries pixel counts: data.X must be counts / 16 in [0, 255/16]")
+    y = np.concatenate([data.y_train, data.y_test])
+    return {"X": base64.b64encode(q.astype(np.uint8).tobytes()).decode("ascii"),
+            "y": base64.b64encode(y.astype(np.uint8).tobytes()).decode("ascii"),
+            "n_train": int(len(data.y_train)), "n_test": int(len(data.y_test)),
+            "features": int(X.shape[1]), "classes": int(data.classes), "divisor": 16}
+
+
+def _integer(name, v):
+    lo, hi = NETWORK_LIMITS[name]
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {v!r}")
+    return int(v)
+
+
+def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int = 32, seed: int = 0,
+            title=None, knobs=("beta1", "beta2", "eps", "weight_decay"), catalogue: bool = True,
+            lr_range=None, linked: bool = False) -> Explorer:
+    """The chapter's MLP trained on the digits **in the page**, by every optimizer on.
+
+    ``ol.nets.train(opt, ol.nets.MLP((64, hidden, 10)), ol.datasets.digits(), epochs=…,
+    batch_size=…, seed=…)`` for each optimizer, computed in a Web Worker by
+    ``optimlab/assets/network.js`` (held to :func:`optimlab.nets.train` by tests) while the
+    reader watches: mini-batch loss per step, training loss and test accuracy per epoch.  The
+    reader turns optimizers on and off, sets each one's learning rate, the shared β₁, β₂, ε and
+    weight decay (by role, as in :func:`race`), the batch size, the epochs, the seed and the
+    hidden width, and copies the setting as optimlab code that reproduces the curves.
+
+    Parameters
+    ----------
+    optimizers : dict label → optimlab rule with scalar hyperparameters (on at first).  The
+        rules without a browser twin (:data:`PYTHON_ONLY`: Adafactor, Muon) are refused.
+    hidden, epochs, batch_size, seed : the initial controls (limits: :data:`NETWORK_LIMITS`).
+    knobs, catalogue, lr_range, linked : as in :func:`race`.
+    """
+    if not optimizers:
+        raise ValueError("optimizers must name at least one optimizer")
+    for label, opt in optimizers.items():
+        if not isinstance(opt, rules.Optimizer):
+            raise ValueError(f"optimizer {label!r} must be an optimlab rule, got {opt!r}")
+        info = registry.rule_of(opt)
+        if info.engine is None:
+            raise ValueError(f"optimizer {label!r}: {info.name} is Python-only, the page cannot "
+                             f"train with it ({info.note}); use ol.nets.train")
+        if not engine.supported(opt=opt):
+            raise ValueError(f"optimizer {label!r} must have scalar hyperparameters, got {opt!r}")
+    state = {"hidden": _integer("hidden", hidden), "epochs": _integer("epochs", epochs),
+             "batch_size": _integer("batch_size", batch_size), "seed": _integer("seed", seed)}
+    knob_specs = _knob_specs(knobs)
+    entries, values, lrs = _live_entries(optimizers, [k["name"] for k in knob_specs], catalogue)
+    chapter_lrs = [lrs[str(k)] for k in optimizers]
+    state.update({"active": [str(k) for k in optimizers], "lrs": lrs, "linked": bool(linked),
+                  **{k["name"]: values[k["name"]] for k in knob_specs}})
+    limits = {"lr": _lr_range(chapter_lrs, lr_range), **{k: list(v) for k, v in NETWORK_LIMITS.items()}}
+    spec = {"v": SPEC_VERSION, "kind": "network", "live": True, "animate": False,
+            "title": "A network trained in this page" if title is None else str(title),
+            "data": network_data(), "optimizers": entries, "defaults": engine.DEFAULTS,
+            "knobs": knob_specs, "limits": limits, "state": state,
+            "python_only": [{"label": k, "note": v} for k, v in PYTHON_ONLY.items()],
+            "style": {"loss_floor": style.LOSS_FLOOR}}
+    return Explorer(spec, title=spec["title"])
