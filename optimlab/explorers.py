@@ -98,8 +98,9 @@ CONTROLLER_PATH = Path(__file__).resolve().parent / "assets" / "explorer.js"
 #: The explorer's style sheet.
 STYLESHEET_PATH = CONTROLLER_PATH.with_name("explorer.css")
 #: The files an explorer page needs, the scripts in loading order: name → path.
+#: (network_view.js only defines the network explorer's view; explorer.js builds it on demand.)
 ASSETS = {"engine.js": engine.ENGINE_PATH, "network.js": engine.ENGINE_PATH.with_name("network.js"),
-          "explorer.js": CONTROLLER_PATH, "network_view.js": CONTROLLER_PATH.with_name("network_view.js"),
+          "network_view.js": CONTROLLER_PATH.with_name("network_view.js"), "explorer.js": CONTROLLER_PATH,
           "explorer.css": STYLESHEET_PATH}
 
 #: The optimizers a live explorer offers besides the chapter's own (PyTorch's names and forms):
