@@ -20,9 +20,12 @@
  *                            parameters); returns the record {train_loss: Float64Array(steps),
  *                            train_loss_epoch, test_loss, test_accuracy: arrays (epochs + 1),
  *                            params, diverged_at, steps_per_epoch}, as ol.nets.Training
- *   serve(scope)             a worker's message handler: {cfg, data: spec.data} → per-epoch
- *                            messages {epoch, steps: new train_loss values, train_loss_epoch,
- *                            test_loss, test_accuracy, diverged_at, done}
+ *   Trainer(cfg, data)       the same run, one epoch per next() (epoch 0 first: the measures
+ *                            of the initial parameters); .rec the record so far
+ *   serve(scope)             a worker's message handler: {data: spec.data, runs: [{key, cfg}]}
+ *                            → the runs in turn, an epoch each, and per epoch a message {key,
+ *                            epoch, steps: new train_loss values, train_loss_epoch, test_loss,
+ *                            test_accuracy, diverged_at, done}
  *   source                   this file's code, to build a worker from a Blob
  */
 (function optimlabNetworkFactory(root) {
@@ -163,9 +166,14 @@
       var ly = L[l], ni = ly.n_in, no = ly.n_out, z = new Float64Array(n * no), last = l === L.length - 1;
       for (var r2 = 0; r2 < n; r2++) {
         for (var j = 0; j < no; j++) {
-          var s = 0, w = ly.W + j * ni, ar = r2 * ni;
-          for (var k = 0; k < ni; k++) s += a[ar + k] * p[w + k];
-          s += p[ly.b + j];
+          // four partial sums (as a BLAS kernel keeps several): twice as fast as one
+          var s0 = 0, s1 = 0, s2 = 0, s3 = 0, w = ly.W + j * ni, ar = r2 * ni, k = 0;
+          for (; k + 3 < ni; k += 4) {
+            s0 += a[ar + k] * p[w + k]; s1 += a[ar + k + 1] * p[w + k + 1];
+            s2 += a[ar + k + 2] * p[w + k + 2]; s3 += a[ar + k + 3] * p[w + k + 3];
+          }
+          for (; k < ni; k++) s0 += a[ar + k] * p[w + k];
+          var s = ((s0 + s1) + (s2 + s3)) + p[ly.b + j];
           z[r2 * no + j] = last || s > 0 ? s : 0;  // np.maximum(z, 0)
         }
       }
@@ -258,55 +266,74 @@
   }
 
   // ------------------------------------------------------------------ training
-  function train(cfg, D, onEpoch) {
+  // A run advanced one epoch at a time: next() measures the initial parameters (epoch 0) on its
+  // first call, then trains one epoch per call; it returns false once every epoch is done.
+  function Trainer(cfg, D) {
     var L = layout(cfg.sizes), R = root.optimlabEngine.rule(cfg.rule), bound = cfg.bound || 1e6;
     var p = init(cfg.sizes, cfg.seed), state = R.init(p.length);
     var n = D.n, B = Math.min(cfg.batch_size, n), per = Math.ceil(n / B), E = cfg.epochs;
-    var rng = new Generator(cfg.seed), t = 0;
-    var rec = { train_loss: new Float64Array(E * per), train_loss_epoch: [], test_loss: [], test_accuracy: [],
-                params: p, diverged_at: -1, steps_per_epoch: per };
-    function measure(e) {
+    var rng = new Generator(cfg.seed), t = 0, e = -1;
+    var rec = this.rec = { train_loss: new Float64Array(E * per), train_loss_epoch: [], test_loss: [],
+                           test_accuracy: [], params: p, diverged_at: -1, steps_per_epoch: per };
+    function measure() {
       rec.train_loss_epoch.push(evaluate(L, p, D.X, D.y, D.d, n)[0]);
       var te = evaluate(L, p, D.Xt, D.yt, D.d, D.nt);
       rec.test_loss.push(te[0]);
       rec.test_accuracy.push(te[1]);
       rec.params = p;
-      if (onEpoch) onEpoch(rec, e);
     }
-    measure(0);
-    for (var e = 1; e <= E; e++) {
-      var order = rng.permutation(n);
-      for (var k = 0; k < per; k++) {
-        var rows = order.subarray(k * B, Math.min(n, (k + 1) * B));
-        var lg = lossAndGrad(L, p, D.X, D.y, D.d, rows, rows.length);
-        rec.train_loss[t++] = lg[0];
-        if (rec.diverged_at >= 0) continue;  // a diverged run keeps its last in-bound parameters
-        var out = R.step(p, lg[1], state), pn = out[0], ok = true;
-        for (var i = 0; i < pn.length; i++) if (!(Math.abs(pn[i]) <= bound)) { ok = false; break; }
-        if (ok) { p = pn; state = out[1]; } else rec.diverged_at = t;
+    this.epoch = function () { return e; };
+    this.next = function () {
+      if (e >= E) return false;
+      if (++e > 0) {
+        var order = rng.permutation(n);
+        for (var k = 0; k < per; k++) {
+          var rows = order.subarray(k * B, Math.min(n, (k + 1) * B));
+          var lg = lossAndGrad(L, p, D.X, D.y, D.d, rows, rows.length);
+          rec.train_loss[t++] = lg[0];
+          if (rec.diverged_at >= 0) continue;  // a diverged run keeps its last in-bound parameters
+          var out = R.step(p, lg[1], state), pn = out[0], ok = true;
+          for (var i = 0; i < pn.length; i++) if (!(Math.abs(pn[i]) <= bound)) { ok = false; break; }
+          if (ok) { p = pn; state = out[1]; } else rec.diverged_at = t;
+        }
       }
-      measure(e);
-    }
-    return rec;
+      measure();
+      return true;
+    };
+  }
+
+  function train(cfg, D, onEpoch) {
+    var T = new Trainer(cfg, D);
+    while (T.next()) if (onEpoch) onEpoch(T.rec, T.epoch());
+    return T.rec;
   }
 
   // ------------------------------------------------------------------ a worker
+  // {id, data, runs: [{key, cfg}]}: the runs advance in turn, one epoch each, so that their curves
+  // grow together; after each epoch a message {id, key, epoch, steps (the epoch's new mini-batch
+  // losses), train_loss_epoch, test_loss, test_accuracy, diverged_at, done}.
   function serve(scope) {
     scope.onmessage = function (ev) {
-      var msg = ev.data, D = data(msg.data), sent = 0;
-      train(msg.cfg, D, function (rec, e) {
-        var t = e * rec.steps_per_epoch;
-        scope.postMessage({ id: msg.id, epoch: e, steps: Array.prototype.slice.call(rec.train_loss, sent, t),
-                            train_loss_epoch: rec.train_loss_epoch[e], test_loss: rec.test_loss[e],
-                            test_accuracy: rec.test_accuracy[e], diverged_at: rec.diverged_at,
-                            done: e === msg.cfg.epochs });
-        sent = t;
-      });
+      var msg = ev.data, D = data(msg.data);
+      var runs = msg.runs.map(function (r) { return { key: r.key, T: new Trainer(r.cfg, D), sent: 0, E: r.cfg.epochs }; });
+      var busy = true;
+      while (busy) {
+        busy = false;
+        runs.forEach(function (r) {
+          if (!r.T.next()) return;
+          var rec = r.T.rec, e = r.T.epoch(), t = e * rec.steps_per_epoch;
+          scope.postMessage({ id: msg.id, key: r.key, epoch: e, steps: Array.prototype.slice.call(rec.train_loss, r.sent, t),
+                              train_loss_epoch: rec.train_loss_epoch[e], test_loss: rec.test_loss[e],
+                              test_accuracy: rec.test_accuracy[e], diverged_at: rec.diverged_at, done: e === r.E });
+          r.sent = t;
+          busy = busy || e < r.E;
+        });
+      }
     };
   }
 
   var api = { Generator: Generator, generateState: generateState, init: init, layout: layout,
-              lossAndGrad: lossAndGrad, evaluate: evaluate, data: data, train: train, serve: serve,
+              lossAndGrad: lossAndGrad, evaluate: evaluate, data: data, Trainer: Trainer, train: train, serve: serve,
               source: "(" + optimlabNetworkFactory + ")(globalThis);\n" };
   root.optimlabNetwork = api;
   if (typeof module === "object" && module.exports) module.exports = api;

@@ -143,35 +143,44 @@
       return Base.set.apply(this, arguments);
     };
 
+    // The active optimizers' runs, shared among workers (one per core but one, which the page
+    // keeps: on two cores, one worker trains every run, an epoch of each in turn).
     P.compute = function () {
       var self = this, st = this.state, spec = this.spec, id = ++this.runId, d = spec.data;
       var t0 = this.lastInput !== undefined ? this.lastInput : root.performance.now();
       this.stop();
-      this.runs = [];
       this.firstPainted = false;
       this.el.setAttribute("data-done", "0");
-      spec.optimizers.forEach(function (o) {
-        if (st.active.indexOf(o.label) < 0) return;
-        var run = { label: o.label, color: o.color, train_loss: [], train_loss_epoch: [], test_loss: [],
-                    test_accuracy: [], diverged_at: -1, done: false };
-        self.runs.push(run);
-        var w = spawn();
-        self.workers[o.label] = w;
+      var on = spec.optimizers.filter(function (o) { return st.active.indexOf(o.label) >= 0; }), byLabel = {};
+      this.runs = on.map(function (o) {
+        return (byLabel[o.label] = { label: o.label, color: o.color, train_loss: [], train_loss_epoch: [],
+                                     test_loss: [], test_accuracy: [], diverged_at: -1, done: false });
+      });
+      var cores = (root.navigator && root.navigator.hardwareConcurrency) || 2;
+      var nw = Math.max(1, Math.min(on.length, cores - 1)), groups = [];
+      on.forEach(function (o, i) { (groups[i % nw] = groups[i % nw] || []).push(o); });
+      groups.forEach(function (group, g) {
+        var w = spawn(), left = group.length;
+        self.workers[g] = w;
         w.onmessage = function (ev) {
-          var m = ev.data;
+          var m = ev.data, run = byLabel[m.key];
           if (m.id !== id) return;
           Array.prototype.push.apply(run.train_loss, m.steps);
           run.train_loss_epoch.push(m.train_loss_epoch);
           run.test_loss.push(m.test_loss);
           run.test_accuracy.push(m.test_accuracy);
           run.diverged_at = m.diverged_at;
-          if (m.done) { run.done = true; w.terminate(); delete self.workers[o.label]; }
+          if (m.done) {
+            run.done = true;
+            if (--left === 0) { w.terminate(); delete self.workers[g]; }
+          }
           self.arrived(id, t0, m.epoch);
         };
         w.onerror = function (ev) { self.error.textContent = "Training failed in the page: " + (ev.message || ev); };
-        w.postMessage({ id: id, data: d, cfg: { sizes: [d.features, st.hidden, d.classes],
-                                                  rule: { rule: o.rule, hp: self.hp(o) }, epochs: st.epochs,
-                                                  batch_size: st.batch_size, seed: st.seed, bound: 1e6 } });
+        w.postMessage({ id: id, data: d, runs: group.map(function (o) {
+          return { key: o.label, cfg: { sizes: [d.features, st.hidden, d.classes], rule: { rule: o.rule, hp: self.hp(o) },
+                                        epochs: st.epochs, batch_size: st.batch_size, seed: st.seed, bound: 1e6 } };
+        }) });
       });
       if (!this.runs.length) this.finish(id, t0);
     };
