@@ -25,6 +25,9 @@
   var SETTINGS = [["batch_size", "batch size", true], ["epochs", "epochs", false],
                   ["seed", "seed", false], ["hidden", "hidden units", true]];
   var SMOOTH = 0.9;  // the mini-batch loss is drawn as its bias-corrected EMA (β = 0.9)
+  var DRAW_EVERY = 250;  // ms between redraws while training (a redraw costs the page ~10 ms)
+  var STATUS_EVERY = 500;  // ms between updates of the status lines while training (a text
+                           // change lays the explorer out again)
 
   function build(api) {
     var parts = api.parts, h = parts.h, Chart = parts.Chart, fmt = parts.fmt;
@@ -56,6 +59,9 @@
       var el = this.el, spec = this.spec, self = this;
       el.textContent = "";
       el.classList.add("ol-mounted");
+      // What changes while training (curves, status lines) is laid out inside the explorer: the
+      // page around it is not laid out again on every redraw.
+      el.style.contain = "layout style";
       this.fields = {};
       this.rows = {};
       this.titleEl = h("span", { "class": "ol-title", text: spec.title || "" });
@@ -149,6 +155,7 @@
       var self = this, st = this.state, spec = this.spec, id = ++this.runId, d = spec.data;
       var t0 = this.lastInput !== undefined ? this.lastInput : root.performance.now();
       this.stop();
+      this.cancelDraw();
       this.firstPainted = false;
       this.el.setAttribute("data-done", "0");
       var on = spec.optimizers.filter(function (o) { return st.active.indexOf(o.label) >= 0; }), byLabel = {};
@@ -185,23 +192,36 @@
       if (!this.runs.length) this.finish(id, t0);
     };
 
-    // An epoch arrived: draw at the next frame (once per frame however many arrive).
+    // An epoch arrived: draw the first one of a run at the next frame, then at most every
+    // DRAW_EVERY ms (each redraw re-lays out the explorer's status lines).
     P.arrived = function (id, t0, epoch) {
       var self = this;
-      if (this.rafDraw) return;
-      this.rafDraw = root.requestAnimationFrame(function () {
-        self.rafDraw = null;
-        if (id !== self.runId) return;
-        self.draw();
-        var painted = epoch >= 1 && !self.firstPainted;
-        if (painted) self.firstPainted = true;
-        var done = self.runs.every(function (r) { return r.done; });
-        setTimeout(function () {  // after the frame that shows it
+      if (this.rafDraw || this.drawTimer) return;
+      var wait = this.firstPainted ? Math.max(0, this.lastDraw + DRAW_EVERY - root.performance.now()) : 0;
+      function frame() {
+        self.drawTimer = null;
+        self.rafDraw = root.requestAnimationFrame(function () {
+          self.rafDraw = null;
           if (id !== self.runId) return;
-          if (painted) self.timing.firstEpoch = root.performance.now() - t0;
-          if (done) self.finish(id, t0);
-        }, 0);
-      });
+          self.draw();
+          self.lastDraw = root.performance.now();
+          var painted = !self.firstPainted && self.runs.some(function (r) { return r.test_accuracy.length > 1; });
+          if (painted) self.firstPainted = true;
+          var done = self.runs.every(function (r) { return r.done; });
+          setTimeout(function () {  // after the frame that shows it
+            if (id !== self.runId) return;
+            if (painted) self.timing.firstEpoch = root.performance.now() - t0;
+            if (done) self.finish(id, t0);
+          }, 0);
+        });
+      }
+      if (wait > 0) this.drawTimer = setTimeout(frame, wait); else frame();
+    };
+
+    P.cancelDraw = function () {
+      if (this.rafDraw) root.cancelAnimationFrame(this.rafDraw);
+      if (this.drawTimer) clearTimeout(this.drawTimer);
+      this.rafDraw = this.drawTimer = null;
     };
 
     P.finish = function (id, t0) {
@@ -265,7 +285,8 @@
         A.dots(function (i) { return [i, 100 * r.test_accuracy[i]]; }, r.test_accuracy.length, r.color, 3);
       });
       A.clip(false);
-      this.status();
+      var now = root.performance.now(), done = runs.every(function (r) { return r.done; });
+      if (done || !(now - this.lastStatus < STATUS_EVERY)) { this.status(); this.lastStatus = now; }
       this.timing.draws++;
     };
 
@@ -308,6 +329,7 @@
 
     P.destroy = function () {
       this.stop();
+      this.cancelDraw();
       Base.destroy.call(this);
     };
 
