@@ -36,8 +36,8 @@ An explorer is drawn from one JSON object, ``Explorer.spec``.  Its ``"v"`` is
 the figure and an error on the console (change the format → bump the version here and in
 ``SPEC_VERSIONS`` of explorer.js).  Arrays marked *enc* are :func:`encode`'d.
 
-Every spec: ``v``; ``kind`` (``"race"`` or ``"lines"``); ``live`` (bool); ``title``; ``animate``
-(a time slider and Play).
+Every spec: ``v``; ``kind`` (``"race"``, ``"lines"`` or ``"network"``); ``live`` (bool); ``title``;
+``animate`` (a time slider and Play).
 
 Races also: ``style`` (:func:`spec_style`: ``contour`` fill colours low → high, ``contour_line``,
 ``contour_levels``, ``minimum`` (the ★), ``loss_floor``); ``loss_panel`` (bool).
@@ -57,6 +57,13 @@ Races also: ``style`` (:func:`spec_style`: ``contour`` fill colours low → high
 * lines: ``T``, ``step``, ``stepword``, ``height``, ``sliders``, ``xlabel``, ``ylabel``,
   ``logx``, ``logy``, ``xrange``, ``yrange`` (log10 on a log axis), ``x``, ``series`` (``label``,
   ``color``, ``dash``, ``fixed``, ``y`` *enc*, ``m``).
+
+* network (:func:`network`, drawn by ``network_view.js``, trained by ``network.js``): ``data``
+  (:func:`network_data`), ``optimizers``, ``defaults``, ``knobs`` and ``limits`` as a live race
+  (``limits`` also ``epochs``, ``batch_size``, ``hidden``, ``seed``), ``state`` (``active``,
+  ``lrs``, ``linked``, one value per knob, ``epochs``, ``batch_size``, ``seed``, ``hidden``),
+  ``python_only`` (``label``, ``note``: the rules the page cannot train), ``style``
+  (``loss_floor``).
 
 Output modes (:meth:`Explorer.to_html`)
 ---------------------------------------
