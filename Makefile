@@ -35,9 +35,11 @@ COPY_LITE = rm -rf $(HTML)/lite && cp -al $(LITE) $(HTML)/lite && rm -f $(HTML)/
 ## read) again.
 execute: $(STAMP)
 	$(BUILD_ENV) $(BIN)/python tools/execute.py $(if $(JOBS),--jobs $(JOBS))
-# The lite site and the chapters' execution are independent: build them side by side.
+# The lite site serves the chapters' outputs from the book (for the cells that need PyTorch), so
+# it is built after the execution.
 prepare: $(STAMP)
-	@$(MAKE) --no-print-directory -j2 lite execute
+	@$(MAKE) --no-print-directory execute
+	@$(MAKE) --no-print-directory lite
 
 ## make book: execute every chapter (cached) and build the HTML book, with the lite site.
 book: prepare

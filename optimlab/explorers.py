@@ -88,6 +88,7 @@ import itertools
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,7 @@ from . import engine, registry, rules, style, surfaces
 from .runs import Trajectory
 from .runs import run as _run
 
-__all__ = ["Explorer", "race", "lines", "network", "network_data", "NETWORK_LIMITS", "PYTHON_ONLY", "decode", "encode", "book_mode", "ASSETS",
+__all__ = ["Explorer", "race", "lines", "network", "network_data", "NETWORK_LIMITS", "PYTHON_ONLY", "decode", "encode", "book_mode", "live_notebook", "ASSETS",
            "CONTROLLER_PATH", "CATALOGUE", "KNOB_SLIDERS", "STEP_LIMITS", "SPEC_VERSION",
            "spec_style", "python_run", "scripts", "stylesheet", "STYLESHEET_PATH"]
 
@@ -821,3 +822,22 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
             "python_only": [{"label": k, "note": v} for k, v in PYTHON_ONLY.items()],
             "style": {"loss_floor": style.LOSS_FLOOR}}
     return Explorer(spec, title=spec["title"])
+
+
+_EXPLORER_DATA = re.compile(r'<script type="application/json" class="optimlab-explorer-data">(.*?)</script>', re.S)
+
+
+def live_notebook(nb: dict) -> dict:
+    """Give, in place, every explorer output of the static build its scripts (live mode), so it
+    draws when the (trusted) notebook opens, without a kernel."""
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            markup = out.get("data", {}).get("text/html")
+            markup = "".join(markup) if isinstance(markup, list) else markup
+            if not markup or 'class="optimlab-explorer"' not in markup or "optimlabExplorer" in markup:
+                continue
+            found = _EXPLORER_DATA.search(markup)
+            if found:
+                spec = json.loads(found.group(1).replace("\\u003c", "<"))
+                out["data"]["text/html"] = Explorer(spec).to_html("live")
+    return nb

@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import optimlab_launch as launch  # noqa: E402
+from optimlab import notebook  # noqa: E402
 
 PROVIDERS = {"notebook_interface": "jupyterlab", "binderhub_url": "https://mybinder.org",
              "colab_url": "https://colab.research.google.com"}
@@ -22,7 +23,7 @@ PROVIDERS = {"notebook_interface": "jupyterlab", "binderhub_url": "https://mybin
 
 def _app(url):
     theme = {"repository_url": url, "repository_branch": "main", "launch_buttons": dict(PROVIDERS)}
-    app = SimpleNamespace(config=SimpleNamespace(html_theme_options=theme),
+    app = SimpleNamespace(config=SimpleNamespace(html_theme_options=theme), confdir=str(ROOT),
                           env=SimpleNamespace(metadata={"book/01_x": {"kernelspec": {}}, "book/intro": {}}))
     launch.configure(app, app.config)
     return app
@@ -68,14 +69,45 @@ def test_a_repository_that_is_not_a_github_repository_is_refused(url):
 
 
 @pytest.mark.parametrize("chapter", sorted((ROOT / "book").glob("[0-9][0-9]*.md")), ids=lambda p: p.stem)
-def test_every_chapter_install_cell_receives_the_repository(chapter):
+def test_every_chapter_setup_cell_is_one_call_and_every_copy_gets_the_one_install_cell(chapter):
     nb = jupytext.read(chapter)
-    source = launch.install_source("https://github.com/someone/the-book", "main")
-    assert launch.fill_repository(nb, source), f"{chapter.name}: no OPTIMLAB_REPOSITORY line in a code cell"
     first = next(c for c in nb.cells if c.cell_type == "code")
-    assert 'OPTIMLAB_REPOSITORY = "git+https://github.com/someone/the-book@main"' in first.source
     assert "remove-cell" in first.metadata.get("tags", [])
-    assert "optimlab.notebook.setup()" in first.source
+    assert notebook.SETUP_CALL in first.source and "%pip" not in first.source and len(first.source.splitlines()) == 2
+    assert "%pip" not in chapter.read_text(), f"{chapter.name}: install logic outside optimlab.notebook.install_cell"
+    source = launch.install_source("https://github.com/someone/the-book", "main")
+    assert notebook.with_install_cell(nb, source)
+    cell = next(c for c in nb.cells if c.cell_type == "code")
+    assert cell.source == notebook.install_cell("git+https://github.com/someone/the-book@main")
+    assert "remove-cell" in cell.metadata.get("tags", [])
+
+
+def test_the_install_source_is_the_repository_else_the_site_wheel_else_none():
+    import optimlab
+
+    assert launch.install_source("https://github.com/a/b", "dev", "https://x.org/b") == "git+https://github.com/a/b@dev"
+    assert launch.install_source(None, "main", "https://a.github.io/b/") == \
+        f"https://a.github.io/b/lite/pypi/optimlab-{optimlab.__version__}-py3-none-any.whl"
+    assert launch.install_source(None, "main", "") is None
+
+
+def test_the_site_setting_sits_beside_the_repository_in_config(tmp_path):
+    assert set(launch.settings(ROOT)) == {"url", "branch", "site"}
+    assert "site:" in (ROOT / "_config.yml").read_text().split("repository:", 1)[1].split("\n\n", 1)[0]
+    (tmp_path / "_config.yml").write_text("repository:\n  url: ''\n  site: https://a.github.io/b/\n")
+    assert launch.settings(tmp_path)["site"] == "https://a.github.io/b"
+    (tmp_path / "_config.yml").write_text("repository:\n  site: a.github.io/b\n")
+    with pytest.raises(ValueError, match="repository site"):
+        launch.settings(tmp_path)
+
+
+def test_without_any_source_the_install_cell_names_the_local_route_and_no_pip_line():
+    text = notebook.install_cell(None)
+    pip_lines = [line for line in text.splitlines() if "%pip" in line]
+    assert pip_lines == ['        %pip install -q "optimlab[widgets]"']       # the browser's branch only
+    assert "git clone" in text and "make lab" in text
+    with pytest.raises(ValueError, match="source"):
+        notebook.install_cell('x" ; rm')
 
 
 def test_the_text_about_launching_and_cloning_follows_the_setting():

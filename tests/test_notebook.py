@@ -5,6 +5,7 @@ a kernel where ``import torch`` fails, as it does in the browser.
 """
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -119,3 +120,23 @@ def test_table_is_a_markdown_table_with_the_first_column_left_aligned():
     assert md.splitlines() == ["| name | value |", "|:---|---:|", "| a | 1.5 |", "| b | 2 |"]
     with pytest.raises(ValueError, match="every row must have 2 cells, got 1"):
         notebook.table(["name", "value"], [["a"]])
+
+
+def test_a_torch_cell_shows_its_book_output_after_the_note(tmp_path, monkeypatch):
+    torch_cell = "import torch\nprint(torch.ones(2))"
+    saved = {"cells": [{"cell_type": "code", "source": torch_cell, "outputs": [
+        {"output_type": "stream", "name": "stdout", "text": "tensor([1., 1.])\n"},
+        {"output_type": "display_data", "metadata": {}, "data": {"text/html": "<b>drawn</b>", "text/plain": "drawn"}}]}]}
+    outputs = tmp_path / "book-outputs.json"
+    outputs.write_text(json.dumps(notebook.book_outputs(saved)))
+    nb = _run([f"import optimlab.notebook\nassert optimlab.notebook.setup(outputs={str(outputs)!r})",
+               torch_cell, "import torch  # edited: no saved output"], tmp_path, monkeypatch)
+    assert _text(nb.cells[1]) == f"{notebook.NOTE}\n{notebook.BOOK_OUTPUT}\ntensor([1., 1.])\n"
+    assert [o.data["text/html"] for o in nb.cells[1].outputs if o.output_type == "display_data"] == ["<b>drawn</b>"]
+    assert _text(nb.cells[2]).strip() == notebook.NOTE
+
+
+def test_a_missing_outputs_file_leaves_the_note_alone(tmp_path, monkeypatch):
+    nb = _run(["import optimlab.notebook\nassert optimlab.notebook.setup(outputs='nowhere.json')",
+               "import torch"], tmp_path, monkeypatch)
+    assert _text(nb.cells[1]).strip() == notebook.NOTE

@@ -173,7 +173,7 @@ def test_removed_outputs_left_out_and_explorers_made_live():
         nbformat.v4.new_code_cell("ex", outputs=[nbformat.v4.new_output(
             "execute_result", {"text/html": ex.to_html("book"), "text/plain": repr(ex)})]),
     ])
-    lab.live_explorers(lab.drop_removed_outputs(nb))
+    lab.live_notebook(lab.drop_removed_outputs(nb))
     assert nb.cells[0].outputs == []
     html = nb.cells[1].outputs[0]["data"]["text/html"]
     assert html == ex.to_html("live") and "optimlabExplorer.mount" in html
@@ -182,3 +182,22 @@ def test_removed_outputs_left_out_and_explorers_made_live():
 def test_lab_command_stays_on_localhost():
     cmd = lab.command(["--no-browser"], lab=Path("/x"))
     assert "--ServerApp.ip=127.0.0.1" in cmd and "--ServerApp.root_dir=/x" in cmd and cmd[-1] == "--no-browser"
+
+
+def test_equations_carry_the_book_numbers_and_unlabelled_ones_none():
+    numbers = {"eq-a": 7, "eq-b": 8}
+    nb = {"cells": [{"cell_type": "markdown", "source":
+                     "Text\n\n```{math}\n:label: eq-a\nx = 1\n```\n\n```{math}\nw = 0\n```\n\n$$\ny = 2\n$$\n\n$$\nz = 3\n$$ (eq-b)\n\nFrom {eq}`eq-a`."}]}
+    text = lab.number_equations(nb, numbers)["cells"][0]["source"]
+    assert "```{math}\n:label: eq-a\n:enumerator: 7\nx = 1\n```" in text
+    assert "```{math}\n:enumerated: false\ny = 2\n```" in text
+    assert "```{math}\n:enumerated: false\nw = 0\n```" in text
+    assert "```{math}\n:label: eq-b\n:enumerator: 8\nz = 3\n```" in text
+    assert "$$" not in text and "{eq}`eq-a`" in text
+
+
+def test_equation_numbers_count_labelled_equations_through_the_book_in_toc_order():
+    numbers = lab.equation_numbers()
+    assert list(numbers.values()) == list(range(1, len(numbers) + 1))
+    first_chapter = lab._labelled((lab.BOOK / "01_gradient_descent.md").read_text())
+    assert [numbers[label] for label in first_chapter] == list(range(1, len(first_chapter) + 1))

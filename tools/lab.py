@@ -15,6 +15,8 @@ by git), never from ``book/``:
 - ``{ref}`` becomes a link to the chapter (or page) and section it names, ``{cite}`` an
   author–year citation (:func:`link_roles`; JupyterLite's copies use the same function); the
   pages the chapters link to besides chapters (notation, sources) are written there too;
+- equations carry the book's numbers (:func:`number_equations`: jupyterlab-myst would number
+  every display equation of the notebook from 1, the book numbers labelled ones through the book);
 - JupyterLab (pinned in requirements.txt, with ``jupyterlab-myst`` for MyST directives, roles and
   folded solutions) starts on that folder; Notebook 7 serves the same folder under ``/tree``.
 
@@ -37,6 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import execute  # noqa: E402  (tools/execute.py: the cache `make execute` fills, read as it reads it)
+from optimlab.explorers import live_notebook  # noqa: E402  (the .ipynb downloads use it too)
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -154,33 +157,69 @@ def link_roles(nb: dict, refs: dict | None = None, cites: dict | None = None) ->
     return nb
 
 
+# --------------------------------------------------------------------------- equation numbers
+_MATH_DIRECTIVE = re.compile(r"^(`{3,}|:{3,})\{math\}[ \t]*\n((?::[\w-]+:[^\n]*\n)*)", re.M)
+_LABEL_OPTION = re.compile(r"^:label:\s*([\w:-]+)\s*$", re.M)
+_DOLLAR_BLOCK = re.compile(r"^\$\$[ \t]*\n(.*?)\n\$\$[ \t]*(?:\(([\w:-]+)\))?[ \t]*$", re.M | re.S)
+
+
+def toc_pages(root: Path = ROOT) -> list[Path]:
+    """Every page of ``_toc.yml``, in the book's order (its root first)."""
+    import yaml
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files = [toc["root"]] + [c["file"] for part in toc.get("parts", []) for c in part.get("chapters", [])]
+    return [root / f"{f}.md" for f in files if (root / f"{f}.md").exists()]
+
+
+def _labelled(text: str) -> list[str]:
+    """The labels of ``text``'s numbered display equations, in order (``{math}`` with ``:label:``,
+    ``$$ … $$ (label)``)."""
+    found = [(m.start(), lab.group(1)) for m in _MATH_DIRECTIVE.finditer(text)
+             if (lab := _LABEL_OPTION.search(m.group(2)))]
+    found += [(m.start(), m.group(2)) for m in _DOLLAR_BLOCK.finditer(text) if m.group(2)]
+    return [label for _, label in sorted(found)]
+
+
+def equation_numbers(root: Path = ROOT) -> dict[str, int]:
+    """label → the number the book shows: labelled display equations, counted through the book."""
+    labels = [label for md in toc_pages(root) for label in _labelled(md.read_text(encoding="utf-8"))]
+    return {label: i for i, label in enumerate(labels, 1)}
+
+
+def _numbered(text: str, numbers: dict) -> str:
+    def directive(m):
+        lab = _LABEL_OPTION.search(m.group(2))
+        option = f":enumerator: {numbers[lab.group(1)]}\n" if lab and lab.group(1) in numbers else ":enumerated: false\n"
+        return m.group(0) + option
+
+    def dollars(m):
+        body, label = m.group(1), m.group(2)
+        option = (f":label: {label}\n:enumerator: {numbers[label]}\n" if label in numbers
+                  else ":enumerated: false\n")
+        return f"```{{math}}\n{option}{body}\n```"
+
+    return _DOLLAR_BLOCK.sub(dollars, _MATH_DIRECTIVE.sub(directive, text))
+
+
+def number_equations(nb: dict, numbers: dict | None = None) -> dict:
+    """Give, in place, every display equation of ``nb``'s Markdown cells the book's number
+    (``:enumerator:``), and the equations the book leaves unnumbered none (``:enumerated: false``),
+    so that jupyterlab-myst shows, and ``{eq}`` cites, the numbers of the book; return ``nb``."""
+    numbers = equation_numbers() if numbers is None else numbers
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            cell["source"] = _numbered(source, numbers)
+    return nb
+
+
 # --------------------------------------------------------------------------- outputs
 def drop_removed_outputs(nb: dict) -> dict:
     """Leave out, in place, the outputs the book removes (e.g. the setup cell's ``False``)."""
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "code" and set(cell.get("metadata", {}).get("tags", [])) & REMOVE_OUTPUT:
             cell["outputs"] = []
-    return nb
-
-
-_EXPLORER_DATA = re.compile(r'<script type="application/json" class="optimlab-explorer-data">(.*?)</script>', re.S)
-
-
-def live_explorers(nb: dict) -> dict:
-    """Give, in place, every explorer output of the static build its scripts (live mode), so it
-    draws when the (trusted) notebook opens, without a kernel."""
-    from optimlab import explorers
-
-    for cell in nb.get("cells", []):
-        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
-            html = out.get("data", {}).get("text/html")
-            html = "".join(html) if isinstance(html, list) else html
-            if not html or 'class="optimlab-explorer"' not in html or "optimlabExplorer" in html:
-                continue
-            found = _EXPLORER_DATA.search(html)
-            if found:
-                spec = json.loads(found.group(1).replace("\\u003c", "<"))
-                out["data"]["text/html"] = explorers.Explorer(spec).to_html("live")
     return nb
 
 
@@ -226,7 +265,7 @@ def lab_notebook(nb, refs: dict, cites: dict):
     for i, cell in enumerate(nb.cells):  # nbformat 4.5: every cell has an id
         cell.setdefault("id", f"cell-{i}")
     nb.nbformat, nb.nbformat_minor = 4, max(nb.get("nbformat_minor", 5), 5)
-    link_roles(live_explorers(drop_removed_outputs(fold_hidden(nb))), refs, cites)
+    number_equations(link_roles(live_notebook(drop_removed_outputs(fold_hidden(nb))), refs, cites))
     NotebookNotary().sign(nb)
     return nb
 

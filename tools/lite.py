@@ -16,7 +16,12 @@ and no network: everything the site loads is in it. It is built from pinned down
    …): ``tools/lite-requirements.txt``, pinned with hashes that pip checks.
 4. **optimlab's own wheel**, built from this repository.
 5. **The chapters** (the notebooks of ``_toc.yml``) converted to notebooks (jupytext) for the Pyodide kernel, the
-   cells the book hides folded.
+   cells the book hides folded, the one-line setup cell replaced by the install cell
+   (:func:`optimlab.notebook.install_cell`, which in the browser installs the wheel of step 4).
+   A chapter with PyTorch cells also gets its outputs from the book (``book-outputs/<chapter>.json``,
+   from the execution cache, explorers with their script): in the browser such a cell prints the
+   torch note and then shows what it showed in the book, its interactive figures included
+   (:func:`optimlab.notebook.setup`). So ``make lite`` runs after ``make execute``.
 
 ``jupyter lite build`` (jupyterlite-core, pinned in requirements.txt, with the Pyodide kernel and
 the JupyterLab extensions of this environment: widgets, anywidget, jupyterlab-myst)
@@ -38,7 +43,9 @@ from pathlib import Path
 import jupytext
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lab import PAGES, chapters, citations, fold_hidden, link_roles, targets  # noqa: E402  (as `make lab`)
+from lab import PAGES, chapters, executed, citations, fold_hidden, equation_numbers, link_roles, number_equations, targets  # noqa: E402  (as `make lab`)
+from optimlab.explorers import live_notebook  # noqa: E402
+from optimlab.notebook import book_outputs, with_install_cell  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
@@ -72,8 +79,16 @@ LAB_EXTENSIONS = ("@jupyterlite/pyodide-kernel-extension", "@jupyter-widgets/jup
 OPTIONAL_LAB_EXTENSIONS = ()
 
 
+#: Where a chapter's outputs from the book sit in the site, relative to the chapters.
+BOOK_OUTPUTS = "book-outputs/{stem}.json"
+#: Plugins the site leaves out. Notebook 7's checkpoint indicator reads the last of the notebook's
+#: checkpoints without checking there is one: a chapter opened from the site's files has none
+#: until the reader saves it (JupyterLite keeps checkpoints in the browser), so every launch logged
+#: ``TypeError: Cannot read properties of undefined (reading 'last_modified')``.
+DISABLED_PLUGINS = ["@jupyter-notebook/notebook-extension:checkpoints"]
 #: The site's settings: the kernel never looks for a package on PyPI (the site has them all).
 SITE_CONFIG = {"appName": "Optimizers, by experiment", "exposeAppInBrowser": True,  # tests drive it
+               "disabledExtensions": DISABLED_PLUGINS,
                "litePluginSettings": {"@jupyterlite/pyodide-kernel-extension:kernel": {"disablePyPIFallback": True}}}
 
 
@@ -167,16 +182,30 @@ def fetch_pure_wheels() -> list[Path]:
     return sorted(p for p in target.glob("*.whl") if p.name.split("-")[0].lower() in wanted)
 
 
-def chapter_notebook(md: Path, refs: dict | None = None, cites: dict | None = None) -> dict:
+def chapter_notebook(md: Path, refs: dict | None = None, cites: dict | None = None,
+                     numbers: dict | None = None) -> dict:
     """A chapter as the site serves it: no outputs, hidden cells folded, the Pyodide kernel,
-    ``{ref}`` and ``{cite}`` as links and author–year text (as in `make lab`)."""
-    nb = link_roles(jupytext.read(md), refs, cites)
+    ``{ref}`` and ``{cite}`` as links and author–year text, equations numbered as in the book
+    (as in `make lab`)."""
+    nb = number_equations(link_roles(jupytext.read(md), refs, cites), numbers)
+    with_install_cell(nb, outputs=BOOK_OUTPUTS.format(stem=md.stem) if needs_torch(md) else None)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata.pop("jupytext", None)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return fold_hidden(nb)
+
+
+def needs_torch(md: Path) -> bool:
+    """Whether a chapter has PyTorch cells (it imports torch)."""
+    return any(line.startswith(("import torch", "from torch")) for line in md.read_text(encoding="utf-8").splitlines())
+
+
+def saved_outputs(md: Path) -> dict:
+    """A chapter's outputs from its cached execution, keyed by cell (explorers given their script)."""
+    nb, _ = executed(md)
+    return book_outputs(live_notebook(nb))
 
 
 def assemble(source: Path = SOURCE) -> None:
@@ -211,11 +240,15 @@ def assemble(source: Path = SOURCE) -> None:
 
     files = source / "files"
     files.mkdir()
-    refs, cites = targets(), citations()
+    refs, cites, numbers = targets(), citations(), equation_numbers()
     pages = chapters() + [ROOT / "book" / f"{p}.md" for p in PAGES]
     for md in pages:
-        (files / f"{md.stem}.ipynb").write_text(json.dumps(chapter_notebook(md, refs, cites), indent=1,
+        (files / f"{md.stem}.ipynb").write_text(json.dumps(chapter_notebook(md, refs, cites, numbers), indent=1,
                                                            ensure_ascii=False))
+        if needs_torch(md):
+            saved = files / BOOK_OUTPUTS.format(stem=md.stem)
+            saved.parent.mkdir(exist_ok=True)
+            saved.write_text(json.dumps(saved_outputs(md), ensure_ascii=False))
 
     installed = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
     for name in LAB_EXTENSIONS + OPTIONAL_LAB_EXTENSIONS:

@@ -7,8 +7,11 @@ The repository URL is set once, in ``_config.yml`` (``repository: url:``). From 
 - Colab opens the chapter's *executed* notebook from the published site's branch
   (:data:`PAGES_BRANCH`, written by ``.github/workflows/pages.yml``): Colab cannot open the ``.md``
   sources, and the executed notebook shows every output at once;
-- the chapters' hidden install cell (``OPTIMLAB_REPOSITORY = ""``) gets the repository written in,
-  in the notebooks the site offers for download (``_sources/…ipynb``, which Colab opens);
+- the notebooks the site offers for download (``_sources/…ipynb``, which Colab opens) get the
+  install cell (:func:`optimlab.notebook.install_cell`) in place of the chapters' one-line setup
+  cell: it installs optimlab from the repository when one is set, else from the wheel the
+  published site serves (``repository: site:``, the site's URL, read by :func:`settings`), else
+  it prints how to run the chapter locally; and their explorers carry their script;
 - the text that speaks of launching or cloning (the introduction) reads the same setting through
   MyST substitutions (:func:`substitutions`): ``{{ launch_services }}`` and ``{{ get_the_sources }}``.
 
@@ -32,8 +35,8 @@ PLACEHOLDERS = {"", "https://github.com/optimlab/optimlab-book"}
 PAGES_BRANCH = "gh-pages"
 #: The JupyterLite app a chapter opens in, relative to the HTML root (built by `make lite`).
 LITE_APP = "lite/notebooks/index.html"
-#: The line of the chapters' hidden first cell that receives the repository.
-REPOSITORY_LINE = re.compile(r'^OPTIMLAB_REPOSITORY = ""$', re.M)
+#: Where the published site serves optimlab's wheel (built by `make lite`), relative to its root.
+WHEEL = "lite/pypi/optimlab-{version}-py3-none-any.whl"
 
 
 def repository(theme_options: dict) -> str | None:
@@ -44,6 +47,22 @@ def repository(theme_options: dict) -> str | None:
     if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url):
         raise ValueError(f"repository url must be https://github.com/ORG/REPO (or empty), got {url!r}")
     return url
+
+
+def settings(book_root) -> dict:
+    """The publishing settings of ``_config.yml`` (``repository:``): ``url``, ``branch``, ``site``.
+
+    ``site`` is the published book's address (e.g. ``https://org.github.io/repo``, or empty): a
+    downloaded notebook installs optimlab from the wheel that site serves when no repository is set.
+    """
+    import yaml
+
+    path = Path(book_root) / "_config.yml"
+    found = (yaml.safe_load(path.read_text()) or {}).get("repository") or {} if path.exists() else {}
+    site = (found.get("site") or "").strip().rstrip("/")
+    if site and not re.fullmatch(r"https?://[^\s\"']+", site):
+        raise ValueError(f"repository site must be the site's http(s) URL (or empty), got {site!r}")
+    return {"url": (found.get("url") or "").strip(), "branch": found.get("branch") or "main", "site": site}
 
 
 def configure(app, config) -> None:
@@ -66,6 +85,7 @@ def configure(app, config) -> None:
     theme["launch_buttons"] = launch
     theme["use_repository_button"] = url is not None
     app.optimlab_repository = url
+    app.optimlab_site = settings(app.confdir)["site"]
     config.myst_substitutions = {**(getattr(config, "myst_substitutions", None) or {}),
                                  **substitutions(url)}
 
@@ -125,6 +145,9 @@ def offer_notebook(app, pagename, templatename, context, doctree) -> None:
         target = Path(app.outdir) / "_sources" / (pagename + ".ipynb")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(executed, target)
+        download(target, install_source(getattr(app, "optimlab_repository", None),
+                                        app.config.html_theme_options.get("repository_branch", "main"),
+                                        getattr(app, "optimlab_site", "")))
         context["ipynb_source"] = pagename + ".ipynb"
 
 
@@ -163,38 +186,31 @@ def add_buttons(app, pagename, templatename, context, doctree) -> None:
     group["buttons"] = buttons
 
 
-def install_source(url: str, branch: str) -> str:
-    """What the hidden first cell pip-installs optimlab from, for a repository and branch."""
-    return f"git+{url}@{branch or 'main'}"
+def install_source(url: str | None, branch: str = "main", site: str = "") -> str | None:
+    """Where a downloaded notebook pip-installs optimlab: the repository (``git+URL@branch``), else
+    the wheel the published site serves, else None (the cell then says how to run it locally)."""
+    import optimlab
+
+    if url:
+        return f"git+{url}@{branch or 'main'}"
+    if site:
+        return f"{site.rstrip('/')}/" + WHEEL.format(version=optimlab.__version__)
+    return None
 
 
-def fill_repository(notebook: dict, source: str) -> bool:
-    """Write the install source into the hidden first cell's ``OPTIMLAB_REPOSITORY = ""`` line."""
-    for cell in notebook.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
-        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        if REPOSITORY_LINE.search(text):
-            cell["source"] = REPOSITORY_LINE.sub(f"OPTIMLAB_REPOSITORY = {json.dumps(source)}", text)
-            return True
-    return False
+def download(path: Path, source: str | None) -> None:
+    """Make the notebook at ``path`` one a reader can run anywhere: the install cell, and explorers
+    that carry their script (they draw once the notebook is trusted)."""
+    from optimlab import explorers, notebook
 
-
-def write_repository(app, exception) -> None:
-    """``build-finished``: the downloadable notebooks install optimlab from the repository."""
-    url = getattr(app, "optimlab_repository", None)
-    if exception is not None or url is None or app.builder.format != "html":
-        return
-    source = install_source(url, app.config.html_theme_options.get("repository_branch", "main"))
-    for path in (Path(app.outdir) / "_sources").rglob("*.ipynb"):
-        nb = json.loads(path.read_text())
-        if fill_repository(nb, source):
-            path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    nb = json.loads(path.read_text())
+    notebook.with_install_cell(nb, source)
+    explorers.live_notebook(nb)
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def setup(app):
     app.connect("config-inited", configure)
     app.connect("html-page-context", offer_notebook, priority=500)
     app.connect("html-page-context", add_buttons, priority=502)
-    app.connect("build-finished", write_repository)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -34,6 +34,23 @@ def _open(browser, lab, path):
     return context, page, external
 
 
+# True once the element has kept the same box, inside the window, for 10 frames in a row (cells
+# above it render lazily and MathJax typesets, so a link can still move after it scrolled in).
+_AT_REST = """async selector => {
+    const frame = () => new Promise(r => requestAnimationFrame(r));
+    let last = '', same = 0;
+    for (let k = 0; k < 30 && same < 10; k++) {
+        await frame();
+        const el = document.querySelector(selector);
+        if (!el) { same = 0; continue; }
+        const b = el.getBoundingClientRect(), now = [b.x, b.y, b.width, b.height].join();
+        same = now === last && b.top >= 0 && b.bottom <= innerHeight ? same + 1 : 0;
+        last = now;
+    }
+    return same >= 10;
+}"""
+
+
 def _scroll_until(page, selector: str) -> int:
     """Scroll the notebook down until `selector` is in the DOM (cells render lazily); its count."""
     for _ in range(200):
@@ -86,6 +103,9 @@ def test_markdown_chapter_opens_as_notebook(browser, lab):
         context.close()
 
 
+LINK = ".jp-MarkdownCell a[href*='01_gradient_descent.ipynb']"  # chapter 4's first link to chapter 1
+
+
 def test_chapter_opens_ready_trusted_and_unmodified(browser, lab):
     """No cell run: the book's interactive figures draw, the notebook is not modified, the hidden
     setup cell shows no output, {ref} are links and {cite} author–year text."""
@@ -116,9 +136,12 @@ def test_chapter_opens_ready_trusted_and_unmodified(browser, lab):
         text = page.evaluate("() => document.querySelector('.jp-NotebookPanel .jp-Notebook').textContent")
         assert "{ref}" not in text and "{cite}" not in text
         assert "Polyak, 1964" in text
-        link = page.locator(".jp-MarkdownCell a[href*='01_gradient_descent.ipynb']").first
+        link = page.locator(LINK).first
         assert link.count() == 1
-        # A link to another chapter opens it beside this one.
+        # A link to another chapter opens it beside this one. The reader clicks it where it is on
+        # screen: scrolled into view, once the notebook's lazily rendered cells have stopped moving.
+        page.evaluate("() => { document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer').scrollTop = 0; }")
+        page.wait_for_function(_AT_REST, arg=LINK)
         link.click()
         page.wait_for_selector(".lm-TabBar-tab[title*='01_gradient_descent.ipynb']")
         assert external == [], f"requests leaving 127.0.0.1: {external[:5]}"

@@ -41,6 +41,9 @@ def lite_run(browser, site):
     external: list[str] = []
     context = offline_context(browser, site, external, viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: m.type == "error" and console.append(m.text))
+    page.on("pageerror", lambda e: console.append(f"uncaught: {e}"))
     page.goto(site + CHAPTER + ".html", wait_until="load")
     href = page.get_attribute("a.btn-run-in-browser-button", "href")
     assert href and "lite/notebooks/index.html?path=" in href, f"no Run in your browser link: {href}"
@@ -51,7 +54,7 @@ def lite_run(browser, site):
     cells = page.evaluate(_OUTPUTS)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "lite_01_gradient_descent.png"))
-    yield {"page": page, "cells": cells, "external": external}
+    yield {"page": page, "cells": cells, "external": external, "console": console}
     context.close()
 
 
@@ -63,7 +66,7 @@ def _text(output) -> str:
 def test_chapter_runs_offline_in_the_browser_without_errors(lite_run):
     cells = lite_run["cells"]
     assert lite_run["external"] == [], f"requests leaving 127.0.0.1: {lite_run['external'][:5]}"
-    assert cells and "optimlab.notebook.setup()" in cells[0]["source"], "the first cell is not the install cell"
+    assert cells and "optimlab.notebook.setup(" in cells[0]["source"], "the first cell is not the install cell"
     errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(cells) for o in c["outputs"]
               if o["output_type"] == "error"]
     assert errors == [], f"error outputs: {errors[:5]}"
@@ -101,3 +104,79 @@ def test_explorer_responds_to_a_slider(lite_run):
     explorer.locator("input.ol-step").evaluate("e => { e.value = 0; e.dispatchEvent(new Event('input', {bubbles: true})); }")
     explorer.locator(".ol-play").click()
     page.wait_for_function("el => Number(el.dataset.step) > 0", arg=explorer.element_handle())
+
+
+def test_no_console_error_and_nothing_on_stderr(lite_run):
+    assert [m for m in lite_run["console"] if "last_modified" in m or "TypeError" in m] == []
+    stderr = [(i, _text(o)[:80]) for i, c in enumerate(lite_run["cells"]) for o in c["outputs"]
+              if o["output_type"] == "stream" and o.get("name") == "stderr"]
+    assert stderr == [], f"cells printing on stderr (e.g. matplotlib's font cache): {stderr}"
+
+
+def _book_numbers() -> dict[str, str]:
+    """label → the number the built book shows for it, from every chapter's HTML."""
+    import re
+
+    numbers = {}
+    for page in (HTML / "book").glob("*.html"):
+        for number, label in re.findall(r'class="eqno">\(([0-9.]+)\)<a class="headerlink" href="#equation-([\w:-]+)"',
+                                        page.read_text(encoding="utf-8")):
+            numbers[label] = number
+    return numbers
+
+
+def test_lite_copies_number_equations_as_the_book_and_link_references():
+    import json
+    import re
+
+    book = _book_numbers()
+    assert book, "no numbered equation in the built book"
+    lite = {}
+    for path in (HTML / "lite" / "files").glob("*.ipynb"):
+        cells = json.loads(path.read_text())["cells"]
+        text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        assert "{ref}" not in text and "{cite}" not in text, f"{path.name}: a role left unresolved"
+        assert not re.search(r"^\$\$", text, re.M), f"{path.name}: display math the notebook would number itself"
+        lite.update(re.findall(r"^:label: ([\w:-]+)\n:enumerator: ([0-9]+)$", text, re.M))
+    assert lite == book
+
+
+@pytest.fixture(scope="module")
+def lite_torch_chapter(browser, site):
+    """Chapter 8 (PyTorch throughout) run in JupyterLite: every cell once."""
+    external: list[str] = []
+    context = offline_context(browser, site, external, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(site + "lite/notebooks/index.html?path=08_custom_optimizer.ipynb")
+    page.wait_for_function(_KERNEL_IDLE, timeout=KERNEL_READY_MS, polling=250)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(_ALL_RUN, timeout=RUN_ALL_MS, polling=250)
+    yield {"page": page, "cells": page.evaluate(_OUTPUTS), "external": external}
+    context.close()
+
+
+def test_torch_chapter_shows_its_explorers_and_book_outputs_in_the_browser(lite_torch_chapter):
+    import json
+
+    from optimlab.notebook import BOOK_OUTPUT, cell_key
+
+    saved = json.loads((HTML / "lite" / "files" / "book-outputs" / "08_custom_optimizer.json").read_text())
+    cells = lite_torch_chapter["cells"]
+    assert lite_torch_chapter["external"] == []
+    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(cells) for o in c["outputs"]
+              if o["output_type"] == "error"]
+    assert errors == [], f"error outputs: {errors[:5]}"
+    noted = [i for i, c in enumerate(cells) if any(NOTE in _text(o) for o in c["outputs"])]
+    assert noted, "no cell needed torch in the browser"
+    bare = [i for i in noted if cell_key(cells[i]["source"]) in saved
+            and not any(BOOK_OUTPUT in _text(o) for o in cells[i]["outputs"])]
+    assert bare == [], f"torch cells shown without their book output: {bare}"
+    explorers = [i for i, c in enumerate(cells) for o in c["outputs"]
+                 if "optimlab-explorer" in str(o.get("data", {}).get("text/html", ""))]
+    assert len(explorers) >= 3, f"chapter 8's explorers (two figures and the panel) missing: {explorers}"
+    page = lite_torch_chapter["page"]
+    assert page.evaluate("""async () => { const nb = window.jupyterapp.shell.currentWidget.content;
+        const i = nb.widgets.findIndex(w => w.node.querySelector('.optimlab-explorer'));
+        if (i < 0) return false; nb.activeCellIndex = i; await nb.scrollToItem(i, 'start'); return true; }""")
+    explorer = page.locator(".optimlab-explorer").first
+    page.wait_for_function("el => el.dataset.ready === '1' && el.offsetWidth > 0", arg=explorer.element_handle())
