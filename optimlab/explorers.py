@@ -59,9 +59,11 @@ Races also: ``style`` (:func:`spec_style`: ``contour`` fill colours low → high
   ``color``, ``dash``, ``fixed``, ``y`` *enc*, ``m``).
 
 * network (:func:`network`, drawn by ``network_view.js``, trained by ``network.js``): ``data``
-  (:func:`network_data`), ``optimizers``, ``defaults``, ``knobs`` and ``limits`` as a live race
-  (``limits`` also ``epochs``, ``batch_size``, ``hidden``, ``seed``), ``state`` (``active``,
-  ``lrs``, ``linked``, one value per knob, ``epochs``, ``batch_size``, ``seed``, ``hidden``),
+  (:func:`network_data`), ``scalings`` (:func:`network_scalings`), ``schedules`` (``name``,
+  ``label``), ``optimizers``, ``defaults``, ``knobs`` and ``limits`` as a live race (``limits``
+  also ``epochs``, ``batch_size``, ``hidden``, ``seed``, ``warmup``, ``clip``), ``state``
+  (``active``, ``lrs``, ``linked``, one value per knob, ``epochs``, ``batch_size``, ``seed``,
+  ``hidden``, ``schedule``, ``warmup`` (epochs), ``clipping`` (bool), ``clip``, ``scaling``),
   ``python_only`` (``label``, ``note``: the rules the page cannot train), ``style``
   (``loss_floor``).
 
@@ -97,7 +99,8 @@ from . import engine, registry, rules, style, surfaces
 from .runs import Trajectory
 from .runs import run as _run
 
-__all__ = ["Explorer", "race", "lines", "network", "network_data", "NETWORK_LIMITS", "PYTHON_ONLY", "decode", "encode", "book_mode", "live_notebook", "ASSETS",
+__all__ = ["Explorer", "race", "lines", "network", "network_data", "network_scalings", "NETWORK_LIMITS",
+           "NETWORK_CLIP", "NETWORK_SCHEDULES", "NETWORK_SCALINGS", "DISPARATE_FACTORS", "PYTHON_ONLY", "decode", "encode", "book_mode", "live_notebook", "ASSETS",
            "CONTROLLER_PATH", "CATALOGUE", "KNOB_SLIDERS", "STEP_LIMITS", "SPEC_VERSION",
            "spec_style", "python_run", "scripts", "stylesheet", "STYLESHEET_PATH"]
 
@@ -137,9 +140,15 @@ def book_mode() -> bool:
     return os.environ.get("OPTIMLAB_BOOK", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def scripts() -> str:
-    """The explorer's JavaScript (engine first), as one string."""
-    return "\n".join(p.read_text(encoding="utf-8") for n, p in ASSETS.items() if n.endswith(".js"))
+#: The scripts only the network explorer needs (its trainer and view).
+NETWORK_SCRIPTS = ("network.js", "network_view.js")
+
+
+def scripts(kind: str | None = None) -> str:
+    """The explorer's JavaScript (engine first), as one string; for an explorer of ``kind``
+    other than ``"network"``, without the network explorer's own scripts (None: every script)."""
+    return "\n".join(p.read_text(encoding="utf-8") for n, p in ASSETS.items()
+                     if n.endswith(".js") and (kind in (None, "network") or n not in NETWORK_SCRIPTS))
 
 
 def stylesheet() -> str:
@@ -298,14 +307,14 @@ class Explorer:
             return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                     f"<title>{title}</title><style>{stylesheet()}</style></head>\n<body style=\"max-width:72rem;margin:2rem auto;"
-                    f"padding:0 1rem\">\n{self._markup()}\n<script>{scripts()}</script>\n"
+                    f"padding:0 1rem\">\n{self._markup()}\n<script>{scripts(self.spec['kind'])}</script>\n"
                     "</body></html>\n")
         if mode != "live":
             raise ValueError(f"mode must be 'book', 'live' or 'standalone', got {mode!r}")
         mount = ("<script>(function(s){var e=s&&s.closest('.optimlab-explorer');"
                  "if(window.optimlabExplorer&&e){window.optimlabExplorer.mount(e);}})"
                  "(document.currentScript);</script>")
-        return self._markup(f"<style>{stylesheet()}</style><script>{scripts()}</script>{mount}")
+        return self._markup(f"<style>{stylesheet()}</style><script>{scripts(self.spec['kind'])}</script>{mount}")
 
     def _repr_html_(self):
         return self.to_html()
@@ -740,7 +749,24 @@ def lines(x, ys, sliders=None, *, xlabel: str = "", ylabel: str = "", logy: bool
 
 # --------------------------------------------------------------------------- network
 #: The network explorer's controls: name → (lowest, highest) (integers).
-NETWORK_LIMITS = {"epochs": (1, 100), "batch_size": (1, 1438), "hidden": (1, 256), "seed": (0, 2**31 - 1)}
+NETWORK_LIMITS = {"epochs": (1, 100), "batch_size": (1, 1438), "hidden": (1, 256), "seed": (0, 2**31 - 1),
+                  "warmup": (1, 100)}
+#: The network explorer's gradient-clipping norm: (lowest, highest) of its (log) slider.
+NETWORK_CLIP = (1e-3, 1e3)
+#: The network explorer's learning-rate schedules: name → label.  "cosine" and
+#: "warmup_cosine" are :func:`optimlab.nets.cosine_schedule` (without and with ``warmup``
+#: epochs of linear warmup) over the whole run.
+NETWORK_SCHEDULES = {"constant": "constant", "cosine": "cosine decay",
+                     "warmup_cosine": "linear warmup + cosine decay"}
+#: The factors of the "disparate" input scaling (chapter 9's first lesson: pixel j multiplied by
+#: its own factor, drawn log-uniformly over three decades), as optimlab code.
+DISPARATE_FACTORS = "10.0 ** np.random.default_rng(0).uniform(-1.5, 1.5, 64)"
+#: The network explorer's input scalings: name → (label, the optimlab code of its data set).
+NETWORK_SCALINGS = {
+    "given": ("pixels as given (count / 16)", "ol.datasets.digits()"),
+    "standardized": ("standardised pixels", "ol.datasets.digits().standardized()"),
+    "disparate": ("disparate pixel scales (× 0.03 … 31)", f"ol.datasets.digits().scaled({DISPARATE_FACTORS})"),
+}
 
 #: The book's optimizers a network explorer does not offer, with the registry's reason: rules
 #: without a twin in engine.js (they need whole weight matrices; train them with ol.nets.train).
@@ -753,7 +779,8 @@ def network_data(data=None) -> dict:
 
     Each pixel is the count it was in the data set (0–16, one byte, ``X · 16``; network.js
     divides by ``divisor`` = 16, as :func:`optimlab.datasets.digits` does), the training rows
-    first, then the test rows; the labels one byte each, in the same order.
+    first, then the test rows; the labels one byte each, in the same order; ``image``: the
+    pixels' (rows, columns) when a row is an 8×8 image, else None.
     """
     from . import datasets
     data = datasets.digits() if data is None else data
@@ -766,7 +793,29 @@ def network_data(data=None) -> dict:
     return {"X": base64.b64encode(q.astype(np.uint8).tobytes()).decode("ascii"),
             "y": base64.b64encode(y.astype(np.uint8).tobytes()).decode("ascii"),
             "n_train": int(len(data.y_train)), "n_test": int(len(data.y_test)),
-            "features": int(X.shape[1]), "classes": int(data.classes), "divisor": 16}
+            "features": int(X.shape[1]), "classes": int(data.classes), "divisor": 16,
+            "image": [8, 8] if X.shape[1] == 64 else None}
+
+
+def network_scalings(data=None) -> list:
+    """The input scalings the page offers (``spec["scalings"]``): each ``{name, label, code}``
+    and the doubles that turn the pixels as given, ``X``, into the pixels of the code's data set
+    as ``((X − shift) / divide) · multiply`` (an array left out counts as 0, 1 and 1): one
+    subtraction and division per pixel, as ``Dataset.standardized`` does, or one
+    multiplication, as ``Dataset.scaled`` does, so the page's inputs are those numbers exactly."""
+    from . import datasets
+    data = datasets.digits() if data is None else data
+    out = []
+    for name, (label, code) in NETWORK_SCALINGS.items():
+        item = {"name": name, "label": label, "code": code}
+        if name == "standardized":
+            std = data.X_train.std(axis=0)
+            item["shift"] = data.X_train.mean(axis=0).tolist()
+            item["divide"] = np.where(std > 0, std, 1.0).tolist()
+        elif name == "disparate":
+            item["multiply"] = np.asarray(eval(DISPARATE_FACTORS, {"np": np}), dtype=float).tolist()  # noqa: S307
+        out.append(item)
+    return out
 
 
 def _integer(name, v):
@@ -777,6 +826,7 @@ def _integer(name, v):
 
 
 def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int = 32, seed: int = 0,
+            schedule: str = "constant", warmup: int = 1, clip=None, scaling: str = "given",
             title=None, knobs=("beta1", "beta2", "eps", "weight_decay"), catalogue: bool = True,
             lr_range=None, linked: bool = False) -> Explorer:
     """The chapter's MLP trained on the digits **in the page**, by every optimizer on.
@@ -787,13 +837,21 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
     reader watches: mini-batch loss per step, training loss and test accuracy per epoch.  The
     reader turns optimizers on and off, sets each one's learning rate, the shared β₁, β₂, ε and
     weight decay (by role, as in :func:`race`), the batch size, the epochs, the seed and the
-    hidden width, and copies the setting as optimlab code that reproduces the curves.
+    hidden width, the learning-rate schedule, gradient clipping and the input scaling, and
+    copies the setting as optimlab code that reproduces the curves.  The reader scrubs or plays
+    the epochs; the epoch shown also shows a chosen optimizer's first-layer weights (one 8×8
+    image per hidden unit) and the test digits it gets wrong.
 
     Parameters
     ----------
     optimizers : dict label → optimlab rule with scalar hyperparameters (on at first).  The
         rules without a browser twin (:data:`PYTHON_ONLY`: Adafactor, Muon) are refused.
     hidden, epochs, batch_size, seed : the initial controls (limits: :data:`NETWORK_LIMITS`).
+    schedule : a name of :data:`NETWORK_SCHEDULES` (``lr_schedule=ol.nets.cosine_schedule(…)``
+        over the run, with ``warmup`` epochs of linear warmup for "warmup_cosine").
+    clip : the gradient-norm clip (``ol.nets.train``'s ``clip``) in :data:`NETWORK_CLIP`, or None.
+    scaling : a name of :data:`NETWORK_SCALINGS`: the pixels as given, standardised, or with
+        the disparate scales of chapter 9's first lesson.
     knobs, catalogue, lr_range, linked : as in :func:`race`.
     """
     if not optimizers:
@@ -807,17 +865,28 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
                              f"train with it ({info.note}); use ol.nets.train")
         if not engine.supported(opt=opt):
             raise ValueError(f"optimizer {label!r} must have scalar hyperparameters, got {opt!r}")
+    if schedule not in NETWORK_SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(NETWORK_SCHEDULES)}, got {schedule!r}")
+    if scaling not in NETWORK_SCALINGS:
+        raise ValueError(f"scaling must be one of {', '.join(NETWORK_SCALINGS)}, got {scaling!r}")
+    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float, np.integer, np.floating))
+                             or not NETWORK_CLIP[0] <= clip <= NETWORK_CLIP[1]):
+        raise ValueError(f"clip must be None or a number in [{NETWORK_CLIP[0]:g}, {NETWORK_CLIP[1]:g}], got {clip!r}")
     state = {"hidden": _integer("hidden", hidden), "epochs": _integer("epochs", epochs),
-             "batch_size": _integer("batch_size", batch_size), "seed": _integer("seed", seed)}
+             "batch_size": _integer("batch_size", batch_size), "seed": _integer("seed", seed),
+             "schedule": schedule, "warmup": _integer("warmup", warmup), "clipping": clip is not None,
+             "clip": 1.0 if clip is None else float(clip), "scaling": scaling}
     knob_specs = _knob_specs(knobs)
     entries, values, lrs = _live_entries(optimizers, [k["name"] for k in knob_specs], catalogue)
     chapter_lrs = [lrs[str(k)] for k in optimizers]
     state.update({"active": [str(k) for k in optimizers], "lrs": lrs, "linked": bool(linked),
                   **{k["name"]: values[k["name"]] for k in knob_specs}})
-    limits = {"lr": _lr_range(chapter_lrs, lr_range), **{k: list(v) for k, v in NETWORK_LIMITS.items()}}
+    limits = {"lr": _lr_range(chapter_lrs, lr_range), "clip": list(NETWORK_CLIP),
+              **{k: list(v) for k, v in NETWORK_LIMITS.items()}}
     spec = {"v": SPEC_VERSION, "kind": "network", "live": True, "animate": False,
             "title": "A network trained in this page" if title is None else str(title),
-            "data": network_data(), "optimizers": entries, "defaults": engine.DEFAULTS,
+            "data": network_data(), "scalings": network_scalings(),
+            "schedules": [{"name": k, "label": v} for k, v in NETWORK_SCHEDULES.items()], "optimizers": entries, "defaults": engine.DEFAULTS,
             "knobs": knob_specs, "limits": limits, "state": state,
             "python_only": [{"label": k, "note": v} for k, v in PYTHON_ONLY.items()],
             "style": {"loss_floor": style.LOSS_FLOOR}}
