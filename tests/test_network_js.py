@@ -1,9 +1,12 @@
 """The page's network trainer (optimlab/assets/network.js) against ol.nets.train, under node.
 
 Random settings of every rule the browser engine runs (the samplers of tests/test_engine.py),
-random hidden widths, batch sizes, epochs and seeds, on the digits the page carries: the per-step
-mini-batch losses, the per-epoch training loss, test loss and test accuracy, the final parameters
-and the divergence step must equal ol.nets.train's to 1e-9 (relative).
+random hidden widths, batch sizes, epochs and seeds, schedules (constant, cosine, warmup + cosine),
+gradient clipping and input scalings (the explorer's three), on the digits the page carries: the
+per-step mini-batch losses, the per-epoch training loss, test loss and test accuracy, the final
+parameters and the divergence step must equal ol.nets.train's to 1e-9 (relative); the views' per-
+epoch first-layer weights and misclassified test images must be those of ol.nets.train's
+parameters after each epoch.
 
 numpy's matrix products (BLAS) add in another order than the page's loops, so the two differ in
 the last bits from the first step on.  Where a run amplifies such differences (Adam's m/√v turns
@@ -44,6 +47,7 @@ def _nan(values):
 
 def _cases(seed=17, per_rule=4):
     rng = np.random.default_rng(seed)
+    more = np.random.default_rng(seed + 1)  # the options, drawn apart: the rules' samples stay as they were
     cases = []
     for name in sorted(SAMPLERS):
         for _ in range(per_rule):
@@ -54,17 +58,37 @@ def _cases(seed=17, per_rule=4):
                           "batch_size": int(rng.choice([16, 32, 64, 200, 1438, 5000])),
                           "epochs": int(rng.integers(1, 5)), "seed": int(rng.integers(0, 2**31)),
                           "bound": bound})
+    for c in cases:
+        c["schedule"] = str(more.choice(list(explorers.NETWORK_SCHEDULES)))
+        c["warmup"] = int(more.integers(1, c["epochs"] + 1))  # epochs of warmup (warmup_cosine)
+        c["clip"] = float(10 ** more.uniform(-2, 1)) if more.random() < 0.4 else None
+        c["scaling"] = str(more.choice(list(explorers.NETWORK_SCALINGS)))
     return cases
 
 
-def _train(c, data, nudge=0.0):
+def _schedule(c):
+    """The case's (total, warmup) steps, or None: what the page computes from its controls."""
+    if c["schedule"] == "constant":
+        return None
+    per = -(-1438 // min(c["batch_size"], 1438))
+    return {"total": c["epochs"] * per, "warmup": c["warmup"] * per if c["schedule"] == "warmup_cosine" else 0}
+
+
+def _data(name):
+    return eval(explorers.NETWORK_SCALINGS[name][1], {"ol": ol, "np": np})  # noqa: S307 - the page's code
+
+
+def _train(c, data, nudge=0.0, keep_params=False):
     net = ol.nets.MLP((64, c["hidden"], 10))
     params = net.init(c["seed"])
     if nudge:
         rng = np.random.default_rng(0)
         params = [p * (1 + nudge * rng.uniform(-1, 1, p.shape)) for p in params]
+    sched = _schedule(c)
     return ol.nets.train(c["opt"], net, data, epochs=c["epochs"], batch_size=c["batch_size"],
-                         seed=c["seed"], params=params, bound=c["bound"])
+                         seed=c["seed"], params=params, bound=c["bound"], clip=c["clip"],
+                         lr_schedule=sched and ol.nets.cosine_schedule(sched["total"], sched["warmup"]),
+                         keep_params=keep_params)
 
 
 def _horizon(c, data, ref):
@@ -83,21 +107,42 @@ def _horizon(c, data, ref):
     return min(bad) + 1 if bad else steps + 1
 
 
-def test_every_engine_rule_is_covered():
-    assert {c["opt"].__class__.__name__ for c in _cases()} == set(engine.DEFAULTS)
+def test_every_engine_rule_and_option_is_covered():
+    cases = _cases()
+    assert {c["opt"].__class__.__name__ for c in cases} == set(engine.DEFAULTS)
+    assert {c["schedule"] for c in cases} == set(explorers.NETWORK_SCHEDULES)
+    assert {c["scaling"] for c in cases} == set(explorers.NETWORK_SCALINGS)
+    assert any(c["clip"] for c in cases) and not all(c["clip"] for c in cases)
+    assert any(c["schedule"] == "warmup_cosine" and c["warmup"] < c["epochs"] for c in cases)
+
+
+def test_schedule_is_nets_cosine_schedule(tmp_path):
+    js = ("const e = require(process.argv[1]); const n = require(process.argv[2]);"
+          "const out = [[100, 0], [100, 10], [45, 45], [7, 3]].map(([T, W]) => "
+          "Array.from({length: T}, (_, i) => n.schedule(T, W)(i + 1)));"
+          "process.stdout.write(JSON.stringify(out));")
+    out = subprocess.run([NODE, "-e", js, str(engine.ENGINE_PATH), str(engine.ENGINE_PATH.with_name("network.js"))],
+                         capture_output=True, text=True, check=True)
+    for (T, W), got in zip([(100, 0), (100, 10), (45, 45), (7, 3)], json.loads(out.stdout)):
+        f = ol.nets.cosine_schedule(T, W)
+        np.testing.assert_allclose(got, [f(t) for t in range(1, T + 1)], rtol=1e-15, atol=1e-300)
 
 
 def test_page_trainer_matches_nets_train(tmp_path):
     data = ol.datasets.digits()
     cases = _cases()
+    scalings = {s["name"]: s for s in explorers.network_scalings(data)}
     cfgs = [{"sizes": [64, c["hidden"], 10], "rule": engine.optimizer_spec(c["opt"]),
-             "epochs": c["epochs"], "batch_size": c["batch_size"], "seed": c["seed"], "bound": c["bound"]}
+             "epochs": c["epochs"], "batch_size": c["batch_size"], "seed": c["seed"], "bound": c["bound"],
+             "schedule": _schedule(c), "clip": c["clip"], "scaling": scalings[c["scaling"]]}
             for c in cases]
     got = _node({"data": explorers.network_data(data), "cases": cfgs}, tmp_path)
-    diverged, cut = 0, []
+    diverged, cut, viewed = 0, [], 0
     for c, js in zip(cases, got):
-        ref = _train(c, data)
-        where = f"{c['opt']!r}, hidden {c['hidden']}, batch {c['batch_size']}, seed {c['seed']}, bound {c['bound']}"
+        data = _data(c["scaling"])
+        ref = _train(c, data, keep_params=True)
+        where = (f"{c['opt']!r}, hidden {c['hidden']}, batch {c['batch_size']}, seed {c['seed']}, bound {c['bound']}, "
+                 f"schedule {_schedule(c)}, clip {c['clip']}, {c['scaling']}")
         steps, per = len(ref.train_loss), ref.steps_per_epoch
         h = _horizon(c, data, ref)
         n = min(h, steps + 1)  # steps whose losses are compared (the loss before step t is row t − 1)
@@ -108,6 +153,15 @@ def test_page_trainer_matches_nets_train(tmp_path):
         for key in ("train_loss_epoch", "test_loss", "test_accuracy"):
             np.testing.assert_allclose(_nan(js[key])[:epochs], getattr(ref, key)[:epochs], rtol=TOL,
                                        err_msg=f"{key}: {where}")
+        net = ol.nets.MLP((64, c["hidden"], 10))
+        for e in range(epochs):  # the views: first-layer weights and the misclassified test images
+            params = ref.params_epoch[e]
+            np.testing.assert_allclose(js["W1"][e], params[0].ravel().astype(np.float32), rtol=1e-6,
+                                       atol=1e-6 * np.abs(params[0]).max(), err_msg=f"W1 after epoch {e}: {where}")
+            predicted = net.logits(params, data.X_test).argmax(axis=-1)
+            rows = np.flatnonzero(predicted != data.y_test)
+            assert js["wrong"][e] == np.column_stack([rows, predicted[rows]]).ravel().tolist(), f"epoch {e}: {where}"
+            viewed += 1
         if h > steps:
             assert js["diverged_at"] == int(ref.diverged_at), where
             flat = np.concatenate([p.ravel() for p in ref.params])
@@ -116,7 +170,8 @@ def test_page_trainer_matches_nets_train(tmp_path):
         else:
             cut.append((type(c["opt"]).__name__, h, steps))
     print(f"\n{len(cases)} runs: {len(cases) - len(cut)} compared over every step and their final "
-          f"parameters ({diverged} of them diverge), {len(cut)} up to their horizon: {cut}")
+          f"parameters ({diverged} of them diverge), {len(cut)} up to their horizon: {cut}; {viewed} epochs' "
+          "weights and misclassified images compared")
     assert len(cut) <= 0.2 * len(cases), f"too many chaotic runs to be a real check: {cut}"
     assert 0 < diverged < len(cases) // 2, "the runs must include some (not mostly) diverging ones"
 
@@ -159,3 +214,49 @@ def test_network_spec_carries_the_digits():
     np.testing.assert_array_equal(raw[1438:] / 16, data.X_test)
     assert ex.spec["kind"] == "network" and ex.spec["state"]["hidden"] == 32
     assert "network" in repr(ex)
+
+
+def test_scalings_are_the_data_sets_of_their_code_exactly():
+    # The page turns the pixels as given into ((X − shift) / divide) · multiply: the very doubles
+    # of the data set its copied code builds (chapter 9's first lesson for "disparate").
+    data = ol.datasets.digits()
+    scalings = explorers.network_scalings(data)
+    assert [s["name"] for s in scalings] == list(explorers.NETWORK_SCALINGS) == ["given", "standardized", "disparate"]
+    for s in scalings:
+        made = _data(s["name"])
+        for X, want in ((data.X_train, made.X_train), (data.X_test, made.X_test)):
+            got = ((X - np.asarray(s.get("shift", 0.0))) / np.asarray(s.get("divide", 1.0))) * np.asarray(s.get("multiply", 1.0))
+            np.testing.assert_array_equal(got, want, err_msg=s["name"])
+    factors = np.asarray(scalings[2]["multiply"])
+    assert 0.03 < factors.min() < 0.04 and 30 < factors.max() < 32  # what its label says
+    assert "0.03 … 31" in scalings[2]["label"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"schedule": "step"}, r"schedule must be one of constant, cosine, warmup_cosine, got 'step'"),
+    ({"scaling": "minmax"}, r"scaling must be one of given, standardized, disparate, got 'minmax'"),
+    ({"clip": 0.0}, r"clip must be None or a number in \[0.001, 1000\], got 0.0"),
+    ({"clip": True}, r"clip must be None or a number"),
+    ({"warmup": 0}, r"warmup must be an integer in \[1, 100\], got 0"),
+])
+def test_network_refuses_bad_options(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        explorers.network({"Adam": ol.Adam()}, **kwargs)
+
+
+def test_network_options_reach_the_state():
+    ex = explorers.network({"Adam": ol.Adam()}, schedule="warmup_cosine", warmup=2, clip=0.5, scaling="disparate")
+    st = ex.spec["state"]
+    assert (st["schedule"], st["warmup"], st["clipping"], st["clip"], st["scaling"]) == ("warmup_cosine", 2, True, 0.5, "disparate")
+    st = explorers.network({"Adam": ol.Adam()}).spec["state"]
+    assert (st["schedule"], st["clipping"], st["scaling"]) == ("constant", False, "given")
+    assert ex.spec["limits"]["clip"] == [1e-3, 1e3] and ex.spec["data"]["image"] == [8, 8]
+
+
+def test_only_a_network_explorer_carries_the_network_scripts(monkeypatch):
+    monkeypatch.delenv("OPTIMLAB_BOOK", raising=False)
+    net = explorers.network({"Adam": ol.Adam()}).to_html("live")
+    assert "root.optimlabNetworkView = " in net and "root.optimlabNetwork = " in net
+    race = explorers.race(ol.surfaces.Rosenbrock(), {"Adam": ol.Adam(lr=0.01)}, steps=5).to_html("live")
+    assert "root.optimlabNetworkView = " not in race and "root.optimlabNetwork = " not in race
+    assert "root.optimlabEngine" in race

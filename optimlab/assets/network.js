@@ -14,18 +14,25 @@
  * API (globalThis.optimlabNetwork; module.exports under node):
  *   Generator(seed)          numpy.random.default_rng(seed): .uniform(lo, hi, n), .permutation(n)
  *   init(sizes, seed)        MLP(sizes).init(seed), flattened (W1 row by row, b1, W2, b2, …)
- *   data(spec)               {X, y, Xt, yt, n, nt, d} from spec.data (see explorers.network)
+ *   data(spec, scaling)      {X, y, Xt, yt, n, nt, d} from spec.data (see explorers.network),
+ *                            the pixels scaled by one of spec.scalings (explorers.network_scalings:
+ *                            ((X − shift) / divide) · multiply), or as given without one
+ *   schedule(total, warmup)  ol.nets.cosine_schedule(total, warmup): t → the factor of η at step t
  *   train(cfg, data, onEpoch) one run; cfg = {sizes, rule: {rule, hp}, epochs, batch_size, seed,
- *                            bound}; onEpoch(record, e) after each epoch (e = 0: the initial
+ *                            bound, schedule: null or {total, warmup} (steps; lr_schedule=
+ *                            ol.nets.cosine_schedule(total, warmup)), clip: null or a number
+ *                            (clip=…)}; onEpoch(record, e) after each epoch (e = 0: the initial
  *                            parameters); returns the record {train_loss: Float64Array(steps),
  *                            train_loss_epoch, test_loss, test_accuracy: arrays (epochs + 1),
- *                            params, diverged_at, steps_per_epoch}, as ol.nets.Training
+ *                            params, diverged_at, steps_per_epoch}, as ol.nets.Training, and for
+ *                            the views, per epoch: W1 (the first layer's weights, Float32Array)
+ *                            and wrong (Int16Array of pairs: test image, predicted class)
  *   Trainer(cfg, data)       the same run, one epoch per next() (epoch 0 first: the measures
  *                            of the initial parameters); .rec the record so far
  *   serve(scope)             a worker's message handler: {data: spec.data, runs: [{key, cfg}]}
- *                            → the runs in turn, an epoch each, and per epoch a message {key,
- *                            epoch, steps: new train_loss values, train_loss_epoch, test_loss,
- *                            test_accuracy, diverged_at, done}
+ *                            and scaling → the runs in turn, an epoch each, and per epoch a
+ *                            message {key, epoch, steps: new train_loss values, train_loss_epoch,
+ *                            test_loss, test_accuracy, diverged_at, done, W1, wrong}
  *   source                   this file's code, to build a worker from a Blob
  */
 (function optimlabNetworkFactory(root) {
@@ -235,17 +242,18 @@
     return [loss, g];
   }
 
-  // Mean cross-entropy and accuracy on a whole set (nets.MLP._evaluate).
+  // Mean cross-entropy and accuracy on a whole set (nets.MLP._evaluate); third, the examples
+  // misclassified (pairs: row, predicted class; numpy's argmax: the first of equal logits).
   function evaluate(L, p, X, y, d, n) {
-    var rows = new Int32Array(n);
+    var rows = new Int32Array(n), wrong = [];
     for (var r = 0; r < n; r++) rows[r] = r;
     var z = forward(L, p, X, d, rows, n)[L.length], K = L[L.length - 1].n_out, right = 0;
     for (r = 0; r < n; r++) {
       var best = 0;
       for (var k = 1; k < K; k++) if (z[r * K + k] > z[r * K + best]) best = k;
-      if (best === y[r]) right++;
+      if (best === y[r]) right++; else wrong.push(r, best);
     }
-    return [meanOf(softmax(z, K, n, y, rows, null)), right / n];
+    return [meanOf(softmax(z, K, n, y, rows, null)), right / n, Int16Array.from(wrong)];
   }
 
   // ------------------------------------------------------------------ data
@@ -257,29 +265,59 @@
 
   // spec.data: {X: base64 bytes (train rows, then test rows), y: base64 bytes, n_train, n_test,
   // features, divisor}: X = byte / divisor.
-  function data(sd) {
+  function data(sd, sc) {
     var xb = bytes(sd.X), yb = bytes(sd.y), d = sd.features, n = sd.n_train, nt = sd.n_test;
-    var X = new Float64Array(xb.length);
-    for (var i = 0; i < xb.length; i++) X[i] = xb[i] / sd.divisor;
+    var X = new Float64Array(xb.length), shift = sc && sc.shift, div = sc && sc.divide, mul = sc && sc.multiply;
+    for (var i = 0; i < xb.length; i++) {
+      var x = xb[i] / sd.divisor, j = i % d;  // Dataset.standardized: (X − mean) / std; .scaled: X · f
+      if (shift) x = (x - shift[j]) / div[j];
+      if (mul) x = x * mul[j];
+      X[i] = x;
+    }
     return { X: X.subarray(0, n * d), Xt: X.subarray(n * d), y: yb.subarray(0, n), yt: yb.subarray(n, n + nt),
              n: n, nt: nt, d: d };
+  }
+
+  // ol.nets.cosine_schedule(total, warmup): linear warmup over `warmup` steps, then cosine decay.
+  function schedule(total, warmup) {
+    return function (t) {
+      return t <= warmup ? t / warmup : 0.5 * (1 + Math.cos(Math.PI * (t - warmup - 1) / (total - warmup)));
+    };
+  }
+
+  // clip_grad_norm_ as ol.nets.train does it: g · min(1, clip / (‖g‖ + 1e-6)), ‖g‖ over every
+  // parameter (each array's sum of squares by numpy's summation, added in the arrays' order).
+  function clipped(L, g, clip) {
+    var sq = new Float64Array(g.length), total = 0, sum = root.optimlabEngine.pairwiseSum;
+    for (var i = 0; i < g.length; i++) sq[i] = g[i] * g[i];
+    L.forEach(function (ly) {
+      total += sum(sq, ly.W, ly.n_out * ly.n_in);
+      total += sum(sq, ly.b, ly.n_out);
+    });
+    var coef = Math.min(clip / (Math.sqrt(total) + 1e-6), 1.0);
+    for (i = 0; i < g.length; i++) g[i] = g[i] * coef;
+    return g;
   }
 
   // ------------------------------------------------------------------ training
   // A run advanced one epoch at a time: next() measures the initial parameters (epoch 0) on its
   // first call, then trains one epoch per call; it returns false once every epoch is done.
   function Trainer(cfg, D) {
-    var L = layout(cfg.sizes), R = root.optimlabEngine.rule(cfg.rule), bound = cfg.bound || 1e6;
+    var L = layout(cfg.sizes), E_ = root.optimlabEngine, R = E_.rule(cfg.rule), bound = cfg.bound || 1e6;
+    var factor = cfg.schedule ? schedule(cfg.schedule.total, cfg.schedule.warmup) : null, clip = cfg.clip;
     var p = init(cfg.sizes, cfg.seed), state = R.init(p.length);
     var n = D.n, B = Math.min(cfg.batch_size, n), per = Math.ceil(n / B), E = cfg.epochs;
     var rng = new Generator(cfg.seed), t = 0, e = -1;
     var rec = this.rec = { train_loss: new Float64Array(E * per), train_loss_epoch: [], test_loss: [],
-                           test_accuracy: [], params: p, diverged_at: -1, steps_per_epoch: per };
+                           test_accuracy: [], params: p, diverged_at: -1, steps_per_epoch: per,
+                           W1: [], wrong: [] };
     function measure() {
       rec.train_loss_epoch.push(evaluate(L, p, D.X, D.y, D.d, n)[0]);
       var te = evaluate(L, p, D.Xt, D.yt, D.d, D.nt);
       rec.test_loss.push(te[0]);
       rec.test_accuracy.push(te[1]);
+      rec.wrong.push(te[2]);
+      rec.W1.push(Float32Array.from(p.subarray(L[0].W, L[0].W + L[0].n_out * L[0].n_in)));
       rec.params = p;
     }
     this.epoch = function () { return e; };
@@ -292,7 +330,13 @@
           var lg = lossAndGrad(L, p, D.X, D.y, D.d, rows, rows.length);
           rec.train_loss[t++] = lg[0];
           if (rec.diverged_at >= 0) continue;  // a diverged run keeps its last in-bound parameters
-          var out = R.step(p, lg[1], state), pn = out[0], ok = true;
+          var g = clip != null ? clipped(L, lg[1], clip) : lg[1], Rt = R;
+          if (factor) {  // the schedule: a rule with η · factor(t) for this step (rules.replace(lr=…))
+            var hp = Object.assign({}, cfg.rule.hp);
+            hp.lr = cfg.rule.hp.lr * factor(t);
+            Rt = E_.rule({ rule: cfg.rule.rule, hp: hp });
+          }
+          var out = Rt.step(p, g, state), pn = out[0], ok = true;
           for (var i = 0; i < pn.length; i++) if (!(Math.abs(pn[i]) <= bound)) { ok = false; break; }
           if (ok) { p = pn; state = out[1]; } else rec.diverged_at = t;
         }
@@ -314,7 +358,7 @@
   // losses), train_loss_epoch, test_loss, test_accuracy, diverged_at, done}.
   function serve(scope) {
     scope.onmessage = function (ev) {
-      var msg = ev.data, D = data(msg.data);
+      var msg = ev.data, D = data(msg.data, msg.scaling);
       var runs = msg.runs.map(function (r) { return { key: r.key, T: new Trainer(r.cfg, D), sent: 0, E: r.cfg.epochs }; });
       var busy = true;
       while (busy) {
@@ -324,7 +368,9 @@
           var rec = r.T.rec, e = r.T.epoch(), t = e * rec.steps_per_epoch;
           scope.postMessage({ id: msg.id, key: r.key, epoch: e, steps: Array.prototype.slice.call(rec.train_loss, r.sent, t),
                               train_loss_epoch: rec.train_loss_epoch[e], test_loss: rec.test_loss[e],
-                              test_accuracy: rec.test_accuracy[e], diverged_at: rec.diverged_at, done: e === r.E });
+                              test_accuracy: rec.test_accuracy[e], diverged_at: rec.diverged_at, done: e === r.E,
+                              W1: rec.W1[e], wrong: rec.wrong[e] });
+          rec.W1[e] = rec.wrong[e] = null;  // sent: the page keeps them
           r.sent = t;
           busy = busy || e < r.E;
         });
@@ -332,7 +378,7 @@
     };
   }
 
-  var api = { Generator: Generator, generateState: generateState, init: init, layout: layout,
+  var api = { Generator: Generator, generateState: generateState, init: init, layout: layout, schedule: schedule,
               lossAndGrad: lossAndGrad, evaluate: evaluate, data: data, Trainer: Trainer, train: train, serve: serve,
               source: "(" + optimlabNetworkFactory + ")(globalThis);\n" };
   root.optimlabNetwork = api;
