@@ -849,7 +849,8 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
     hidden, epochs, batch_size, seed : the initial controls (limits: :data:`NETWORK_LIMITS`).
     schedule : a name of :data:`NETWORK_SCHEDULES` (``lr_schedule=ol.nets.cosine_schedule(…)``
         over the run, with ``warmup`` epochs of linear warmup for "warmup_cosine").
-    clip : the gradient-norm clip (``ol.nets.train``'s ``clip``) in :data:`NETWORK_CLIP`, or None.
+    clip : the gradient-norm clip (``ol.nets.train``'s ``clip``) in :data:`NETWORK_CLIP`, or None (no
+        clipping; the norm offered when the reader turns it on is 0.1).
     scaling : a name of :data:`NETWORK_SCALINGS`: the pixels as given, standardised, or with
         the disparate scales of chapter 9's first lesson.
     knobs, catalogue, lr_range, linked : as in :func:`race`.
@@ -875,7 +876,7 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
     state = {"hidden": _integer("hidden", hidden), "epochs": _integer("epochs", epochs),
              "batch_size": _integer("batch_size", batch_size), "seed": _integer("seed", seed),
              "schedule": schedule, "warmup": _integer("warmup", warmup), "clipping": clip is not None,
-             "clip": 1.0 if clip is None else float(clip), "scaling": scaling}
+             "clip": 0.1 if clip is None else float(clip), "scaling": scaling}
     knob_specs = _knob_specs(knobs)
     entries, values, lrs = _live_entries(optimizers, [k["name"] for k in knob_specs], catalogue)
     chapter_lrs = [lrs[str(k)] for k in optimizers]

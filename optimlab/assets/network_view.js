@@ -12,10 +12,15 @@
  * Test hooks (besides explorer.js's): data-kind="network"; data-ready="1" once drawn;
  * data-done="1" when every run has finished its epochs, "0" while training; input.ol-param /
  * input.ol-num with data-name lr (data-opt), beta1, beta2, eps, weight_decay, batch_size, epochs,
- * seed, hidden; el.__ol.snapshot() → {state, done, runs: {label: {train_loss (per step),
- * train_loss_epoch, test_loss, test_accuracy (per epoch, row 0 before training), diverged_at,
- * done}}}; el.__ol.timing: firstEpoch (input event → the first new epoch point painted, ms),
- * race (input → every run done, ms).
+ * seed, hidden, warmup, clip; select.ol-select with data-name schedule, scaling, inside (the
+ * optimizer whose weights and mistakes are shown); input.ol-check[data-name=clipping];
+ * button.ol-play and input.ol-step (the epoch shown); el.__ol.snapshot() → {state, done, runs:
+ * {label: {train_loss (per step), train_loss_epoch, test_loss, test_accuracy (per epoch, row 0
+ * before training), diverged_at, done, misclassified (per epoch, how many)}}, view: {epoch (the
+ * slider's; null: the latest), optimizer, shown (the epoch drawn), weights (its first layer,
+ * hidden × 64, row by row), misclassified ([test image, label, predicted] …)}};
+ * el.__ol.timing: firstEpoch (input event → the first new epoch point painted, ms), race (input
+ * → every run done, ms).
  */
 (function (root) {
   "use strict";
@@ -28,6 +33,9 @@
   var DRAW_EVERY = 250;  // ms between redraws while training (a redraw costs the page ~10 ms)
   var STATUS_EVERY = 500;  // ms between updates of the status lines while training (a text
                            // change lays the explorer out again)
+  var PLAY_RATE = 4;  // epochs per second when playing
+  var WRONG_SHOWN = 48;  // misclassified digits drawn at most
+  var POS = [178, 24, 43], NEG = [33, 102, 172];  // weight colours: positive red, negative blue
 
   function build(api) {
     var parts = api.parts, h = parts.h, Chart = parts.Chart, fmt = parts.fmt;
@@ -45,7 +53,9 @@
       this.extra = {};
       this.initial = JSON.parse(JSON.stringify(spec.state));
       this.state = Object.assign(JSON.parse(JSON.stringify(spec.state)), opts.state || {});
-      this.recomputeKeys = { batch_size: 1, epochs: 1, seed: 1, hidden: 1 };
+      this.recomputeKeys = { batch_size: 1, epochs: 1, seed: 1, hidden: 1, schedule: 1, warmup: 1, clipping: 1,
+                             clip: 1, scaling: 1 };
+      this.view = { epoch: null, opt: null };
       this.workers = {};
       this.runId = 0;
       this.build();
@@ -78,8 +88,34 @@
       el.appendChild(this.figure);
       this.lossChart = new Chart(this.lossCanvas, { margin: { l: 60, r: 14, t: 8, b: 42 } });
       this.accChart = new Chart(this.accCanvas, { margin: { l: 60, r: 14, t: 8, b: 42 } });
+      // The epoch shown (Play, or the slider): marked on the curves, and the chosen optimizer's
+      // first-layer weights and misclassified test digits at that epoch.
+      this.playBtn = h("button", { type: "button", "class": "ol-play", "aria-label": "Play the epochs", text: "▶ Play" });
+      this.stepInput = h("input", { type: "range", "class": "ol-step", min: 0, max: this.state.epochs, step: 1,
+                                    value: this.state.epochs, "aria-label": "epoch shown" });
+      this.stepOut = h("output", {});
+      this.playBtn.addEventListener("click", function () { self.togglePlay(); });
+      this.stepInput.addEventListener("input", function () {
+        self.pause();
+        self.showEpoch(parseInt(self.stepInput.value, 10) || 0);
+      });
+      var timeRow = h("div", { "class": "ol-row ol-time" }, [this.playBtn, this.stepInput, this.stepOut]);
+      this.insideSelect = h("select", { "class": "ol-select", "data-name": "inside",
+                                        "aria-label": "optimizer whose weights and mistakes are shown" });
+      this.insideSelect.addEventListener("change", function () { self.view.opt = self.insideSelect.value; self.draw(); });
+      this.weightCanvas = h("canvas", { "class": "ol-weights", role: "img" });
+      this.wrongCanvas = h("canvas", { "class": "ol-wrong", role: "img" });
+      this.weightCaption = h("div", { "class": "ol-note" });
+      this.wrongCaption = h("div", { "class": "ol-note" });
+      var box = "flex:1 1 300px;min-width:0;display:flex;flex-direction:column;gap:4px";
+      this.inside = h("div", { "class": "ol-inside", style: "display:flex;flex-wrap:wrap;gap:8px 16px;width:100%" }, [
+        h("div", { style: box }, [h("label", { "class": "ol-field", style: "flex:0 1 auto" },
+          [h("span", { text: "inside the network of" }), this.insideSelect]), this.weightCanvas, this.weightCaption]),
+        h("div", { style: box }, [this.wrongCanvas, this.wrongCaption])]);
       this.progress = h("div", { "class": "ol-readout", "aria-live": "polite" });
       el.appendChild(this.progress);
+      el.appendChild(timeRow);
+      el.appendChild(this.inside);
       var toggles = h("div", { "class": "ol-toggles", role: "group", "aria-label": "optimizers trained" });
       var rows = h("div", { "class": "ol-opts" });
       el.appendChild(toggles);
@@ -103,6 +139,28 @@
                                      log: s[2], integer: true }));
       });
       el.appendChild(run);
+      // How it trains: the schedule of η, gradient clipping, the inputs.
+      var train = h("div", { "class": "ol-row ol-knobs" });
+      function select(name, label, options) {
+        var sel = h("select", { "class": "ol-select", "data-name": name, "aria-label": label, style: "min-width:0;max-width:100%" });
+        options.forEach(function (o) { sel.appendChild(h("option", { value: o.name, text: o.label })); });
+        sel.addEventListener("change", function (ev) { var p = {}; p[name] = sel.value; self.set(p, ev); });
+        self.selects[name] = sel;
+        return h("label", { "class": "ol-field", style: "flex:0 1 auto;max-width:100%" }, [h("span", { text: label }), sel]);
+      }
+      this.selects = {};
+      train.appendChild(select("schedule", "η schedule", spec.schedules));
+      var lw = spec.limits.warmup;
+      train.appendChild(this.field({ name: "warmup", label: "warmup epochs", min: lw[0], max: lw[1], step: 1, integer: true }));
+      this.clipBox = h("input", { type: "checkbox", "class": "ol-check", "data-name": "clipping",
+                                  "aria-label": "clip the gradient norm" });
+      this.clipBox.addEventListener("change", function (ev) { self.set({ clipping: self.clipBox.checked }, ev); });
+      train.appendChild(h("label", { "class": "ol-field", style: "flex:0 1 auto" },
+        [this.clipBox, h("span", { text: "clip ‖g‖" })]));
+      var lc = spec.limits.clip;
+      train.appendChild(this.field({ name: "clip", label: "clip norm", min: lc[0], max: lc[1], log: true }));
+      train.appendChild(select("scaling", "inputs", spec.scalings));
+      el.appendChild(train);
       this.error = h("div", { "class": "ol-error", role: "alert" });
       el.appendChild(this.error);
       if ((spec.python_only || []).length) {
@@ -116,6 +174,14 @@
       el.appendChild(h("details", { "class": "ol-code" }, [
         h("summary", { text: "This setting as optimlab code " }), this.codeBox, this.copyBtn]));
       el.addEventListener("keydown", function (ev) { ev.stopPropagation(); });
+      // Space plays and pauses when the focus is on the epoch slider or a chart.
+      el.addEventListener("keydown", function (ev) {
+        var t = ev.target, tag = (t.tagName || "").toLowerCase();
+        if ((ev.key === " " || ev.code === "Space") && (t === self.stepInput || tag === "canvas")) {
+          ev.preventDefault();
+          self.togglePlay();
+        }
+      });
       if (root.ResizeObserver) {
         this.ro = new root.ResizeObserver(function () {
           if (self.rafResize) return;
@@ -127,6 +193,195 @@
     };
 
     P.T = function () { return this.state.epochs; };
+
+    // The run's settings as network.js takes them (see ol.nets.train's lr_schedule and clip).
+    P.perEpoch = function () {
+      var n = this.spec.data.n_train;
+      return Math.ceil(n / Math.min(this.state.batch_size, n));
+    };
+    P.schedule = function () {
+      var st = this.state, per = this.perEpoch();
+      if (st.schedule === "constant") return null;
+      return { total: st.epochs * per, warmup: st.schedule === "warmup_cosine" ? st.warmup * per : 0 };
+    };
+    P.scaling = function () {
+      var name = this.state.scaling;
+      return this.spec.scalings.filter(function (s) { return s.name === name; })[0];
+    };
+
+    P.syncControls = function () {
+      Base.syncControls.call(this);
+      var st = this.state, self = this;
+      Object.keys(this.selects || {}).forEach(function (k) { self.selects[k].value = st[k]; });
+      if (this.clipBox) this.clipBox.checked = !!st.clipping;
+      // Only what acts is shown: the warmup with its schedule, the norm while clipping.
+      if (this.fields.warmup) this.fields.warmup.range.parentNode.style.display = st.schedule === "warmup_cosine" ? "" : "none";
+      if (this.fields.clip) this.fields.clip.range.parentNode.style.display = st.clipping ? "" : "none";
+      if (this.stepInput) this.stepInput.max = String(st.epochs);
+      if (this.insideSelect) {
+        var labels = st.active.slice(), cur = this.insideOpt();
+        if (this.insideSelect.getAttribute("data-for") !== labels.join("\n")) {
+          this.insideSelect.textContent = "";
+          labels.forEach(function (l) { self.insideSelect.appendChild(h("option", { value: l, text: l })); });
+          this.insideSelect.setAttribute("data-for", labels.join("\n"));
+        }
+        if (cur) this.insideSelect.value = cur;
+      }
+    };
+
+    // ---------------------------------------------------------------- the epoch shown
+    // The optimizer whose inside is shown: the reader's choice while it is on, else Adam, else the first on.
+    P.insideOpt = function () {
+      var on = this.state.active;
+      if (this.view.opt && on.indexOf(this.view.opt) >= 0) return this.view.opt;
+      return on.indexOf("Adam") >= 0 ? "Adam" : on[0] || null;
+    };
+
+    P.showEpoch = function (e) {
+      this.view.epoch = Math.max(0, Math.min(this.state.epochs, e));
+      this.draw();
+    };
+
+    P.togglePlay = function () { if (this.playing) this.pause(); else this.play(); };
+
+    // Play: the epochs one after another (from 0, or from the one shown), PLAY_RATE a second,
+    // waiting for epochs still training.
+    P.play = function () {
+      var self = this, E = this.state.epochs, at = this.view.epoch;
+      if (at === null || at >= E) at = 0;
+      this.view.epoch = at;
+      this.playing = true;
+      this.playBtn.textContent = "❚❚ Pause";
+      this.playBtn.setAttribute("aria-label", "Pause");
+      var last = null, acc = at;
+      function frame(now) {
+        if (!self.playing) return;
+        var run = self.insideRun(), have = run ? run.test_accuracy.length - 1 : E;
+        if (last !== null) acc = Math.min(acc + (now - last) / 1000 * PLAY_RATE, Math.max(have, 0) + 0.999);
+        last = now;
+        var k = Math.min(E, Math.floor(acc));
+        if (k !== self.view.epoch) { self.view.epoch = k; self.draw(); }
+        if (k >= E) { self.pause(); return; }
+        self.playRaf = root.requestAnimationFrame(frame);
+      }
+      this.draw();
+      this.playRaf = root.requestAnimationFrame(frame);
+    };
+
+    P.pause = function () {
+      if (!this.playing) return;
+      this.playing = false;
+      if (this.playRaf) root.cancelAnimationFrame(this.playRaf);
+      this.playBtn.textContent = "▶ Play";
+      this.playBtn.setAttribute("aria-label", "Play the epochs");
+    };
+
+    P.insideRun = function () {
+      var label = this.insideOpt();
+      return (this.runs || []).filter(function (r) { return r.label === label; })[0] || null;
+    };
+
+    // The epoch drawn: the one asked for (the latest while none is), or the latest trained.
+    P.shownEpoch = function (run) {
+      var have = run ? run.test_accuracy.length - 1 : -1, want = this.view.epoch === null ? this.state.epochs : this.view.epoch;
+      return Math.min(want, have);
+    };
+
+    // The test images as the page carries them (pixel counts, one byte each), decoded once.
+    P.testImages = function () {
+      if (!this.images) {
+        var d = this.spec.data, bin = root.atob(d.X), off = d.n_train * d.features, n = d.n_test * d.features;
+        var out = new Uint8Array(n);
+        for (var i = 0; i < n; i++) out[i] = bin.charCodeAt(off + i);
+        var yb = root.atob(d.y), y = new Uint8Array(d.n_test);
+        for (i = 0; i < d.n_test; i++) y[i] = yb.charCodeAt(d.n_train + i);
+        this.images = { X: out, y: y };
+      }
+      return this.images;
+    };
+
+    function sized(canvas, w, hgt) {
+      var dpr = root.devicePixelRatio || 1, c = canvas.getContext("2d");
+      if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(hgt * dpr)) {
+        canvas.width = Math.round(w * dpr);
+        canvas.height = Math.round(hgt * dpr);
+      }
+      canvas.style.width = w + "px";
+      canvas.style.height = hgt + "px";
+      c.setTransform(dpr, 0, 0, dpr, 0, 0);
+      c.clearRect(0, 0, w, hgt);
+      return c;
+    }
+
+    // The chosen optimizer's first-layer weights (one image per hidden unit, each scaled by its
+    // largest |w|: red positive, blue negative) and the test digits it misclassifies, at the epoch shown.
+    P.drawInside = function () {
+      if (!this.weightCanvas) return;
+      var run = this.insideRun(), e = this.shownEpoch(run), d = this.spec.data, img = d.image;
+      var avail = Math.max(120, Math.floor(parts.contentWidth(this.figure) || 640));
+      var side = avail >= api.SIDE_BY_SIDE, W = side ? Math.floor((avail - 16) / 2) : avail;
+      this.stepOut.textContent = "epoch " + (this.view.epoch === null ? this.state.epochs : this.view.epoch) + " / " + this.state.epochs;
+      if (this.view.epoch === null) this.stepInput.value = String(this.state.epochs);
+      else this.stepInput.value = String(this.view.epoch);
+      if (!img || !run || e < 0) {
+        sized(this.weightCanvas, W, 10);
+        sized(this.wrongCanvas, W, 10);
+        this.weightCaption.textContent = run ? "Training…" : "No optimizer on.";
+        this.wrongCaption.textContent = "";
+        return;
+      }
+      var R = img[0], C = img[1], W1 = run.W1[e], units = W1.length / (R * C), px = 4, gap = 4;
+      var cell = C * px + gap, cols = Math.max(1, Math.min(units, Math.floor((W + gap) / cell)));
+      var rows = Math.ceil(units / cols), c = sized(this.weightCanvas, cols * cell - gap, rows * (R * px + gap) - gap);
+      for (var u = 0; u < units; u++) {
+        var x0 = (u % cols) * cell, y0 = Math.floor(u / cols) * (R * px + gap), big = 0, k;
+        for (k = 0; k < R * C; k++) big = Math.max(big, Math.abs(W1[u * R * C + k]));
+        for (k = 0; k < R * C; k++) {
+          var v = big > 0 ? W1[u * R * C + k] / big : 0, col = v >= 0 ? POS : NEG, a = Math.abs(v);
+          c.fillStyle = "rgb(" + Math.round(255 + (col[0] - 255) * a) + "," + Math.round(255 + (col[1] - 255) * a) + "," +
+            Math.round(255 + (col[2] - 255) * a) + ")";
+          c.fillRect(x0 + (k % C) * px, y0 + Math.floor(k / C) * px, px, px);
+        }
+      }
+      var late = this.view.epoch !== null && e < this.view.epoch ? " (epoch " + this.view.epoch + " is still training)" : "";
+      this.weightCaption.textContent = run.label + ", epoch " + e + late + ": the first layer's weights, one " + R + "×" + C +
+        " image per hidden unit (" + units + "; red positive, blue negative, each unit to its own largest |w|).";
+      this.weightCanvas.setAttribute("aria-label", "First-layer weights of " + run.label + " after epoch " + e + ", " + units + " units");
+      // The misclassified test digits: "label→predicted" under each.
+      var wrong = run.wrong[e], n = wrong.length / 2, shown = Math.min(n, WRONG_SHOWN), T = this.testImages();
+      var q = 3, cw = C * q + 14, ch = R * q + 18, wc = Math.max(1, Math.floor(W / cw)), wr = Math.ceil(shown / wc);
+      c = sized(this.wrongCanvas, Math.min(W, Math.max(1, shown) * cw), Math.max(1, wr) * ch);
+      c.font = "11px -apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Arial,sans-serif";
+      c.textAlign = "center";
+      c.textBaseline = "top";
+      for (var i = 0; i < shown; i++) {
+        var row = wrong[2 * i], xa = (i % wc) * cw + 7, ya = Math.floor(i / wc) * ch;
+        for (k = 0; k < R * C; k++) {
+          var g = 255 - Math.round(255 * Math.min(1, T.X[row * R * C + k] / d.divisor));
+          c.fillStyle = "rgb(" + g + "," + g + "," + g + ")";
+          c.fillRect(xa + (k % C) * q, ya + Math.floor(k / C) * q, q, q);
+        }
+        c.fillStyle = "#333";
+        c.fillText(T.y[row] + "→" + wrong[2 * i + 1], xa + C * q / 2, ya + R * q + 3);
+      }
+      this.wrongCaption.textContent = n + " of " + d.n_test + " test digits misclassified after epoch " + e +
+        (shown < n ? " (the first " + shown + " shown)" : "") + ": true label → " + run.label + "'s answer.";
+      this.wrongCanvas.setAttribute("aria-label", n + " misclassified test digits after epoch " + e);
+    };
+
+    // A vertical line at the epoch shown, on a chart.
+    function marker(chart, e) {
+      var c = chart.ctx, r = chart.rect, x = r.x + (e - chart.xr[0]) / (chart.xr[1] - chart.xr[0]) * r.w;
+      c.save();
+      c.strokeStyle = "rgba(0,0,0,0.35)";
+      c.setLineDash([4, 3]);
+      c.lineWidth = 1;
+      c.beginPath();
+      c.moveTo(x, r.y);
+      c.lineTo(x, r.y + r.h);
+      c.stroke();
+      c.restore();
+    }
 
     // ---------------------------------------------------------------- training (the workers)
     var workerURL = null;
@@ -161,7 +416,7 @@
       var on = spec.optimizers.filter(function (o) { return st.active.indexOf(o.label) >= 0; }), byLabel = {};
       this.runs = on.map(function (o) {
         return (byLabel[o.label] = { label: o.label, color: o.color, train_loss: [], train_loss_epoch: [],
-                                     test_loss: [], test_accuracy: [], diverged_at: -1, done: false });
+                                     test_loss: [], test_accuracy: [], diverged_at: -1, done: false, W1: [], wrong: [] });
       });
       var cores = (root.navigator && root.navigator.hardwareConcurrency) || 2;
       var nw = Math.max(1, Math.min(on.length, cores - 1)), groups = [];
@@ -176,6 +431,8 @@
           run.train_loss_epoch.push(m.train_loss_epoch);
           run.test_loss.push(m.test_loss);
           run.test_accuracy.push(m.test_accuracy);
+          run.W1.push(m.W1);
+          run.wrong.push(m.wrong);
           run.diverged_at = m.diverged_at;
           if (m.done) {
             run.done = true;
@@ -184,9 +441,10 @@
           self.arrived(id, t0, m.epoch);
         };
         w.onerror = function (ev) { self.error.textContent = "Training failed in the page: " + (ev.message || ev); };
-        w.postMessage({ id: id, data: d, runs: group.map(function (o) {
+        w.postMessage({ id: id, data: d, scaling: self.scaling(), runs: group.map(function (o) {
           return { key: o.label, cfg: { sizes: [d.features, st.hidden, d.classes], rule: { rule: o.rule, hp: self.hp(o) },
-                                        epochs: st.epochs, batch_size: st.batch_size, seed: st.seed, bound: 1e6 } };
+                                        epochs: st.epochs, batch_size: st.batch_size, seed: st.seed, bound: 1e6,
+                                        schedule: self.schedule(), clip: st.clipping ? st.clip : null } };
         }) });
       });
       if (!this.runs.length) this.finish(id, t0);
@@ -285,6 +543,9 @@
         A.dots(function (i) { return [i, 100 * r.test_accuracy[i]]; }, r.test_accuracy.length, r.color, 3);
       });
       A.clip(false);
+      var shown = this.view.epoch === null ? null : this.view.epoch;
+      if (shown !== null) { marker(L, shown); marker(A, shown); }
+      this.drawInside();
       var now = root.performance.now(), done = runs.every(function (r) { return r.done; });
       if (done || !(now - this.lastStatus < STATUS_EVERY)) { this.status(); this.lastStatus = now; }
       this.timing.draws++;
@@ -307,12 +568,19 @@
 
     // ---------------------------------------------------------------- code, hooks
     P.code = function () {
-      var st = this.state, d = this.spec.data;
-      return ["import optimlab as ol", "", "data = ol.datasets.digits()",
-              "net = ol.nets.MLP((" + d.features + ", " + st.hidden + ", " + d.classes + "))"]
-        .concat(this.optimizersCode())
-        .concat(["runs = {label: ol.nets.train(opt, net, data, epochs=" + st.epochs + ", batch_size=" +
-                 st.batch_size + ", seed=" + st.seed + ")", "        for label, opt in optimizers.items()}"]).join("\n");
+      var st = this.state, d = this.spec.data, sc = this.scaling(), sched = this.schedule(), args = "";
+      var head = (/\bnp\./.test(sc.code) ? ["import numpy as np"] : []).concat(["import optimlab as ol", ""]);
+      var lines = head.concat(["data = " + sc.code, "net = ol.nets.MLP((" + d.features + ", " + st.hidden + ", " + d.classes + "))"])
+        .concat(this.optimizersCode());
+      if (sched) {
+        lines.push("schedule = ol.nets.cosine_schedule(" + sched.total + (sched.warmup ? ", warmup_steps=" + sched.warmup : "") +
+                   ")  # " + st.epochs + " epochs of " + this.perEpoch() + " steps" +
+                   (sched.warmup ? ", " + st.warmup + " of them warming up" : ""));
+        args += ", lr_schedule=schedule";
+      }
+      if (st.clipping) args += ", clip=" + parts.py(st.clip);
+      return lines.concat(["runs = {label: ol.nets.train(opt, net, data, epochs=" + st.epochs + ", batch_size=" +
+                           st.batch_size + ", seed=" + st.seed + args + ")", "        for label, opt in optimizers.items()}"]).join("\n");
     };
 
     P.snapshot = function () {
@@ -322,12 +590,27 @@
         if (!self.isOn(r.label)) return;
         out.runs[r.label] = { train_loss: r.train_loss.slice(), train_loss_epoch: r.train_loss_epoch.slice(),
                               test_loss: r.test_loss.slice(), test_accuracy: r.test_accuracy.slice(),
-                              diverged_at: r.diverged_at, done: r.done };
+                              diverged_at: r.diverged_at, done: r.done,
+                              misclassified: r.wrong.map(function (w) { return w.length / 2; }) };
       });
+      var run = this.insideRun(), e = this.shownEpoch(run), T = this.testImages(), mis = [];
+      if (run && e >= 0) {
+        var w = run.wrong[e];
+        for (var i = 0; i < w.length; i += 2) mis.push([w[i], T.y[w[i]], w[i + 1]]);
+      }
+      out.view = { epoch: this.view.epoch, optimizer: run ? run.label : null, shown: e,
+                   weights: run && e >= 0 ? Array.from(run.W1[e]) : null, misclassified: mis };
       return out;
     };
 
+    P.reset = function (ev) {
+      this.pause();
+      this.view = { epoch: null, opt: null };
+      Base.reset.call(this, ev);
+    };
+
     P.destroy = function () {
+      this.pause();
       this.stop();
       this.cancelDraw();
       Base.destroy.call(this);
