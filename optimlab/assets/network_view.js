@@ -300,18 +300,39 @@
       return this.images;
     };
 
+    // A canvas of w × hgt CSS px, cleared (its size, and so the page's layout, touched only on a change).
     function sized(canvas, w, hgt) {
       var dpr = root.devicePixelRatio || 1, c = canvas.getContext("2d");
       if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(hgt * dpr)) {
         canvas.width = Math.round(w * dpr);
         canvas.height = Math.round(hgt * dpr);
+        canvas.style.width = w + "px";
+        canvas.style.height = hgt + "px";
       }
-      canvas.style.width = w + "px";
-      canvas.style.height = hgt + "px";
       c.setTransform(dpr, 0, 0, dpr, 0, 0);
       c.clearRect(0, 0, w, hgt);
+      c.imageSmoothingEnabled = false;
       return c;
     }
+
+    // Images of R × C pixels, one per row of `rgba(i, k)` (i the image, k its pixel: [r, g, b]),
+    // drawn at `px` CSS px per pixel from one ImageData (thousands of fillRects cost a long task).
+    function mosaic(c, n, R, C, px, cols, cellW, cellH, rgba) {
+      var rows = Math.ceil(n / cols), W = cols * cellW, H = rows * cellH;
+      var tmp = doc().createElement("canvas");
+      tmp.width = W; tmp.height = H;
+      var t = tmp.getContext("2d"), im = t.createImageData(W, H), a = im.data;
+      for (var i = 0; i < n; i++) {
+        var x0 = (i % cols) * cellW, y0 = Math.floor(i / cols) * cellH;
+        for (var k = 0; k < R * C; k++) {
+          var col = rgba(i, k), o = 4 * ((y0 + Math.floor(k / C)) * W + x0 + (k % C));
+          a[o] = col[0]; a[o + 1] = col[1]; a[o + 2] = col[2]; a[o + 3] = 255;
+        }
+      }
+      t.putImageData(im, 0, 0);
+      c.drawImage(tmp, 0, 0, W, H, 0, 0, W * px, H * px);
+    }
+    function doc() { return root.document; }
 
     // The chosen optimizer's first-layer weights (one image per hidden unit, each scaled by its
     // largest |w|: red positive, blue negative) and the test digits it misclassifies, at the epoch shown.
@@ -320,32 +341,37 @@
       var run = this.insideRun(), e = this.shownEpoch(run), d = this.spec.data, img = d.image;
       var avail = Math.max(120, Math.floor(parts.contentWidth(this.figure) || 640));
       var side = avail >= api.SIDE_BY_SIDE, W = side ? Math.floor((avail - 16) / 2) : avail;
-      this.stepOut.textContent = "epoch " + (this.view.epoch === null ? this.state.epochs : this.view.epoch) + " / " + this.state.epochs;
+      text(this.stepOut, "epoch " + (this.view.epoch === null ? this.state.epochs : this.view.epoch) + " / " + this.state.epochs);
       if (this.view.epoch === null) this.stepInput.value = String(this.state.epochs);
       else this.stepInput.value = String(this.view.epoch);
       if (!img || !run || e < 0) {
+        this.insideKey = null;
         sized(this.weightCanvas, W, 10);
         sized(this.wrongCanvas, W, 10);
-        this.weightCaption.textContent = run ? "Training…" : "No optimizer on.";
-        this.wrongCaption.textContent = "";
+        text(this.weightCaption, run ? "Training…" : "No optimizer on.");
+        text(this.wrongCaption, "");
         return;
       }
-      var R = img[0], C = img[1], W1 = run.W1[e], units = W1.length / (R * C), px = 4, gap = 4;
-      var cell = C * px + gap, cols = Math.max(1, Math.min(units, Math.floor((W + gap) / cell)));
-      var rows = Math.ceil(units / cols), c = sized(this.weightCanvas, cols * cell - gap, rows * (R * px + gap) - gap);
+      var R = img[0], C = img[1], W1 = run.W1[e], units = W1.length / (R * C), px = 4;
+      var key = [run.label, e, this.view.epoch, W, units, this.runId].join(" ");
+      if (key === this.insideKey) return;  // nothing new to draw
+      this.insideKey = key;
+      var cols = Math.max(1, Math.min(units, Math.floor((W + px) / ((C + 1) * px)))), rows = Math.ceil(units / cols);
+      var c = sized(this.weightCanvas, cols * (C + 1) * px - px, rows * (R + 1) * px - px), bigs = [], k;
       for (var u = 0; u < units; u++) {
-        var x0 = (u % cols) * cell, y0 = Math.floor(u / cols) * (R * px + gap), big = 0, k;
+        var big = 0;
         for (k = 0; k < R * C; k++) big = Math.max(big, Math.abs(W1[u * R * C + k]));
-        for (k = 0; k < R * C; k++) {
-          var v = big > 0 ? W1[u * R * C + k] / big : 0, col = v >= 0 ? POS : NEG, a = Math.abs(v);
-          c.fillStyle = "rgb(" + Math.round(255 + (col[0] - 255) * a) + "," + Math.round(255 + (col[1] - 255) * a) + "," +
-            Math.round(255 + (col[2] - 255) * a) + ")";
-          c.fillRect(x0 + (k % C) * px, y0 + Math.floor(k / C) * px, px, px);
-        }
+        bigs.push(big);
       }
+      c.fillStyle = "#fff";  // the gaps between the images (left transparent by mosaic)
+      c.fillRect(0, 0, cols * (C + 1) * px, rows * (R + 1) * px);
+      mosaic(c, units, R, C, px, cols, C + 1, R + 1, function (i, k) {
+        var v = bigs[i] > 0 ? W1[i * R * C + k] / bigs[i] : 0, col = v >= 0 ? POS : NEG, a = Math.abs(v);
+        return [Math.round(255 + (col[0] - 255) * a), Math.round(255 + (col[1] - 255) * a), Math.round(255 + (col[2] - 255) * a)];
+      });
       var late = this.view.epoch !== null && e < this.view.epoch ? " (epoch " + this.view.epoch + " is still training)" : "";
-      this.weightCaption.textContent = run.label + ", epoch " + e + late + ": the first layer's weights, one " + R + "×" + C +
-        " image per hidden unit (" + units + "; red positive, blue negative, each unit to its own largest |w|).";
+      text(this.weightCaption, run.label + ", epoch " + e + late + ": the first layer's weights, one " + R + "×" + C +
+        " image per hidden unit (" + units + "; red positive, blue negative, each unit to its own largest |w|).");
       this.weightCanvas.setAttribute("aria-label", "First-layer weights of " + run.label + " after epoch " + e + ", " + units + " units");
       // The misclassified test digits: "label→predicted" under each.
       var wrong = run.wrong[e], n = wrong.length / 2, shown = Math.min(n, WRONG_SHOWN), T = this.testImages();
@@ -355,19 +381,26 @@
       c.textAlign = "center";
       c.textBaseline = "top";
       for (var i = 0; i < shown; i++) {
-        var row = wrong[2 * i], xa = (i % wc) * cw + 7, ya = Math.floor(i / wc) * ch;
+        var row = wrong[2 * i], xa = (i % wc) * cw + 7, ya = Math.floor(i / wc) * ch, one = c.createImageData(C, R);
         for (k = 0; k < R * C; k++) {
           var g = 255 - Math.round(255 * Math.min(1, T.X[row * R * C + k] / d.divisor));
-          c.fillStyle = "rgb(" + g + "," + g + "," + g + ")";
-          c.fillRect(xa + (k % C) * q, ya + Math.floor(k / C) * q, q, q);
+          one.data[4 * k] = one.data[4 * k + 1] = one.data[4 * k + 2] = g;
+          one.data[4 * k + 3] = 255;
         }
+        this.tile = this.tile || doc().createElement("canvas");
+        this.tile.width = C; this.tile.height = R;
+        this.tile.getContext("2d").putImageData(one, 0, 0);
+        c.drawImage(this.tile, xa, ya, C * q, R * q);
         c.fillStyle = "#333";
         c.fillText(T.y[row] + "→" + wrong[2 * i + 1], xa + C * q / 2, ya + R * q + 3);
       }
-      this.wrongCaption.textContent = n + " of " + d.n_test + " test digits misclassified after epoch " + e +
-        (shown < n ? " (the first " + shown + " shown)" : "") + ": true label → " + run.label + "'s answer.";
+      text(this.wrongCaption, n + " of " + d.n_test + " test digits misclassified after epoch " + e +
+        (shown < n ? " (the first " + shown + " shown)" : "") + ": true label → " + run.label + "'s answer.");
       this.wrongCanvas.setAttribute("aria-label", n + " misclassified test digits after epoch " + e);
     };
+
+    // Set an element's text only when it changes (a change lays the explorer out again).
+    function text(el, t) { if (el.textContent !== t) el.textContent = t; }
 
     // A vertical line at the epoch shown, on a chart.
     function marker(chart, e) {
