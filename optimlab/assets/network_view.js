@@ -105,8 +105,9 @@
       this.insideSelect.addEventListener("change", function () { self.view.opt = self.insideSelect.value; self.draw(); });
       this.weightCanvas = h("canvas", { "class": "ol-weights", role: "img" });
       this.wrongCanvas = h("canvas", { "class": "ol-wrong", role: "img" });
-      this.weightCaption = h("div", { "class": "ol-note" });
-      this.wrongCaption = h("div", { "class": "ol-note" });
+      // (room for their longest text, so that a new epoch's caption does not move the page)
+      this.weightCaption = h("div", { "class": "ol-note", style: "min-height:4.5em" });
+      this.wrongCaption = h("div", { "class": "ol-note", style: "min-height:3em" });
       var box = "flex:1 1 300px;min-width:0;display:flex;flex-direction:column;gap:4px";
       this.inside = h("div", { "class": "ol-inside", style: "display:flex;flex-wrap:wrap;gap:8px 16px;width:100%" }, [
         h("div", { style: box }, [h("label", { "class": "ol-field", style: "flex:0 1 auto" },
@@ -342,22 +343,24 @@
       var avail = Math.max(120, Math.floor(parts.contentWidth(this.figure) || 640));
       var side = avail >= api.SIDE_BY_SIDE, W = side ? Math.floor((avail - 16) / 2) : avail;
       text(this.stepOut, "epoch " + (this.view.epoch === null ? this.state.epochs : this.view.epoch) + " / " + this.state.epochs);
-      if (this.view.epoch === null) this.stepInput.value = String(this.state.epochs);
-      else this.stepInput.value = String(this.view.epoch);
-      if (!img || !run || e < 0) {
-        this.insideKey = null;
-        sized(this.weightCanvas, W, 10);
-        sized(this.wrongCanvas, W, 10);
+      this.stepInput.value = String(this.view.epoch === null ? this.state.epochs : this.view.epoch);
+      if (!img) return;
+      // Sizes that depend only on the width and the setting, not on the epoch: the page is not
+      // laid out again as the epochs arrive (a long task on a long chapter).
+      var R = img[0], C = img[1], units = this.state.hidden, px = 4;
+      var cols = Math.max(1, Math.min(units, Math.floor((W + px) / ((C + 1) * px)))), rows = Math.ceil(units / cols);
+      var q = 3, cw = C * q + 14, ch = R * q + 18, wc = Math.max(1, Math.floor(W / cw)), wr = Math.ceil(WRONG_SHOWN / wc);
+      var key = [run && run.label, e, this.view.epoch, W, units, this.runId].join(" ");
+      if (key === this.insideKey) return;  // nothing new to draw
+      this.insideKey = key;
+      var c = sized(this.weightCanvas, cols * (C + 1) * px - px, rows * (R + 1) * px - px);
+      var c2 = sized(this.wrongCanvas, Math.min(W, wc * cw), wr * ch);
+      if (!run || e < 0) {
         text(this.weightCaption, run ? "Training…" : "No optimizer on.");
         text(this.wrongCaption, "");
         return;
       }
-      var R = img[0], C = img[1], W1 = run.W1[e], units = W1.length / (R * C), px = 4;
-      var key = [run.label, e, this.view.epoch, W, units, this.runId].join(" ");
-      if (key === this.insideKey) return;  // nothing new to draw
-      this.insideKey = key;
-      var cols = Math.max(1, Math.min(units, Math.floor((W + px) / ((C + 1) * px)))), rows = Math.ceil(units / cols);
-      var c = sized(this.weightCanvas, cols * (C + 1) * px - px, rows * (R + 1) * px - px), bigs = [], k;
+      var W1 = run.W1[e], bigs = [], k;
       for (var u = 0; u < units; u++) {
         var big = 0;
         for (k = 0; k < R * C; k++) big = Math.max(big, Math.abs(W1[u * R * C + k]));
@@ -375,24 +378,22 @@
       this.weightCanvas.setAttribute("aria-label", "First-layer weights of " + run.label + " after epoch " + e + ", " + units + " units");
       // The misclassified test digits: "label→predicted" under each.
       var wrong = run.wrong[e], n = wrong.length / 2, shown = Math.min(n, WRONG_SHOWN), T = this.testImages();
-      var q = 3, cw = C * q + 14, ch = R * q + 18, wc = Math.max(1, Math.floor(W / cw)), wr = Math.ceil(shown / wc);
-      c = sized(this.wrongCanvas, Math.min(W, Math.max(1, shown) * cw), Math.max(1, wr) * ch);
-      c.font = "11px -apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Arial,sans-serif";
-      c.textAlign = "center";
-      c.textBaseline = "top";
+      c2.font = "11px -apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Arial,sans-serif";
+      c2.textAlign = "center";
+      c2.textBaseline = "top";
+      var tile = this.tile || (this.tile = doc().createElement("canvas")), one = c2.createImageData(C, R);
+      tile.width = C; tile.height = R;
       for (var i = 0; i < shown; i++) {
-        var row = wrong[2 * i], xa = (i % wc) * cw + 7, ya = Math.floor(i / wc) * ch, one = c.createImageData(C, R);
+        var row = wrong[2 * i], xa = (i % wc) * cw + 7, ya = Math.floor(i / wc) * ch;
         for (k = 0; k < R * C; k++) {
           var g = 255 - Math.round(255 * Math.min(1, T.X[row * R * C + k] / d.divisor));
           one.data[4 * k] = one.data[4 * k + 1] = one.data[4 * k + 2] = g;
           one.data[4 * k + 3] = 255;
         }
-        this.tile = this.tile || doc().createElement("canvas");
-        this.tile.width = C; this.tile.height = R;
-        this.tile.getContext("2d").putImageData(one, 0, 0);
-        c.drawImage(this.tile, xa, ya, C * q, R * q);
-        c.fillStyle = "#333";
-        c.fillText(T.y[row] + "→" + wrong[2 * i + 1], xa + C * q / 2, ya + R * q + 3);
+        tile.getContext("2d").putImageData(one, 0, 0);
+        c2.drawImage(tile, xa, ya, C * q, R * q);
+        c2.fillStyle = "#333";
+        c2.fillText(T.y[row] + "→" + wrong[2 * i + 1], xa + C * q / 2, ya + R * q + 3);
       }
       text(this.wrongCaption, n + " of " + d.n_test + " test digits misclassified after epoch " + e +
         (shown < n ? " (the first " + shown + " shown)" : "") + ": true label → " + run.label + "'s answer.");
