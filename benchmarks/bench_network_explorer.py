@@ -9,7 +9,8 @@
    reported under 50 ms, so "none" means every task was shorter).
 4. Bytes: the chapter page's first visit (every response), and the network explorer's own
    script and data (network.js, network_view.js and its spec).
-5. The cost of one epoch per optimizer (batches of 32, 32 hidden units), network.js under node.
+5. The cost of one epoch per optimizer (batches of 32, 32 hidden units), network.js under node
+   (the fastest of three runs of 5 epochs), and Adam's with warmup + cosine and clipping.
 
 Targets (issue 17): 1 ≤ 300 ms; 2 ≤ 4 s; 3 ≤ 50 ms; page ≤ 6.5 MB, the explorer's own ≤ 500 KB.
 Usage: python benchmarks/bench_network_explorer.py   (after `make book`)
@@ -17,6 +18,7 @@ Usage: python benchmarks/bench_network_explorer.py   (after `make book`)
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -35,7 +37,7 @@ from optimlab import engine, explorers  # noqa: E402
 PATH = "book/09_network.html"
 NET = ".optimlab-explorer[data-kind=network]"
 LONGTASKS = """window.__longtasks = [];
-new PerformanceObserver(l => { for (const e of l.getEntries()) window.__longtasks.push(e.duration); })
+new PerformanceObserver(l => { for (const e of l.getEntries()) window.__longtasks.push([e.startTime, e.duration]); })
   .observe({type: 'longtask', buffered: true});"""
 
 EPOCH_COST = r"""
@@ -44,12 +46,18 @@ require(path.resolve(process.argv[1], "engine.js"));
 const net = require(path.resolve(process.argv[1], "network.js"));
 const input = JSON.parse(require("fs").readFileSync(process.argv[2], "utf8"));
 const D = net.data(input.data), out = {};
-for (const [label, rule] of Object.entries(input.rules)) {
-  const cfg = {sizes: [64, 32, 10], rule, epochs: 5, batch_size: 32, seed: 0};
+const runs = Object.entries(input.rules).map(([label, rule]) => [label, {sizes: [64, 32, 10], rule, epochs: 5, batch_size: 32, seed: 0}]);
+const adam = runs.find(r => r[0] === "Adam")[1];  // Adam with warmup + cosine and clipping
+runs.push(["Adam, warmup + cosine, clip 0.1", Object.assign({}, adam, {schedule: {total: 5 * 45, warmup: 45}, clip: 0.1})]);
+for (const [label, cfg] of runs) {
   net.train(cfg, D);  // warm up the JIT
-  const t = process.hrtime.bigint();
-  net.train(cfg, D);
-  out[label] = Number(process.hrtime.bigint() - t) / 1e6 / 5;
+  let best = Infinity;
+  for (let k = 0; k < 3; k++) {  // the fastest of three: the least disturbed by other processes
+    const t = process.hrtime.bigint();
+    net.train(cfg, D);
+    best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e6 / 5);
+  }
+  out[label] = best;
 }
 process.stdout.write(JSON.stringify(out));
 """
@@ -84,7 +92,7 @@ def main():
         done = lambda: page.wait_for_function("el => el.dataset.done === '1'", arg=ex.element_handle(),  # noqa: E731
                                               timeout=120_000)
         first_visit = sum(sizes.values())
-        page.evaluate("() => { window.__longtasks = []; }")  # from here on: training only
+        mark = page.evaluate("() => performance.now()")  # from here on: training only
         races = []
         for _ in range(3):
             ex.locator(".ol-reset").click()
@@ -97,7 +105,8 @@ def main():
             page.keyboard.press("ArrowUp")
             done()
             firsts.append(ex.evaluate("el => el.__ol.timing.firstEpoch"))
-        longest = max(page.evaluate("() => window.__longtasks") or [0])
+        tasks = [d for start, d in page.evaluate("() => window.__longtasks") if start >= mark]
+        longest = max(tasks or [0])
         context.close()
         browser.close()
     server.shutdown()
@@ -110,9 +119,10 @@ def main():
     print(f"default race (4 optimizers, 20 epochs, batch 32) complete: median {statistics.median(races) / 1000:.2f} s, "
           f"max {max(races) / 1000:.2f} s (3 runs; target ≤ 4 s)")
     print(f"longest main-thread task while training: {'none over 50 ms' if longest == 0 else f'{longest:.0f} ms'} "
-          "(target ≤ 50 ms)")
+          f"({len(tasks)} over 50 ms in the 10 restarts; target ≤ 50 ms)")
     print(f"chapter page, first visit: {first_visit / 1e6:.2f} MB (target ≤ 6.5 MB); the network explorer's "
           f"own script and data: {own / 1e3:.0f} KB (target ≤ 500 KB)")
+    print(f"load average (1 min) after the page measures: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     costs = epoch_costs()
     print("one epoch (1,438 images, batch 32, 32 hidden units, node): " +
           ", ".join(f"{k} {v:.1f} ms" for k, v in costs.items()))

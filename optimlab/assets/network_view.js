@@ -102,7 +102,11 @@
       var timeRow = h("div", { "class": "ol-row ol-time" }, [this.playBtn, this.stepInput, this.stepOut]);
       this.insideSelect = h("select", { "class": "ol-select", "data-name": "inside",
                                         "aria-label": "optimizer whose weights and mistakes are shown" });
-      this.insideSelect.addEventListener("change", function () { self.view.opt = self.insideSelect.value; self.draw(); });
+      this.insideSelect.addEventListener("change", function () {
+        self.view.opt = self.insideSelect.value;
+        self.insideNow = true;
+        self.draw();
+      });
       this.weightCanvas = h("canvas", { "class": "ol-weights", role: "img" });
       this.wrongCanvas = h("canvas", { "class": "ol-wrong", role: "img" });
       // (room for their longest text, so that a new epoch's caption does not move the page)
@@ -240,6 +244,7 @@
 
     P.showEpoch = function (e) {
       this.view.epoch = Math.max(0, Math.min(this.state.epochs, e));
+      this.insideNow = true;
       this.draw();
     };
 
@@ -251,6 +256,7 @@
       var self = this, E = this.state.epochs, at = this.view.epoch;
       if (at === null || at >= E) at = 0;
       this.view.epoch = at;
+      this.insideNow = true;
       this.playing = true;
       this.playBtn.textContent = "❚❚ Pause";
       this.playBtn.setAttribute("aria-label", "Pause");
@@ -261,7 +267,7 @@
         if (last !== null) acc = Math.min(acc + (now - last) / 1000 * PLAY_RATE, Math.max(have, 0) + 0.999);
         last = now;
         var k = Math.min(E, Math.floor(acc));
-        if (k !== self.view.epoch) { self.view.epoch = k; self.draw(); }
+        if (k !== self.view.epoch) { self.view.epoch = k; self.insideNow = true; self.draw(); }
         if (k >= E) { self.pause(); return; }
         self.playRaf = root.requestAnimationFrame(frame);
       }
@@ -529,6 +535,7 @@
       var H = side ? 300 : 240;
       this.lossChart.layout(w1, H, [0, 1], [-2, 1], false, true);
       this.accChart.layout(w2, H, [0, 1], [0, 100], false, false);
+      this.insideNow = true;
       this.draw();
       this.el.setAttribute("data-width", String(W));
       if (!this.ready) { this.ready = true; this.el.setAttribute("data-ready", "1"); }
@@ -579,8 +586,14 @@
       A.clip(false);
       var shown = this.view.epoch === null ? null : this.view.epoch;
       if (shown !== null) { marker(L, shown); marker(A, shown); }
-      this.drawInside();
       var now = root.performance.now(), done = runs.every(function (r) { return r.done; });
+      // The inside views follow the training at the status lines' pace (their captions lay the
+      // explorer out again), and at once when the reader picks an epoch or an optimizer.
+      if (done || this.insideNow || !(now - this.lastInside < STATUS_EVERY)) {
+        this.insideNow = false;
+        this.lastInside = now;
+        this.drawInside();
+      }
       if (done || !(now - this.lastStatus < STATUS_EVERY)) { this.status(); this.lastStatus = now; }
       this.timing.draws++;
     };
@@ -640,6 +653,7 @@
     P.reset = function (ev) {
       this.pause();
       this.view = { epoch: null, opt: null };
+      this.insideNow = true;
       Base.reset.call(this, ev);
     };
 
