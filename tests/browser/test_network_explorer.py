@@ -348,3 +348,27 @@ def test_keyboard_steps_a_setting(visit):
     ex.page.keyboard.press("Space")  # plays from epoch 0 to the last (1) and stops there
     ex.page.wait_for_function("el => el.__ol.view.epoch === 1 && !el.__ol.playing", arg=ex.element_handle())
     assert ex.locator(".ol-play").inner_text().strip() == "▶ Play"
+
+
+def test_trains_in_make_lab(browser, lab):
+    """The chapter opened in `make lab` (no cell run): its network explorer trains in JupyterLab's
+    page, as in the book, and retrains on a change."""
+    from test_lab import _open as open_in_lab
+    from test_lab import _scroll_until
+
+    context, page, external = open_in_lab(browser, lab, "09_network.ipynb")
+    try:
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+        assert _scroll_until(page, ".jp-OutputArea-output " + NET) == 1
+        ex = page.locator(".jp-OutputArea-output " + NET).first
+        ex.scroll_into_view_if_needed()
+        page.wait_for_function("el => el.dataset.ready === '1' && el.dataset.done === '1'", arg=ex.element_handle())
+        before = _snap(ex)
+        assert len(before["runs"]) == 4 and before["runs"]["Adam"]["test_accuracy"][-1] >= 0.9
+        _type(ex, "epochs", 2)
+        after = _done(ex)
+        assert after["state"]["epochs"] == 2 and all(len(r["test_accuracy"]) == 3 for r in after["runs"].values())
+        assert after["runs"]["Adam"]["test_accuracy"] == before["runs"]["Adam"]["test_accuracy"][:3]
+        assert external == [], f"requests leaving 127.0.0.1: {external[:5]}"
+    finally:
+        context.close()
