@@ -207,6 +207,8 @@ class Training:
     Attributes
     ----------
     train_loss : shape ``(steps, *C)``, the mini-batch loss before each step.
+    grad_norm : shape ``(steps, *C)``, the norm of each step's mini-batch gradient over all
+        parameters, before any clipping (what ``clip_grad_norm_`` returns).
     train_loss_epoch, test_loss, test_accuracy : shape ``(epochs + 1, *C)``; row ``e`` is
         measured after ``e`` epochs (row 0 at the initial parameters) on the whole training set,
         resp. the test set.
@@ -222,6 +224,7 @@ class Training:
     """
 
     train_loss: np.ndarray
+    grad_norm: np.ndarray
     train_loss_epoch: np.ndarray
     test_loss: np.ndarray
     test_accuracy: np.ndarray
@@ -404,6 +407,7 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
     axes = [tuple(range(len(batch), len(batch) + len(s))) for s in net.shapes]
 
     train_loss = np.empty((epochs * per_epoch, *batch))
+    grad_norm = np.empty_like(train_loss)
     metrics = np.empty((3, epochs + 1, *batch))
     avg_metrics = np.empty((3, epochs + 1, *batch)) if ema is not None else None
     kept = [[p.copy() for p in params]] if keep_params else None
@@ -426,10 +430,10 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
             for k in range(per_epoch):
                 idx = order[..., k * B:(k + 1) * B]
                 loss, grads = net._loss_and_grad(params, X[idx], y[idx])
-                train_loss[t] = loss
+                norm = np.sqrt(sum((g * g).sum(axis=ax) for g, ax in zip(grads, axes)))
+                train_loss[t], grad_norm[t] = loss, norm
                 t += 1
                 if clip is not None:
-                    norm = np.sqrt(sum((g * g).sum(axis=ax) for g, ax in zip(grads, axes)))
                     coef = np.minimum(clip / (norm + 1e-6), 1.0)
                     grads = [g * coef.reshape(coef.shape + (1,) * (g.ndim - coef.ndim)) for g in grads]
                 step_rules = rules
@@ -464,7 +468,7 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
     avg = None
     if ema is not None:
         avg = dict(zip(("train_loss_epoch", "test_loss", "test_accuracy"), avg_metrics))
-    return Training(train_loss, metrics[0], metrics[1], metrics[2], params, diverged_at,
+    return Training(train_loss, grad_norm, metrics[0], metrics[1], metrics[2], params, diverged_at,
                     per_epoch, avg, kept)
 
 

@@ -127,11 +127,12 @@ def torch_twin(opt):
     return getattr(torch.optim, twin), hp
 
 
-def torch_train(opt, net, data, *, epochs, batch_size, seed, schedule=None, clip=None, ema=None):
+def torch_train(opt, net, data, *, epochs, batch_size, seed, schedule=None, clip=None, ema=None, norms=None):
     """The same training in torch: same initial parameters, same batches, torch.optim's step.
 
     ``opt`` is one rule (one torch.optim optimizer over the model) or a list of rules, one per
-    parameter (one torch.optim optimizer per parameter, as param groups would be)."""
+    parameter (one torch.optim optimizer per parameter, as param groups would be).  A list
+    ``norms`` receives the total gradient norm of every step that ``clip_grad_norm_`` returns."""
     model = torch_model(net, net.init(seed))
     if isinstance(opt, list):
         optimizers = [torch_twin(r)[0]([p], **torch_twin(r)[1]) for r, p in zip(opt, model.parameters())]
@@ -154,8 +155,10 @@ def torch_train(opt, net, data, *, epochs, batch_size, seed, schedule=None, clip
             loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
             loss.backward()
             losses.append(loss.item())
-            if clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            if clip is not None or norms is not None:
+                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), math.inf if clip is None else clip)
+                if norms is not None:
+                    norms.append(norm.item())
             for o in optimizers:
                 o.step()
             for sched in scheds:
@@ -205,13 +208,29 @@ def test_training_equals_torch_optim_step_for_step(opt, small):
     assert_same_run(rec, losses, params)
 
 
-@pytest.mark.parametrize("opt", [ol.SGD(lr=0.2, momentum=0.9), ol.Adam(lr=1e-2), ol.AdamW(lr=1e-2)], ids=repr)
+@pytest.mark.parametrize("opt", CASES, ids=repr)
 def test_schedule_and_clipping_equal_torchs(opt, small):
+    """Every rule of the book, with a warmup-then-cosine schedule and clipping at norm 0.5 (which
+    fires on these steps: the recorded norms before clipping exceed it)."""
     warmup_cosine = lambda t: min(1.0, t / 5) * 0.5 * (1 + math.cos(math.pi * t / 14))  # noqa: E731
     rec = nets.train(opt, NET, small, epochs=2, batch_size=32, seed=2, lr_schedule=warmup_cosine, clip=0.5)
     losses, params, _ = torch_train(opt, NET, small, epochs=2, batch_size=32, seed=2,
                                     schedule=warmup_cosine, clip=0.5)
     assert_same_run(rec, losses, params)
+    assert rec.grad_norm.max() > 0.5
+
+
+def test_the_recorded_gradient_norm_is_clip_grad_norms_before_clipping(small):
+    norms = []
+    rec = nets.train(ol.Adam(lr=1e-2), NET, small, epochs=2, batch_size=32, seed=2, clip=0.5)
+    torch_train(ol.Adam(lr=1e-2), NET, small, epochs=2, batch_size=32, seed=2, clip=0.5, norms=norms)
+    np.testing.assert_allclose(rec.grad_norm, norms, rtol=1e-10)
+    assert rec.grad_norm.max() > 0.5  # the norms before clipping, not after
+    first = nets.train(ol.SGD(lr=0.1), NET, small, epochs=1, batch_size=32, seed=[2, 5]).grad_norm[0]
+    for c, seed in enumerate([2, 5]):
+        idx = np.random.default_rng(seed).permutation(len(small.y_train))[:32]
+        grads = NET.loss_and_grad(NET.init(seed), small.X_train[idx], small.y_train[idx])[1]
+        assert first[c] == pytest.approx(np.sqrt(sum((g * g).sum() for g in grads)), rel=1e-12)
 
 
 def test_one_rule_per_parameter_equals_torch_with_one_optimizer_per_parameter_group(small):

@@ -109,18 +109,64 @@
   }
 
   // ------------------------------------------------------------------ Chart: axes on a canvas
-  var FONT = "14px -apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Arial,sans-serif";
+  // Sizes on the canvas are CSS px at the explorer's base font size (15 px); a chart's k scales
+  // them all (text, margins, line widths, markers) with the explorer's font size (projector mode).
+  var FAMILY = "-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Arial,sans-serif", BASE_PX = 15;
+  function font(px, weight) { return (weight ? weight + " " : "") + px.toFixed(2) + "px " + FAMILY; }
 
   function Chart(canvas, opts) {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
+    this.m0 = opts.margin;
     this.m = opts.margin;
     this.equal = !!opts.equal;
+    this.k = 1;           // scale of every size drawn
+    this.dprOverride = 0; // a fixed pixel ratio (exports), else the screen's
+    this.entries = [];    // the legend: [{label, color, dash}]
   }
+
+  Chart.prototype.font = function (px, weight) { return font(px * this.k, weight); };
+
+  // The legend: a box in the plot's top right corner (it never moves the plot, so that nothing
+  // moves under the pointer when an optimizer is turned on), one entry a row, in columns when the
+  // plot is too short; each entry's place, relative to the canvas.
+  Chart.prototype.legendLayout = function () {
+    var c = this.ctx, k = this.k, r = this.rect, sw = 22 * k, pad = 6 * k, rowH = 19 * k, n = this.entries.length;
+    if (!n || !r) return null;
+    c.font = this.font(13);
+    var perCol = Math.max(1, Math.min(n, Math.floor((r.h - 2 * pad) / rowH))), cols = Math.ceil(n / perCol);
+    var colW = sw + 6 * k + Math.max.apply(null, this.entries.map(function (e) { return c.measureText(e.label).width; }));
+    var w = cols * colW + (cols - 1) * 12 * k + 2 * pad, hh = Math.min(n, perCol) * rowH + 2 * pad;
+    var x0 = r.x + r.w - w - 4 * k, y0 = r.y + 4 * k;
+    return { x: x0, y: y0, w: w, h: hh, places: this.entries.map(function (e, i) {
+      var col = Math.floor(i / perCol);
+      return { e: e, x: x0 + pad + col * (colW + 12 * k), y: y0 + pad + (i % perCol + 0.5) * rowH, w: colW, h: rowH };
+    }) };
+  };
+
+  Chart.prototype.drawLegend = function () {
+    var c = this.ctx, k = this.k, L = this.legend = this.legendLayout();
+    if (!L) return;
+    c.save();
+    c.fillStyle = "rgba(255,255,255,0.88)"; c.strokeStyle = "#999"; c.lineWidth = k;
+    c.beginPath(); c.rect(L.x, L.y, L.w, L.h); c.fill(); c.stroke();
+    c.font = this.font(13); c.textAlign = "left"; c.textBaseline = "middle";
+    L.places.forEach(function (p) {
+      var e = p.e;
+      c.strokeStyle = e.color; c.lineWidth = 3 * k; c.lineCap = "butt";
+      c.setLineDash((e.dash || []).map(function (d) { return d * k; }));
+      c.beginPath(); c.moveTo(p.x, p.y); c.lineTo(p.x + 22 * k, p.y); c.stroke();
+      c.setLineDash([]);
+      c.fillStyle = "#1d1d1f";
+      c.fillText(e.label, p.x + 28 * k, p.y);
+    });
+    c.restore();
+  };
 
   // Size the canvas (CSS px) and fit the plot rectangle; with equal, keep the data aspect.
   Chart.prototype.layout = function (w, hgt, xr, yr, logx, logy) {
-    var dpr = root.devicePixelRatio || 1, m = this.m;
+    var dpr = this.dprOverride || root.devicePixelRatio || 1, k = this.k, m0 = this.m0;
+    var m = this.m = { l: m0.l * k, r: m0.r * k, b: m0.b * k, t: m0.t * k };
     this.xr = xr; this.yr = yr; this.logx = !!logx; this.logy = !!logy;
     var pw = Math.max(40, w - m.l - m.r), ph = Math.max(40, hgt - m.t - m.b);
     if (this.equal) {
@@ -182,9 +228,10 @@
 
   Chart.prototype.axes = function (xlabel, ylabel, grid) {
     var c = this.ctx, r = this.rect, self = this;
-    c.font = FONT; c.fillStyle = "#333"; c.strokeStyle = "#555"; c.lineWidth = 1;
-    var xt = ticksFor(this.xr, this.logx, Math.max(2, Math.floor(r.w / 80)));
-    var yt = ticksFor(this.yr, this.logy, Math.max(2, Math.floor(r.h / 50)));
+    var k = this.k;
+    c.font = this.font(14); c.fillStyle = "#333"; c.strokeStyle = "#555"; c.lineWidth = k;
+    var xt = ticksFor(this.xr, this.logx, Math.max(2, Math.floor(r.w / (80 * k))));
+    var yt = ticksFor(this.yr, this.logy, Math.max(2, Math.floor(r.h / (50 * k))));
     if (grid) {
       c.strokeStyle = "#ececec";
       c.beginPath();
@@ -198,28 +245,31 @@
     c.beginPath();
     xt.forEach(function (t) {
       var x = Math.round(self.fx(t[0])) + 0.5;
-      c.moveTo(x, r.y + r.h); c.lineTo(x, r.y + r.h + 5);
-      c.fillText(t[1], x, r.y + r.h + 7);
+      c.moveTo(x, r.y + r.h); c.lineTo(x, r.y + r.h + 5 * k);
+      c.fillText(t[1], x, r.y + r.h + 7 * k);
     });
     c.textAlign = "right"; c.textBaseline = "middle";
     yt.forEach(function (t) {
       var y = Math.round(self.fy(t[0])) + 0.5;
-      c.moveTo(r.x - 5, y); c.lineTo(r.x, y);
-      c.fillText(t[1], r.x - 7, y);
+      c.moveTo(r.x - 5 * k, y); c.lineTo(r.x, y);
+      c.fillText(t[1], r.x - 7 * k, y);
     });
     c.stroke();
     c.textAlign = "center"; c.textBaseline = "bottom";
-    if (xlabel) c.fillText(xlabel, r.x + r.w / 2, this.h - 2);
+    if (xlabel) c.fillText(xlabel, r.x + r.w / 2, this.h - 2 * k);
     if (ylabel) {
-      c.save(); c.translate(13, r.y + r.h / 2); c.rotate(-Math.PI / 2);
+      c.save(); c.translate(13 * k, r.y + r.h / 2); c.rotate(-Math.PI / 2);
       c.textBaseline = "middle"; c.fillText(ylabel, 0, 0); c.restore();
     }
   };
 
   // A polyline through points get(i) = [x, y], i in [0, n); NaN breaks the line.
-  Chart.prototype.line = function (get, n, color, width, dash) {
-    var c = this.ctx, pen = false;
-    c.strokeStyle = color; c.lineWidth = width; c.setLineDash(dash || []);
+  // `tag` names the line in an SVG export (class ol-run, data-label).
+  Chart.prototype.line = function (get, n, color, width, dash, tag) {
+    var c = this.ctx, pen = false, k = this.k;
+    c.strokeStyle = color; c.lineWidth = width * k;
+    c.setLineDash((dash || []).map(function (d) { return d * k; }));
+    c.tag = tag || null;
     c.lineJoin = "round"; c.lineCap = "round";
     c.beginPath();
     for (var i = 0; i < n; i++) {
@@ -232,10 +282,12 @@
     }
     c.stroke();
     c.setLineDash([]);
+    c.tag = null;
   };
 
   Chart.prototype.dots = function (get, n, color, radius) {
     var c = this.ctx;
+    radius *= this.k;
     c.fillStyle = color;
     c.beginPath();
     for (var i = 0; i < n; i++) {
@@ -251,8 +303,10 @@
     if (!(isFinite(X) && isFinite(Y))) return;
     X = clamp(X, this.rect.x, this.rect.x + this.rect.w);
     Y = clamp(Y, this.rect.y, this.rect.y + this.rect.h);
+    var k = this.k;
+    size *= k;
     c.save();
-    c.lineWidth = 1.6;
+    c.lineWidth = 1.6 * k;
     if (kind === "head") {
       c.beginPath(); c.arc(X, Y, size, 0, 2 * Math.PI);
       c.fillStyle = color; c.fill(); c.strokeStyle = "#fff"; c.stroke();
@@ -261,15 +315,15 @@
       c.fillStyle = "#fff"; c.fill(); c.strokeStyle = "#000"; c.stroke();
     } else if (kind === "cross") {
       c.lineCap = "round";
-      c.strokeStyle = "#fff"; c.lineWidth = 5.5; cross(c, X, Y, size); c.stroke();
-      c.strokeStyle = color; c.lineWidth = 3; cross(c, X, Y, size); c.stroke();
+      c.strokeStyle = "#fff"; c.lineWidth = 5.5 * k; cross(c, X, Y, size); c.stroke();
+      c.strokeStyle = color; c.lineWidth = 3 * k; cross(c, X, Y, size); c.stroke();
     } else if (kind === "star") {
       c.beginPath();
       for (var k = 0; k < 10; k++) {
         var rad = k % 2 ? size * 0.45 : size, a = -Math.PI / 2 + k * Math.PI / 5;
         c.lineTo(X + rad * Math.cos(a), Y + rad * Math.sin(a));
       }
-      c.closePath(); c.fillStyle = color; c.fill(); c.strokeStyle = "#000"; c.lineWidth = 1; c.stroke();
+      c.closePath(); c.fillStyle = color; c.fill(); c.strokeStyle = "#000"; c.lineWidth = k; c.stroke();
     }
     c.restore();
   };
@@ -357,28 +411,143 @@
     this.cache = null;
   }
 
-  // The background for a chart of this size, drawn once into an offscreen canvas.
+  // The filled levels and the contour lines in the chart's plot rectangle, on context c (CSS px).
+  Background.prototype.paint = function (c, chart) {
+    var r = chart.rect, g = this.g, s = this.segments;
+    c.imageSmoothingEnabled = true;
+    var dx = r.w / (g.nx - 1), dy = r.h / (g.ny - 1);
+    c.save(); c.beginPath(); c.rect(r.x, r.y, r.w, r.h); c.clip();
+    c.drawImage(this.image, r.x - dx / 2, r.y - dy / 2, r.w + dx, r.h + dy);
+    c.strokeStyle = this.lineColor; c.lineWidth = 0.8 * chart.k; c.beginPath();
+    for (var q = 0; q < s.length; q += 4) {
+      c.moveTo(r.x + s[q] * dx, r.y + r.h - s[q + 1] * dy);
+      c.lineTo(r.x + s[q + 2] * dx, r.y + r.h - s[q + 3] * dy);
+    }
+    c.stroke(); c.restore();
+  };
+
+  // The background for a chart of this size, drawn once into an offscreen canvas (an SVG export
+  // draws it anew, as vectors).
   Background.prototype.draw = function (chart) {
-    var key = [chart.canvas.width, chart.canvas.height, chart.rect.x, chart.rect.w, chart.rect.h].join();
+    var ctx = chart.ctx;
+    if (ctx.isSvg) { this.paint(ctx, chart); return; }
+    var key = [chart.canvas.width, chart.canvas.height, chart.rect.x, chart.rect.y, chart.rect.w, chart.rect.h, chart.k].join();
     if (!this.cache || this.cache.key !== key) {
       var off = doc.createElement("canvas");
       off.width = chart.canvas.width; off.height = chart.canvas.height;
-      var c = off.getContext("2d"), r = chart.rect, g = this.g, dpr = chart.dpr, s = this.segments;
-      c.setTransform(dpr, 0, 0, dpr, 0, 0);
-      c.imageSmoothingEnabled = true;
-      var dx = r.w / (g.nx - 1), dy = r.h / (g.ny - 1);
-      c.drawImage(this.image, r.x - dx / 2, r.y - dy / 2, r.w + dx, r.h + dy);
-      c.save(); c.beginPath(); c.rect(r.x, r.y, r.w, r.h); c.clip();
-      c.strokeStyle = this.lineColor; c.lineWidth = 0.8; c.beginPath();
-      for (var q = 0; q < s.length; q += 4) {
-        c.moveTo(r.x + s[q] * dx, r.y + r.h - s[q + 1] * dy);
-        c.lineTo(r.x + s[q + 2] * dx, r.y + r.h - s[q + 3] * dy);
-      }
-      c.stroke(); c.restore();
+      var c = off.getContext("2d");
+      c.setTransform(chart.dpr, 0, 0, chart.dpr, 0, 0);
+      this.paint(c, chart);
       this.cache = { key: key, canvas: off };
     }
-    var ctx = chart.ctx;
     ctx.save(); ctx.setTransform(1, 0, 0, 1, 0, 0); ctx.drawImage(this.cache.canvas, 0, 0); ctx.restore();
+  };
+
+  // ------------------------------------------------------------------ SVG export
+  // A stand-in for a canvas's 2D context that records what the charts draw as SVG elements: the
+  // same drawing code makes the picture on the screen and the exported SVG.  It knows the calls
+  // the charts make (paths, full-circle arcs, rectangles, clipping, text, translate and rotate);
+  // the canvas's pixel-ratio transform is dropped (SVG units are CSS px).
+  function esc(t) {
+    return String(t).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  }
+  function num(v) { return String(Math.round(v * 100) / 100); }
+
+  var SVG_STYLE = ["strokeStyle", "fillStyle", "lineWidth", "font", "textAlign", "textBaseline", "lineCap",
+                   "lineJoin", "dash", "m", "tag"];
+
+  function SvgContext(measure) {
+    this.isSvg = true;
+    this.out = [];
+    this.d = "";
+    this.m = [1, 0, 0, 1, 0, 0];
+    this.stack = [];
+    this.groups = 0;
+    this.clips = 0;
+    this.measure = measure;  // a real 2D context, for measureText
+    this.strokeStyle = "#000"; this.fillStyle = "#000"; this.lineWidth = 1; this.font = font(14);
+    this.textAlign = "start"; this.textBaseline = "alphabetic"; this.lineCap = "butt"; this.lineJoin = "miter";
+    this.dash = []; this.tag = null;
+  }
+  var SV = SvgContext.prototype;
+  SV.pt = function (x, y) {
+    var m = this.m;
+    return [m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]];
+  };
+  SV.setTransform = function () { this.m = [1, 0, 0, 1, 0, 0]; };
+  SV.translate = function (x, y) { var p = this.pt(x, y); this.m = this.m.slice(0, 4).concat(p); };
+  SV.rotate = function (a) {
+    var m = this.m, c = Math.cos(a), s = Math.sin(a);
+    this.m = [m[0] * c + m[2] * s, m[1] * c + m[3] * s, -m[0] * s + m[2] * c, -m[1] * s + m[3] * c, m[4], m[5]];
+  };
+  SV.save = function () {
+    var self = this, st = { groups: this.groups };
+    SVG_STYLE.forEach(function (k) { st[k] = self[k]; });
+    this.stack.push(st);
+    this.groups = 0;
+  };
+  SV.restore = function () {
+    var st = this.stack.pop(), self = this;
+    while (this.groups-- > 0) this.out.push("</g>");
+    SVG_STYLE.forEach(function (k) { self[k] = st[k]; });
+    this.groups = st.groups;
+  };
+  SV.setLineDash = function (d) { this.dash = d.slice(); };
+  SV.clearRect = function () {};
+  SV.beginPath = function () { this.d = ""; };
+  SV.moveTo = function (x, y) { var p = this.pt(x, y); this.d += "M" + num(p[0]) + " " + num(p[1]); };
+  SV.lineTo = function (x, y) { var p = this.pt(x, y); this.d += (this.d ? "L" : "M") + num(p[0]) + " " + num(p[1]); };
+  SV.closePath = function () { this.d += "Z"; };
+  SV.rect = function (x, y, w, hh) { this.moveTo(x, y); this.lineTo(x + w, y); this.lineTo(x + w, y + hh); this.lineTo(x, y + hh); this.closePath(); };
+  // Arcs: the charts draw whole circles (dots and markers); anything else as a polyline.
+  SV.arc = function (x, y, r, a0, a1) {
+    if (a1 - a0 >= 2 * Math.PI - 1e-9) {
+      var p = this.pt(x + r, y), q = this.pt(x - r, y), R = num(r);
+      this.d += (this.d ? "L" : "M") + num(p[0]) + " " + num(p[1]) + "A" + R + " " + R + " 0 1 0 " + num(q[0]) + " " +
+        num(q[1]) + "A" + R + " " + R + " 0 1 0 " + num(p[0]) + " " + num(p[1]);
+      return;
+    }
+    for (var i = 0; i <= 24; i++) {
+      var a = a0 + (a1 - a0) * i / 24;
+      this.lineTo(x + r * Math.cos(a), y + r * Math.sin(a));
+    }
+  };
+  SV.attrs = function () {
+    return this.tag ? ' class="ol-run" data-label="' + esc(this.tag) + '"' : "";
+  };
+  SV.stroke = function () {
+    if (!this.d) return;
+    this.out.push('<path d="' + this.d + '" fill="none" stroke="' + esc(this.strokeStyle) + '" stroke-width="' +
+      num(this.lineWidth) + '" stroke-linecap="' + this.lineCap + '" stroke-linejoin="' + this.lineJoin + '"' +
+      (this.dash.length ? ' stroke-dasharray="' + this.dash.map(num).join(" ") + '"' : "") + this.attrs() + "/>");
+  };
+  SV.fill = function () {
+    if (this.d) this.out.push('<path d="' + this.d + '" fill="' + esc(this.fillStyle) + '"' + this.attrs() + "/>");
+  };
+  SV.strokeRect = function (x, y, w, hh) { var d = this.d; this.beginPath(); this.rect(x, y, w, hh); this.stroke(); this.d = d; };
+  SV.fillRect = function (x, y, w, hh) { var d = this.d; this.beginPath(); this.rect(x, y, w, hh); this.fill(); this.d = d; };
+  SV.clip = function () {
+    var id = "olclip" + (++this.clips) + "-" + Math.random().toString(36).slice(2, 7);
+    this.out.push('<clipPath id="' + id + '"><path d="' + this.d + '"/></clipPath><g clip-path="url(#' + id + ')">');
+    this.groups++;
+  };
+  SV.measureText = function (t) { this.measure.font = this.font; return this.measure.measureText(t); };
+  var ANCHOR = { left: "start", start: "start", center: "middle", right: "end", end: "end" };
+  var BASELINE = { top: "text-before-edge", hanging: "hanging", middle: "central", bottom: "text-after-edge" };
+  SV.fillText = function (text, x, y) {
+    var f = /^(?:(\d+) )?([\d.]+)px (.*)$/.exec(this.font) || [null, null, "14", FAMILY], m = this.m;
+    var plain = m[0] === 1 && m[1] === 0 && m[2] === 0 && m[3] === 1, p = plain ? this.pt(x, y) : [x, y];
+    this.out.push('<text x="' + num(p[0]) + '" y="' + num(p[1]) + '"' +
+      (plain ? "" : ' transform="matrix(' + m.map(num).join(" ") + ')"') +
+      ' font-size="' + f[2] + '"' + (f[1] ? ' font-weight="' + f[1] + '"' : "") +
+      ' text-anchor="' + (ANCHOR[this.textAlign] || "start") + '"' +
+      (BASELINE[this.textBaseline] ? ' dominant-baseline="' + BASELINE[this.textBaseline] + '"' : "") +
+      ' fill="' + esc(this.fillStyle) + '">' + esc(text) + "</text>");
+  };
+  SV.drawImage = function (img, x, y, w, hh) {
+    var p = this.pt(x, y);
+    this.out.push('<image href="' + img.toDataURL("image/png") + '" x="' + num(p[0]) + '" y="' + num(p[1]) +
+      '" width="' + num(w) + '" height="' + num(hh) + '" preserveAspectRatio="none"/>');
   };
 
   // ------------------------------------------------------------------ drawing rules
@@ -451,6 +620,17 @@
     var map = side ? Math.floor((W - GAP) / 2) : W, maxH = Math.max(260, Math.min(520, vh * 0.62));
     return { width: W, side: side, map: map, loss: side ? W - GAP - map : W, maxH: maxH,
              lossH: Math.min(260, maxH) };
+  }
+
+  // Projector mode: map and loss panel side by side or stacked in a W × H place, whichever draws
+  // the larger map (its data aspect fixed); side by side the map takes at most 62 % of the width.
+  function projectorLayout(W, H, map, win) {
+    var k = map.k, m = map.m0, ml = (m.l + m.r) * k, mt = (m.t + m.b) * k;
+    var aspect = (win[1][1] - win[1][0]) / (win[0][1] - win[0][0]);
+    var sideW = Math.floor(Math.min(0.62 * (W - GAP), (H - mt) / aspect + ml));
+    var pwSide = Math.min(sideW - ml, (H - mt) / aspect), stackH = Math.floor(0.64 * H);
+    var pwStack = Math.min(W - ml, (stackH - mt) / aspect);
+    return pwSide >= pwStack ? { side: true, map: sideW, mapH: H } : { side: false, map: W, mapH: stackH };
   }
 
   // ------------------------------------------------------------------ the controller
@@ -603,6 +783,9 @@
       reset.addEventListener("click", function (ev) { self.reset(ev); });
       head.appendChild(reset);
     }
+    head.appendChild(this.tools());
+    this.said = h("div", { "class": "ol-sr", "aria-live": "polite" });  // for screen readers
+    el.appendChild(this.said);
     // The figure.
     var fig = h("div", { "class": "ol-figure" });
     el.appendChild(fig);
@@ -622,9 +805,7 @@
         this.loss = new Chart(this.lossCanvas, { margin: { l: 60, r: 14, t: 8, b: 42 } });
       }
       this.readout = h("div", { "class": "ol-readout", "aria-live": "off" });
-      this.said = h("div", { "class": "ol-sr", "aria-live": "polite" });
       el.appendChild(this.readout);
-      el.appendChild(this.said);
       this.wireMap(sp);
     } else {
       this.lineCanvas = h("canvas", { "class": "ol-lines", role: "img", "aria-label": spec.title || "curves" });
@@ -649,8 +830,11 @@
     var toggles = h("div", { "class": "ol-toggles", role: "group",
                              "aria-label": this.kind === "lines" ? "curves shown" : "optimizers shown" });
     var rows = h("div", { "class": "ol-opts" });
-    el.appendChild(toggles);
-    if (this.kind === "race") el.appendChild(rows);
+    // The controls below the figure; in projector mode, a column beside it.
+    var side = this.side = h("div", { "class": "ol-side" });
+    el.appendChild(side);
+    side.appendChild(toggles);
+    if (this.kind === "race") side.appendChild(rows);
     var entries = this.live ? spec.optimizers.slice()
       : this.series.map(function (d) { return { label: d.s.label, color: d.s.color, dash: d.s.dash }; });
     if (this.live) {
@@ -665,7 +849,7 @@
     });
     // Shared sliders.
     var knobs = h("div", { "class": "ol-row ol-knobs" });
-    el.appendChild(knobs);
+    side.appendChild(knobs);
     if (this.live) {
       this.linkBox = h("input", { type: "checkbox", "class": "ol-link", "aria-label": "link the learning rates" });
       this.linkBox.addEventListener("change", function (ev) { self.set({ linked: self.linkBox.checked }, ev); });
@@ -678,25 +862,34 @@
       spec.sliders.forEach(function (s, i) { knobs.appendChild(self.indexSlider(s, i)); });
     }
     this.error = h("div", { "class": "ol-error", role: "alert" });
-    el.appendChild(this.error);
+    side.appendChild(this.error);
     if (this.live) {
       this.codeBox = h("pre", {});
       this.copyBtn = h("button", { type: "button", "class": "ol-copy", text: "Copy",
                                    "aria-label": "Copy this setting as optimlab code" });
       this.copyBtn.addEventListener("click", function () { self.copy(); });
-      el.appendChild(h("details", { "class": "ol-code" }, [
+      side.appendChild(h("details", { "class": "ol-code" }, [
         h("summary", { text: "This setting as optimlab code " }), this.codeBox, this.copyBtn]));
       if (Object.keys(this.extra).length) {
-        el.appendChild(h("div", { "class": "ol-note", text: "Runs marked (Python) were computed by " +
+        side.appendChild(h("div", { "class": "ol-note", text: "Runs marked (Python) were computed by " +
           "the notebook's kernel; they follow the controls only in a live notebook." }));
       }
     } else if (this.kind === "race") {
-      el.appendChild(h("div", { "class": "ol-note", text: "Precomputed runs: the sliders switch " +
+      side.appendChild(h("div", { "class": "ol-note", text: "Precomputed runs: the sliders switch " +
         "between them." }));
     }
     // Keyboard: space plays and pauses when the focus is on the figure or a slider.  Keys pressed
     // in the explorer stay there (a notebook would otherwise move between cells on an arrow key).
     el.addEventListener("keydown", function (ev) { ev.stopPropagation(); });
+    el.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape" && self.projector) { ev.preventDefault(); self.setProjector(false); }
+    });
+    this.onFullscreen = function () {  // the browser left full screen (its own Esc, or F11)
+      if (self.projector && self.fullscreen && fullscreenElement() !== el) self.setProjector(false);
+      else if (!self.projector && !fullscreenElement()) self.scrollBackNow();
+    };
+    doc.addEventListener("fullscreenchange", this.onFullscreen);
+    doc.addEventListener("webkitfullscreenchange", this.onFullscreen);
     el.addEventListener("keydown", function (ev) {
       var t = ev.target, tag = (t.tagName || "").toLowerCase();
       if ((ev.key === " " || ev.code === "Space") && self.playBtn &&
@@ -1080,23 +1273,72 @@
   };
 
   // ---------------------------------------------------------------- layout and drawing
-  P.relayout = function () {
-    var L = raceLayout(contentWidth(this.figure), root.innerHeight || 800, !!this.loss);
-    if (this.kind === "race") {
-      var w = this.surface().window;
-      var mh = this.map.layout(L.map, L.maxH, w[0], w[1]);
-      if (this.loss) this.loss.layout(L.loss, L.side ? mh : L.lossH, [0, this.T()], this.lossRange, false, true);
-    } else {
-      var spec = this.spec;
-      this.chart.layout(L.width, spec.height || 380, spec.xrange, spec.yrange, spec.logx, spec.logy);
-    }
-    this.draw();
-    this.el.setAttribute("data-width", String(L.width));  // the width this layout was made for
+  P.relayout = function (t0) {
+    if (this.projector) this.fit();
+    var width = this.layoutCharts();
+    this.draw(t0);
+    this.el.setAttribute("data-width", String(width));  // the width this layout was made for
+    if (this.projector) this.el.setAttribute("data-fit", root.innerWidth + "x" + root.innerHeight);
     if (!this.ready) { this.ready = true; this.el.setAttribute("data-ready", "1"); }
   };
 
-  P.draw = function (t0) {
+  // The charts; the last one carries the legend (the loss panel, when there is one).
+  P.charts = function () { return this.kind === "race" ? [this.map, this.loss].filter(Boolean) : [this.chart]; };
+  P.legendChart = function () { var c = this.charts(); return c[c.length - 1]; };
+
+  // Size the canvases: below the controls for the page's width, or (projector mode) filling the
+  // figure's place on the screen.  Returns the width laid out for.
+  P.layoutCharts = function () {
+    var k = (parseFloat(root.getComputedStyle(this.el).fontSize) || BASE_PX) / BASE_PX, spec = this.spec;
+    this.charts().forEach(function (c) { c.k = k; });
+    var W, H, mapW, mapH, side = false;
+    if (this.projector) {
+      var cs = root.getComputedStyle(this.figure);
+      W = Math.max(1, Math.floor(parseFloat(cs.width))); H = Math.max(120, Math.floor(parseFloat(cs.height)));
+      var P = this.kind === "race" && this.loss ? projectorLayout(W, H, this.map, this.surface().window) : null;
+      side = P ? P.side : false;
+      mapW = P ? P.map : W;
+      mapH = P ? P.mapH : H;
+    } else {
+      var L = raceLayout(contentWidth(this.figure), root.innerHeight || 800, !!this.loss);
+      W = L.width; side = L.side; mapW = L.map; mapH = L.maxH;
+    }
+    if (this.kind === "race") {
+      var w = this.surface().window;
+      var mh = this.map.layout(mapW, mapH, w[0], w[1]);
+      if (this.loss) {
+        var lh = side ? mh : this.projector ? H - mh - GAP : L.lossH;
+        this.loss.layout(side ? W - GAP - mapW : W, lh, [0, this.T()], this.lossRange, false, true);
+      }
+    } else {
+      this.chart.layout(W, this.projector ? H : spec.height || 380, spec.xrange, spec.yrange, spec.logx, spec.logy);
+    }
+    return W;
+  };
+
+  // The legend on the figure: every run or curve shown, with its colour (and dash).
+  P.legendEntries = function () {
+    var self = this;
+    if (this.kind === "lines") {
+      return this.series.filter(function (d) { return !self.hidden[d.s.label]; }).map(function (d) {
+        return { label: d.s.label, color: d.s.color, dash: DASHES[d.s.dash] || null };
+      });
+    }
+    return (this.runs || []).filter(function (r) { return self.isOn(r.label); }).map(function (r) {
+      return { label: r.label + (r.python ? " (Python)" : ""), color: r.color, dash: r.python ? [6, 4] : null };
+    });
+  };
+
+  // The charts' drawing (on canvases, or on SVG recorders for an export).
+  P.paint = function () {
     if (this.kind === "race") this.drawRace(); else this.drawLines();
+    var c = this.legendChart();
+    c.entries = this.legendEntries();
+    c.drawLegend();
+  };
+
+  P.draw = function (t0) {
+    this.paint();
     var st = this.state, T = this.T();
     if (this.stepOut) {
       this.stepOut.textContent = this.kind === "race" ? "step " + st.step + " / " + T
@@ -1124,7 +1366,7 @@
     this.runs.forEach(function (r) {
       if (!self.isOn(r.label)) return;
       var e = Math.min(k, r.end);
-      map.line(function (i) { return [r.xs[2 * i], r.xs[2 * i + 1]]; }, e + 1, r.color, 2.4, r.python ? [6, 4] : null);
+      map.line(function (i) { return [r.xs[2 * i], r.xs[2 * i + 1]]; }, e + 1, r.color, 2.4, r.python ? [6, 4] : null, r.label);
       if (e < 400) map.dots(function (i) { return [r.xs[2 * i], r.xs[2 * i + 1]]; }, e + 1, r.color, 2.1);
     });
     map.clip(false);
@@ -1146,7 +1388,7 @@
       this.runs.forEach(function (r) {
         if (!self.isOn(r.label)) return;
         var e = Math.min(k, r.gap.length - 1);
-        loss.line(function (i) { return [i, r.gap[i]]; }, e + 1, r.color, 2.2, r.python ? [6, 4] : null);
+        loss.line(function (i) { return [i, r.gap[i]]; }, e + 1, r.color, 2.2, r.python ? [6, 4] : null, r.label);
       });
       loss.clip(false);
       var top = Math.pow(10, this.lossRange[1]) / 1.5;
@@ -1183,11 +1425,12 @@
     this.series.forEach(function (d) {
       if (self.hidden[d.s.label]) return;
       var base = d.s.fixed ? 0 : (d.s.m ? d.s.m[combo] : combo) * T, n = d.s.fixed ? T : e + 1;
-      var dash = d.s.dash === "dash" ? [7, 5] : d.s.dash === "dot" ? [2, 4] : d.s.dash === "dashdot" ? [7, 4, 2, 4] : null;
-      c.line(function (i) { return [X[i], d.Y[base + i]]; }, n, d.s.color, d.s.fixed ? 1.8 : 2.4, dash);
+      c.line(function (i) { return [X[i], d.Y[base + i]]; }, n, d.s.color, d.s.fixed ? 1.8 : 2.4, DASHES[d.s.dash], d.s.label);
     });
     c.clip(false);
   };
+
+  var DASHES = { dash: [7, 5], dot: [2, 4], dashdot: [7, 4, 2, 4] };
 
   // ---------------------------------------------------------------- code and copy
   P.code = function () {
@@ -1231,10 +1474,205 @@
     }
   };
 
+  // ---------------------------------------------------------------- projector mode and export
+  function fullscreenElement() { return doc.fullscreenElement || doc.webkitFullscreenElement || null; }
+
+  // The head's buttons: save the view as PNG or SVG; projector mode.
+  P.tools = function () {
+    var self = this;
+    function button(cls, text, label, act) {
+      var b = h("button", { type: "button", "class": cls, text: text, "aria-label": label });
+      b.addEventListener("click", act);
+      return b;
+    }
+    this.fullBtn = button("ol-full", "Full screen", "Full screen (projector mode)", function () {
+      self.setProjector(!self.projector);
+    });
+    return h("span", { "class": "ol-tools", role: "group", "aria-label": "save or project the figure" }, [
+      button("ol-save-png", "Save PNG", "Save PNG of this view", function () { self.save("png"); }),
+      button("ol-save-svg", "Save SVG", "Save SVG of this view", function () { self.save("svg"); }),
+      this.fullBtn]);
+  };
+
+  // Projector mode: the explorer alone on the screen (full screen when the browser allows it, else
+  // over the whole window), figure and controls laid out to fit it, every size scaled with it.
+  P.setProjector = function (on) {
+    var el = this.el, self = this;
+    if (!!on === !!this.projector) return;
+    this.projector = !!on;
+    el.classList.toggle("ol-projector", this.projector);
+    el.setAttribute("data-projector", on ? "1" : "0");
+    this.fullBtn.textContent = on ? "✕ Leave full screen" : "Full screen";
+    this.fullBtn.setAttribute("aria-label", on ? "Leave full screen (Esc)" : "Full screen (projector mode)");
+    if (on) {
+      // The page behind keeps its height (the explorer leaves its flow) and its scroll position.
+      this.scrollBack = [root.scrollX, root.scrollY];
+      this.placeholder = h("div", { "class": "ol-placeholder", style: "height:" + el.offsetHeight + "px" });
+      el.parentNode.insertBefore(this.placeholder, el);
+      var req = el.requestFullscreen || el.webkitRequestFullscreen;
+      this.fullscreen = false;
+      if (req && !fullscreenElement()) {
+        try {
+          var p = req.call(el);
+          this.fullscreen = true;
+          if (p && p.catch) p.catch(function () { self.fullscreen = false; });  // stays over the window
+        } catch (e) { this.fullscreen = false; }
+      }
+    } else {
+      el.removeAttribute("data-fit");
+      el.style.removeProperty("--ol-fit");
+      if (fullscreenElement() === el) (doc.exitFullscreen || doc.webkitExitFullscreen).call(doc);
+      this.fullscreen = false;
+      if (this.placeholder && this.placeholder.parentNode) this.placeholder.parentNode.removeChild(this.placeholder);
+      this.placeholder = null;
+    }
+    this.relayout();
+    if (!on) this.scrollBackNow();
+  };
+
+  // Back where the page was before projector mode (again once the browser has left full screen).
+  P.scrollBackNow = function () {
+    if (this.scrollBack) root.scrollTo(this.scrollBack[0], this.scrollBack[1]);
+  };
+
+  // Projector mode: the largest text (a factor --ol-fit ≤ 1 of the base size) with which every
+  // control fits the screen beside a figure of at least 40 % of its height.
+  P.fit = function () {
+    var el = this.el, side = this.side, fig = this.figure, f = 1;
+    function over() {
+      return el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1 ||
+        side.scrollHeight > side.clientHeight + 1 || side.scrollWidth > side.clientWidth + 1 ||
+        fig.clientHeight < 0.4 * el.clientHeight;
+    }
+    el.style.setProperty("--ol-fit", "1");
+    for (var i = 0; i < 14 && over(); i++) {
+      f *= 0.93;
+      el.style.setProperty("--ol-fit", f.toFixed(3));
+    }
+  };
+
+  // One line of the settings shown: surface, start, each optimizer's η and knobs, steps.
+  P.caption = function () {
+    var st = this.state, spec = this.spec, self = this, parts = [];
+    function start(p) { return "start (" + fmt(p[0]) + ", " + fmt(p[1]) + ")"; }
+    function sliders() {
+      spec.sliders.forEach(function (sl, i) { parts.push(sl.label + " " + sl.text[st.idx[i]]); });
+    }
+    if (this.kind === "lines") {
+      if (spec.title) parts.push(spec.title);
+      sliders();
+      if (spec.animate) parts.push((spec.stepword || "x") + " = " + fmt(this.X[st.step]));
+      return parts.join(" · ");
+    }
+    parts.push(this.surface().name, start(this.live ? st.start : spec.start));
+    if (this.live) {
+      var knobs = {};
+      (spec.knobs || []).forEach(function (k) { knobs[k.name] = k.label.split(" (")[0]; });
+      spec.optimizers.forEach(function (o) {
+        if (!self.isOn(o.label)) return;
+        parts.push([o.label, "η " + fmt(st.lrs[o.label])].concat(Object.keys(o.bind || {}).map(function (k) {
+          return (knobs[k] || k) + " " + fmt(st[k]);
+        })).join(" "));
+      });
+      Object.keys(this.extra).forEach(function (l) { if (self.isOn(l)) parts.push(l + " (Python)"); });
+    } else sliders();
+    parts.push(this.T() + " steps" + (st.step < this.T() ? ", shown at step " + st.step : ""));
+    return parts.join(" · ");
+  };
+
+  // Where each chart sits in the figure (CSS px, from the figure's top left).
+  P.placement = function () {
+    var charts = this.charts(), boxes = charts.map(function (c) {
+      var b = c.canvas.getBoundingClientRect();
+      return { c: c, x: b.left, y: b.top, w: c.w, h: c.h };
+    });
+    var x0 = Math.min.apply(null, boxes.map(function (b) { return b.x; }));
+    var y0 = Math.min.apply(null, boxes.map(function (b) { return b.y; }));
+    boxes.forEach(function (b) { b.x = Math.round(b.x - x0); b.y = Math.round(b.y - y0); });
+    return { boxes: boxes, w: Math.max.apply(null, boxes.map(function (b) { return b.x + b.w; })),
+             h: Math.max.apply(null, boxes.map(function (b) { return b.y + b.h; })) };
+  };
+
+  // The caption under the figure, on context c, in one line (smaller type when it is long).
+  function drawCaption(c, text, W, y, k) {
+    var px = 13 * k;
+    c.font = font(px);
+    while (px > 8 && c.measureText(text).width > W - 16 * k) { px *= 0.94; c.font = font(px); }
+    c.fillStyle = "#1d1d1f"; c.textAlign = "left"; c.textBaseline = "middle";
+    c.fillText(text, 8 * k, y);
+  }
+
+  // The view as SVG (text): every chart drawn again by the same code onto SVG recorders.
+  P.svg = function () {
+    var self = this, pl = this.placement(), k = this.charts()[0].k, capH = Math.ceil(26 * k);
+    var measure = doc.createElement("canvas").getContext("2d"), real = [], groups = [];
+    pl.boxes.forEach(function (b) { real.push(b.c.ctx); b.c.ctx = new SvgContext(measure); });
+    try { this.paint(); } finally {
+      pl.boxes.forEach(function (b, i) {
+        groups.push('<g class="' + b.c.canvas.getAttribute("class") + '" transform="translate(' + b.x + " " + b.y + ')">' +
+                    b.c.ctx.out.join("") + "</g>");
+        b.c.ctx = real[i];
+      });
+    }
+    var cap = new SvgContext(measure);
+    drawCaption(cap, this.caption(), pl.w, pl.h + capH / 2, k);
+    var W = pl.w, H = pl.h + capH;
+    return '<svg xmlns="http://www.w3.org/2000/svg" width="' + W + '" height="' + H + '" viewBox="0 0 ' + W + " " + H +
+      '" font-family="' + esc(FAMILY) + '"><rect width="' + W + '" height="' + H + '" fill="#fff"/>' + groups.join("") +
+      '<g class="ol-caption">' + cap.out.join("") + "</g></svg>";
+  };
+
+  // The view as a PNG (a canvas), drawn at twice the CSS size at least (sharp on a slide).
+  P.png = function () {
+    var charts = this.charts(), s = Math.max(2, root.devicePixelRatio || 1), k = charts[0].k, capH = Math.ceil(26 * k);
+    charts.forEach(function (c) { c.dprOverride = s; });
+    this.layoutCharts(); this.paint();
+    var pl = this.placement(), out = doc.createElement("canvas");
+    out.width = Math.round(pl.w * s); out.height = Math.round((pl.h + capH) * s);
+    var c = out.getContext("2d");
+    c.fillStyle = "#fff"; c.fillRect(0, 0, out.width, out.height);
+    pl.boxes.forEach(function (b) { c.drawImage(b.c.canvas, Math.round(b.x * s), Math.round(b.y * s)); });
+    c.setTransform(s, 0, 0, s, 0, 0);
+    drawCaption(c, this.caption(), pl.w, pl.h + capH / 2, k);
+    charts.forEach(function (c2) { c2.dprOverride = 0; });
+    this.layoutCharts(); this.paint();
+    return out;
+  };
+
+  // A file name for this view: optimlab-<surface or title>.<ext>.
+  P.fileName = function (ext) {
+    var name = this.kind === "race" ? this.surface().name : this.spec.title || "figure";
+    return "optimlab-" + (name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "figure") + "." + ext;
+  };
+
+  // Save PNG / Save SVG: a download, made in the page (no kernel, no network).
+  P.save = function (ext) {
+    var self = this, name = this.fileName(ext);
+    function download(blob) {
+      var url = root.URL.createObjectURL(blob), a = h("a", { href: url, download: name, style: "display:none" });
+      (self.el).appendChild(a);
+      a.click();
+      self.el.removeChild(a);
+      setTimeout(function () { root.URL.revokeObjectURL(url); }, 60000);
+      self.said.textContent = "Saved " + name;
+    }
+    if (ext === "svg") download(new root.Blob([this.svg()], { type: "image/svg+xml" }));
+    else this.png().toBlob(download, "image/png");
+  };
+
   // ---------------------------------------------------------------- hooks for tests
   P.toPixel = function (x, y) {
     var b = this.mapCanvas.getBoundingClientRect();
     return [b.left + this.map.fx(x), b.top + this.map.fy(y)];
+  };
+
+  // The legend's entries where they are drawn, in the window's coordinates (CSS px).
+  P.legendBoxes = function () {
+    var c = this.legendChart(), b = c.canvas.getBoundingClientRect();
+    return ((c.legend || {}).places || []).map(function (p) {
+      return { label: p.e.label, color: p.e.color, left: b.left + p.x, right: b.left + p.x + p.w,
+               top: b.top + p.y - p.h / 2, bottom: b.top + p.y + p.h / 2 };
+    });
   };
 
   P.snapshot = function () {
@@ -1259,6 +1697,8 @@
   P.destroy = function () {
     this.pause(true);
     if (this.ro) this.ro.disconnect();
+    doc.removeEventListener("fullscreenchange", this.onFullscreen);
+    doc.removeEventListener("webkitfullscreenchange", this.onFullscreen);
     if (this.outTimer) clearTimeout(this.outTimer);
   };
 

@@ -384,13 +384,15 @@ def test_keyboard_toggles_keep_focus_and_arrows_move_the_start(visit):
     said = ex.locator(".ol-sr").inner_text()
     assert said.startswith("start ") and label in said or "loss" in said, f"announced: {said!r}"
     assert _drawn(ex)[ex.locator(".ol-toggle").first.get_attribute("data-label")]["xs"][0] == pytest.approx(moved[0])
-    # Tab order: the header controls, the map, time, the toggles, then each row's settings.
+    # Tab order: the header controls (save, full screen), the map, time, the toggles, then each
+    # row's settings.
     ex.locator("select.ol-surface").focus()
     order = []
-    for _ in range(6):
+    for _ in range(9):
         order.append(page.evaluate("document.activeElement.classList[0]"))
         page.keyboard.press("Tab")
-    assert order == ["ol-surface", "ol-reset", "ol-map", "ol-play", "ol-step", "ol-toggle"], order
+    assert order == ["ol-surface", "ol-reset", "ol-save-png", "ol-save-svg", "ol-full", "ol-map", "ol-play",
+                     "ol-step", "ol-toggle"], order
 
 
 def test_toggles_stay_under_the_pointer(visit):

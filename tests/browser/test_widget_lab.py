@@ -249,3 +249,39 @@ def test_panel_in_notebook_7(browser, lab):
     finally:
         context.close()
         _shutdown_kernels(lab, chapter)
+
+
+def test_panel_projector_mode_and_export_in_jupyterlab(browser, lab, tmp_path):
+    """The panel's Full screen at 1280×720 in JupyterLab: every control and the legend on the
+    screen, Esc leaves; Save PNG and Save SVG download the view (tests/browser/test_projector.py
+    checks the same in the book)."""
+    import xml.etree.ElementTree as ET
+
+    from test_projector import _FITS, _png_size
+
+    context = new_context(browser, viewport={"width": 1280, "height": 720}, accept_downloads=True)
+    page = _open(context, lab, LAB_CHAPTER)
+    cell = _recipe(page, lab, LAB_CHAPTER)
+    panel = page.locator(".jp-Notebook .jp-Cell").nth(cell).locator(PANEL)
+    panel.wait_for()
+    panel.locator(".ol-full").scroll_into_view_if_needed()
+    panel.locator(".ol-full").click()
+    page.wait_for_function("el => document.fullscreenElement === el && el.dataset.fit === innerWidth + 'x' + innerHeight",
+                           arg=panel.element_handle())
+    assert panel.evaluate(_FITS) == []
+    shown = [t.get_attribute("data-label") for t in panel.locator(".ol-toggle[aria-pressed=true]").all()]
+    assert [b["label"] for b in panel.evaluate("el => el.__ol.legendBoxes()")] == shown
+    page.keyboard.press("Escape")
+    page.wait_for_function("el => el.dataset.projector === '0' && !document.fullscreenElement", arg=panel.element_handle())
+    with page.expect_download() as info:
+        panel.locator(".ol-save-png").click()
+    info.value.save_as(tmp_path / "view.png")
+    assert _png_size((tmp_path / "view.png").read_bytes())[0] > 400
+    with page.expect_download() as info:
+        panel.locator(".ol-save-svg").click()
+    info.value.save_as(tmp_path / "view.svg")
+    svg = ET.parse(tmp_path / "view.svg").getroot()
+    runs = svg.findall(".//{*}g[@class='ol-map']//{*}path[@class='ol-run']")
+    assert sorted(p.get("data-label") for p in runs) == sorted(shown)
+    assert panel.evaluate("el => el.__ol.caption()") in ["".join(t.itertext()) for t in svg.findall(".//{*}text")]
+    context.close()
