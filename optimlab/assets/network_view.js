@@ -222,7 +222,11 @@
       // Only what acts is shown: the warmup with its schedule, the norm while clipping.
       if (this.fields.warmup) this.fields.warmup.range.parentNode.style.display = st.schedule === "warmup_cosine" ? "" : "none";
       if (this.fields.clip) this.fields.clip.range.parentNode.style.display = st.clipping ? "" : "none";
-      if (this.stepInput) this.stepInput.max = String(st.epochs);
+      if (this.view.epoch !== null && this.view.epoch > st.epochs) this.view.epoch = st.epochs;  // fewer epochs now
+      if (this.stepInput) {  // (explorer.js sets it from state.step, which a network explorer has not)
+        this.stepInput.max = String(st.epochs);
+        this.stepInput.value = String(this.view.epoch === null ? st.epochs : Math.min(this.view.epoch, st.epochs));
+      }
       if (this.insideSelect) {
         var labels = st.active.slice(), cur = this.insideOpt();
         if (this.insideSelect.getAttribute("data-for") !== labels.join("\n")) {
