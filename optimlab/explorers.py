@@ -36,8 +36,8 @@ An explorer is drawn from one JSON object, ``Explorer.spec``.  Its ``"v"`` is
 the figure and an error on the console (change the format → bump the version here and in
 ``SPEC_VERSIONS`` of explorer.js).  Arrays marked *enc* are :func:`encode`'d.
 
-Every spec: ``v``; ``kind`` (``"race"`` or ``"lines"``); ``live`` (bool); ``title``; ``animate``
-(a time slider and Play).
+Every spec: ``v``; ``kind`` (``"race"``, ``"lines"`` or ``"network"``); ``live`` (bool); ``title``;
+``animate`` (a time slider and Play).
 
 Races also: ``style`` (:func:`spec_style`: ``contour`` fill colours low → high, ``contour_line``,
 ``contour_levels``, ``minimum`` (the ★), ``loss_floor``); ``loss_panel`` (bool).
@@ -57,6 +57,15 @@ Races also: ``style`` (:func:`spec_style`: ``contour`` fill colours low → high
 * lines: ``T``, ``step``, ``stepword``, ``height``, ``sliders``, ``xlabel``, ``ylabel``,
   ``logx``, ``logy``, ``xrange``, ``yrange`` (log10 on a log axis), ``x``, ``series`` (``label``,
   ``color``, ``dash``, ``fixed``, ``y`` *enc*, ``m``).
+
+* network (:func:`network`, drawn by ``network_view.js``, trained by ``network.js``): ``data``
+  (:func:`network_data`), ``scalings`` (:func:`network_scalings`), ``schedules`` (``name``,
+  ``label``), ``optimizers``, ``defaults``, ``knobs`` and ``limits`` as a live race (``limits``
+  also ``epochs``, ``batch_size``, ``hidden``, ``seed``, ``warmup``, ``clip``), ``state``
+  (``active``, ``lrs``, ``linked``, one value per knob, ``epochs``, ``batch_size``, ``seed``,
+  ``hidden``, ``schedule``, ``warmup`` (epochs), ``clipping`` (bool), ``clip``, ``scaling``),
+  ``python_only`` (``label``, ``note``: the rules the page cannot train), ``style``
+  (``loss_floor``).
 
 Output modes (:meth:`Explorer.to_html`)
 ---------------------------------------
@@ -90,7 +99,8 @@ from . import engine, registry, rules, style, surfaces
 from .runs import Trajectory
 from .runs import run as _run
 
-__all__ = ["Explorer", "race", "lines", "decode", "encode", "book_mode", "live_notebook", "ASSETS",
+__all__ = ["Explorer", "race", "lines", "network", "network_data", "network_scalings", "NETWORK_LIMITS",
+           "NETWORK_CLIP", "NETWORK_SCHEDULES", "NETWORK_SCALINGS", "DISPARATE_FACTORS", "PYTHON_ONLY", "decode", "encode", "book_mode", "live_notebook", "ASSETS",
            "CONTROLLER_PATH", "CATALOGUE", "KNOB_SLIDERS", "STEP_LIMITS", "SPEC_VERSION",
            "spec_style", "python_run", "scripts", "stylesheet", "STYLESHEET_PATH"]
 
@@ -99,7 +109,10 @@ CONTROLLER_PATH = Path(__file__).resolve().parent / "assets" / "explorer.js"
 #: The explorer's style sheet.
 STYLESHEET_PATH = CONTROLLER_PATH.with_name("explorer.css")
 #: The files an explorer page needs, the scripts in loading order: name → path.
-ASSETS = {"engine.js": engine.ENGINE_PATH, "explorer.js": CONTROLLER_PATH, "explorer.css": STYLESHEET_PATH}
+#: (network_view.js only defines the network explorer's view; explorer.js builds it on demand.)
+ASSETS = {"engine.js": engine.ENGINE_PATH, "network.js": engine.ENGINE_PATH.with_name("network.js"),
+          "network_view.js": CONTROLLER_PATH.with_name("network_view.js"), "explorer.js": CONTROLLER_PATH,
+          "explorer.css": STYLESHEET_PATH}
 
 #: The optimizers a live explorer offers besides the chapter's own (PyTorch's names and forms):
 #: every entry of ``optimlab.registry.ENTRIES`` whose rule the browser engine runs.
@@ -127,9 +140,15 @@ def book_mode() -> bool:
     return os.environ.get("OPTIMLAB_BOOK", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def scripts() -> str:
-    """The explorer's JavaScript (engine first), as one string."""
-    return "\n".join(p.read_text(encoding="utf-8") for n, p in ASSETS.items() if n.endswith(".js"))
+#: The scripts only the network explorer needs (its trainer and view).
+NETWORK_SCRIPTS = ("network.js", "network_view.js")
+
+
+def scripts(kind: str | None = None) -> str:
+    """The explorer's JavaScript (engine first), as one string; for an explorer of ``kind``
+    other than ``"network"``, without the network explorer's own scripts (None: every script)."""
+    return "\n".join(p.read_text(encoding="utf-8") for n, p in ASSETS.items()
+                     if n.endswith(".js") and (kind in (None, "network") or n not in NETWORK_SCRIPTS))
 
 
 def stylesheet() -> str:
@@ -288,14 +307,14 @@ class Explorer:
             return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                     f"<title>{title}</title><style>{stylesheet()}</style></head>\n<body style=\"max-width:72rem;margin:2rem auto;"
-                    f"padding:0 1rem\">\n{self._markup()}\n<script>{scripts()}</script>\n"
+                    f"padding:0 1rem\">\n{self._markup()}\n<script>{scripts(self.spec['kind'])}</script>\n"
                     "</body></html>\n")
         if mode != "live":
             raise ValueError(f"mode must be 'book', 'live' or 'standalone', got {mode!r}")
         mount = ("<script>(function(s){var e=s&&s.closest('.optimlab-explorer');"
                  "if(window.optimlabExplorer&&e){window.optimlabExplorer.mount(e);}})"
                  "(document.currentScript);</script>")
-        return self._markup(f"<style>{stylesheet()}</style><script>{scripts()}</script>{mount}")
+        return self._markup(f"<style>{stylesheet()}</style><script>{scripts(self.spec['kind'])}</script>{mount}")
 
     def _repr_html_(self):
         return self.to_html()
@@ -344,6 +363,10 @@ class Explorer:
 
     def __repr__(self):
         s = self.spec
+        if s["kind"] == "network":
+            st = s["state"]
+            return (f"<optimlab Explorer (network, trained in the page): {len(st['active'])} of "
+                    f"{len(s['optimizers'])} optimizers on, {st['epochs']} epochs>")
         if self.live:
             return (f"<optimlab Explorer (live race): {len(s['state']['active'])} of "
                     f"{len(s['optimizers'])} optimizers on, {s['state']['steps']} steps>")
@@ -446,15 +469,10 @@ def _surfaces_offered(surface):
     return main["name"], out
 
 
-def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalogue, extra,
-               lr_range, linked):
-    knobs = list(knobs or ())
-    for k in knobs:
-        if k not in KNOB_SLIDERS:
-            raise ValueError(f"knobs must be among {sorted(KNOB_SLIDERS)}, got {k!r}")
-    if not 1 <= steps <= STEP_LIMITS[1]:
-        raise ValueError(f"steps must be in [1, {STEP_LIMITS[1]}] for a live race, got {steps}")
-    name, offered = _surfaces_offered(surface)
+def _live_entries(optimizers, knobs, catalogue):
+    """A live explorer's optimizers: ``(entries, values, lrs)`` — each entry ``{label, rule, hp,
+    bind, color}`` (the chapter's first, then the catalogue's, off), the shared sliders' values
+    by role and every optimizer's learning rate."""
     values: dict = {}
 
     def entry(label, opt, chapter):
@@ -495,7 +513,11 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
         e["color"] = cols[e["label"]]
         for knob, path in e["bind"].items():
             _put(e["hp"], path, values[knob])
-    chapter_lrs = [lrs[str(k)] for k in optimizers]
+    return entries, values, lrs
+
+
+def _lr_range(chapter_lrs, lr_range):
+    """The learning-rate sliders' (low, high): two decades below and one above the rates."""
     if lr_range is None:
         lo = 10.0 ** (math.floor(math.log10(min(chapter_lrs))) - 2)
         hi = 10.0 ** (math.ceil(math.log10(max(chapter_lrs))) + 1)
@@ -504,10 +526,32 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
     if not (0 < lr_range[0] < lr_range[1] and all(lr_range[0] <= v <= lr_range[1] for v in chapter_lrs)):
         raise ValueError(f"lr_range must be (low, high) with 0 < low < high around the learning "
                          f"rates {chapter_lrs}, got {lr_range}")
-    knob_specs = []
+    return list(lr_range)
+
+
+def _knob_specs(knobs):
+    knobs = list(knobs or ())
+    for k in knobs:
+        if k not in KNOB_SLIDERS:
+            raise ValueError(f"knobs must be among {sorted(KNOB_SLIDERS)}, got {k!r}")
+    out = []
     for k in knobs:
         label, lo, hi, step, log = KNOB_SLIDERS[k]
-        knob_specs.append({"name": k, "label": label, "min": lo, "max": hi, "step": step, "log": log})
+        out.append({"name": k, "label": label, "min": lo, "max": hi, "step": step, "log": log})
+    return out
+
+
+def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalogue, extra,
+               lr_range, linked):
+    knobs = list(knobs or ())
+    knob_specs = _knob_specs(knobs)
+    if not 1 <= steps <= STEP_LIMITS[1]:
+        raise ValueError(f"steps must be in [1, {STEP_LIMITS[1]}] for a live race, got {steps}")
+    name, offered = _surfaces_offered(surface)
+    entries, values, lrs = _live_entries(optimizers, knobs, catalogue)
+    cols = {e["label"]: e["color"] for e in entries}
+    chapter_lrs = [lrs[str(k)] for k in optimizers]
+    lr_range = _lr_range(chapter_lrs, lr_range)
     runs = {str(label): _run(opt, surface, x0, steps) for label, opt in optimizers.items()}
     state = {"surface": name, "active": [str(k) for k in optimizers], "lrs": lrs,
              "linked": len(set(chapter_lrs)) == 1 if linked is None else bool(linked), **{k: values[k] for k in knobs},
@@ -516,7 +560,7 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
             "animate": True, "loss_panel": bool(loss_panel),
             "title": surface.name if title is None else str(title), "surfaces": offered,
             "optimizers": entries, "defaults": engine.DEFAULTS, "knobs": knob_specs,
-            "limits": {"lr": list(lr_range), "steps": list(STEP_LIMITS)}, "state": state,
+            "limits": {"lr": lr_range, "steps": list(STEP_LIMITS)}, "state": state,
             "extra": {str(k): python_run(surface, v, name, cols.get(str(k)) or style.color(k))
                       for k, v in (extra or {}).items()}}
     return Explorer(spec, runs=runs, title=spec["title"])
@@ -701,6 +745,153 @@ def lines(x, ys, sliders=None, *, xlabel: str = "", ylabel: str = "", logy: bool
             "x": [float(f"{xi:.7g}") for xi in x], "series": series}
     combo_dicts = [{sp["name"]: float(val) for sp, val in zip(specs, row)} for row in combos]
     return Explorer(spec, combos=combo_dicts, title=title or "")
+
+
+# --------------------------------------------------------------------------- network
+#: The network explorer's controls: name → (lowest, highest) (integers).
+NETWORK_LIMITS = {"epochs": (1, 100), "batch_size": (1, 1438), "hidden": (1, 256), "seed": (0, 2**31 - 1),
+                  "warmup": (1, 100)}
+#: The network explorer's gradient-clipping norm: (lowest, highest) of its (log) slider.
+NETWORK_CLIP = (1e-3, 1e3)
+#: The network explorer's learning-rate schedules: name → label.  "cosine" and
+#: "warmup_cosine" are :func:`optimlab.nets.cosine_schedule` (without and with ``warmup``
+#: epochs of linear warmup) over the whole run.
+NETWORK_SCHEDULES = {"constant": "constant", "cosine": "cosine decay",
+                     "warmup_cosine": "linear warmup + cosine decay"}
+#: The factors of the "disparate" input scaling (chapter 9's first lesson: pixel j multiplied by
+#: its own factor, drawn log-uniformly over three decades), as optimlab code.
+DISPARATE_FACTORS = "10.0 ** np.random.default_rng(0).uniform(-1.5, 1.5, 64)"
+#: The network explorer's input scalings: name → (label, the optimlab code of its data set).
+NETWORK_SCALINGS = {
+    "given": ("pixels as given (count / 16)", "ol.datasets.digits()"),
+    "standardized": ("standardised pixels", "ol.datasets.digits().standardized()"),
+    "disparate": ("disparate pixel scales (× 0.03 … 31)", f"ol.datasets.digits().scaled({DISPARATE_FACTORS})"),
+}
+
+#: The book's optimizers a network explorer does not offer, with the registry's reason: rules
+#: without a twin in engine.js (they need whole weight matrices; train them with ol.nets.train).
+PYTHON_ONLY = {e.label: e.info.note or "it has no twin in the browser engine"
+               for e in registry.ENTRIES if e.info.engine is None}
+
+
+def network_data(data=None) -> dict:
+    """The digits as the page's trainer reads them (``spec["data"]``, see network.js).
+
+    Each pixel is the count it was in the data set (0–16, one byte, ``X · 16``; network.js
+    divides by ``divisor`` = 16, as :func:`optimlab.datasets.digits` does), the training rows
+    first, then the test rows; the labels one byte each, in the same order; ``image``: the
+    pixels' (rows, columns) when a row is an 8×8 image, else None.
+    """
+    from . import datasets
+    data = datasets.digits() if data is None else data
+    X = np.concatenate([data.X_train, data.X_test])
+    counts = X * 16
+    q = np.round(counts)
+    if not (np.array_equal(q, counts) and q.min() >= 0 and q.max() <= 255 and np.array_equal(q / 16, X)):
+        raise ValueError("the page carries pixel counts: data.X must be counts / 16 in [0, 255/16]")
+    y = np.concatenate([data.y_train, data.y_test])
+    return {"X": base64.b64encode(q.astype(np.uint8).tobytes()).decode("ascii"),
+            "y": base64.b64encode(y.astype(np.uint8).tobytes()).decode("ascii"),
+            "n_train": int(len(data.y_train)), "n_test": int(len(data.y_test)),
+            "features": int(X.shape[1]), "classes": int(data.classes), "divisor": 16,
+            "image": [8, 8] if X.shape[1] == 64 else None}
+
+
+def network_scalings(data=None) -> list:
+    """The input scalings the page offers (``spec["scalings"]``): each ``{name, label, code}``
+    and the doubles that turn the pixels as given, ``X``, into the pixels of the code's data set
+    as ``((X − shift) / divide) · multiply`` (an array left out counts as 0, 1 and 1): one
+    subtraction and division per pixel, as ``Dataset.standardized`` does, or one
+    multiplication, as ``Dataset.scaled`` does, so the page's inputs are those numbers exactly."""
+    from . import datasets
+    data = datasets.digits() if data is None else data
+    out = []
+    for name, (label, code) in NETWORK_SCALINGS.items():
+        item = {"name": name, "label": label, "code": code}
+        if name == "standardized":
+            std = data.X_train.std(axis=0)
+            item["shift"] = data.X_train.mean(axis=0).tolist()
+            item["divide"] = np.where(std > 0, std, 1.0).tolist()
+        elif name == "disparate":
+            item["multiply"] = np.asarray(eval(DISPARATE_FACTORS, {"np": np}), dtype=float).tolist()  # noqa: S307
+        out.append(item)
+    return out
+
+
+def _integer(name, v):
+    lo, hi = NETWORK_LIMITS[name]
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {v!r}")
+    return int(v)
+
+
+def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int = 32, seed: int = 0,
+            schedule: str = "constant", warmup: int = 1, clip=None, scaling: str = "given",
+            title=None, knobs=("beta1", "beta2", "eps", "weight_decay"), catalogue: bool = True,
+            lr_range=None, linked: bool = False) -> Explorer:
+    """The chapter's MLP trained on the digits **in the page**, by every optimizer on.
+
+    ``ol.nets.train(opt, ol.nets.MLP((64, hidden, 10)), ol.datasets.digits(), epochs=…,
+    batch_size=…, seed=…)`` for each optimizer, computed in a Web Worker by
+    ``optimlab/assets/network.js`` (held to :func:`optimlab.nets.train` by tests) while the
+    reader watches: mini-batch loss per step, training loss and test accuracy per epoch.  The
+    reader turns optimizers on and off, sets each one's learning rate, the shared β₁, β₂, ε and
+    weight decay (by role, as in :func:`race`), the batch size, the epochs, the seed and the
+    hidden width, the learning-rate schedule, gradient clipping and the input scaling, and
+    copies the setting as optimlab code that reproduces the curves.  The reader scrubs or plays
+    the epochs; the epoch shown also shows a chosen optimizer's first-layer weights (one 8×8
+    image per hidden unit) and the test digits it gets wrong.
+
+    Parameters
+    ----------
+    optimizers : dict label → optimlab rule with scalar hyperparameters (on at first).  The
+        rules without a browser twin (:data:`PYTHON_ONLY`: Adafactor, Muon) are refused.
+    hidden, epochs, batch_size, seed : the initial controls (limits: :data:`NETWORK_LIMITS`).
+    schedule : a name of :data:`NETWORK_SCHEDULES` (``lr_schedule=ol.nets.cosine_schedule(…)``
+        over the run, with ``warmup`` epochs of linear warmup for "warmup_cosine").
+    clip : the gradient-norm clip (``ol.nets.train``'s ``clip``) in :data:`NETWORK_CLIP`, or None (no
+        clipping; the norm offered when the reader turns it on is 0.1).
+    scaling : a name of :data:`NETWORK_SCALINGS`: the pixels as given, standardised, or with
+        the disparate scales of chapter 9's first lesson.
+    knobs, catalogue, lr_range, linked : as in :func:`race`.
+    """
+    if not optimizers:
+        raise ValueError("optimizers must name at least one optimizer")
+    for label, opt in optimizers.items():
+        if not isinstance(opt, rules.Optimizer):
+            raise ValueError(f"optimizer {label!r} must be an optimlab rule, got {opt!r}")
+        info = registry.rule_of(opt)
+        if info.engine is None:
+            raise ValueError(f"optimizer {label!r}: {info.name} is Python-only, the page cannot "
+                             f"train with it ({info.note}); use ol.nets.train")
+        if not engine.supported(opt=opt):
+            raise ValueError(f"optimizer {label!r} must have scalar hyperparameters, got {opt!r}")
+    if schedule not in NETWORK_SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(NETWORK_SCHEDULES)}, got {schedule!r}")
+    if scaling not in NETWORK_SCALINGS:
+        raise ValueError(f"scaling must be one of {', '.join(NETWORK_SCALINGS)}, got {scaling!r}")
+    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float, np.integer, np.floating))
+                             or not NETWORK_CLIP[0] <= clip <= NETWORK_CLIP[1]):
+        raise ValueError(f"clip must be None or a number in [{NETWORK_CLIP[0]:g}, {NETWORK_CLIP[1]:g}], got {clip!r}")
+    state = {"hidden": _integer("hidden", hidden), "epochs": _integer("epochs", epochs),
+             "batch_size": _integer("batch_size", batch_size), "seed": _integer("seed", seed),
+             "schedule": schedule, "warmup": _integer("warmup", warmup), "clipping": clip is not None,
+             "clip": 0.1 if clip is None else float(clip), "scaling": scaling}
+    knob_specs = _knob_specs(knobs)
+    entries, values, lrs = _live_entries(optimizers, [k["name"] for k in knob_specs], catalogue)
+    chapter_lrs = [lrs[str(k)] for k in optimizers]
+    state.update({"active": [str(k) for k in optimizers], "lrs": lrs, "linked": bool(linked),
+                  **{k["name"]: values[k["name"]] for k in knob_specs}})
+    limits = {"lr": _lr_range(chapter_lrs, lr_range), "clip": list(NETWORK_CLIP),
+              **{k: list(v) for k, v in NETWORK_LIMITS.items()}}
+    spec = {"v": SPEC_VERSION, "kind": "network", "live": True, "animate": False,
+            "title": "A network trained in this page" if title is None else str(title),
+            "data": network_data(), "scalings": network_scalings(),
+            "schedules": [{"name": k, "label": v} for k, v in NETWORK_SCHEDULES.items()], "optimizers": entries, "defaults": engine.DEFAULTS,
+            "knobs": knob_specs, "limits": limits, "state": state,
+            "python_only": [{"label": k, "note": v} for k, v in PYTHON_ONLY.items()],
+            "style": {"loss_floor": style.LOSS_FLOOR}}
+    return Explorer(spec, title=spec["title"])
 
 
 _EXPLORER_DATA = re.compile(r'<script type="application/json" class="optimlab-explorer-data">(.*?)</script>', re.S)

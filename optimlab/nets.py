@@ -39,7 +39,7 @@ from . import tuning
 from .rules import Optimizer
 from .runs import _select
 
-__all__ = ["MLP", "Training", "train", "tune", "sharpness"]
+__all__ = ["MLP", "Training", "train", "tune", "sharpness", "cosine_schedule"]
 
 
 def _is_int(v, lo=1):
@@ -470,6 +470,31 @@ def train(optimizer: Optimizer, net: MLP, data, *, epochs: int, batch_size: int,
         avg = dict(zip(("train_loss_epoch", "test_loss", "test_accuracy"), avg_metrics))
     return Training(train_loss, grad_norm, metrics[0], metrics[1], metrics[2], params, diverged_at,
                     per_epoch, avg, kept)
+
+
+def cosine_schedule(total_steps: int, warmup_steps: int = 0):
+    """A learning-rate factor for :func:`train`'s ``lr_schedule``: linear warmup, then cosine decay.
+
+    Returns ``f(t)`` (``t = 1`` for the first step): ``t / warmup_steps`` for the first
+    ``warmup_steps`` steps, then ``0.5 · (1 + cos(π (t − warmup_steps − 1) / (total_steps −
+    warmup_steps)))``, which is 1 at the first step after the warmup and falls towards 0 at
+    ``total_steps``.  Without warmup it is ``0.5 · (1 + cos(π (t − 1) / total_steps))``, the
+    cosine decay of chapter 9.  The network explorer's schedules are this function (network.js
+    computes the same factors).
+    """
+    if not _is_int(total_steps):
+        raise ValueError(f"total_steps must be an integer in [1, inf), got {total_steps!r}")
+    if not _is_int(warmup_steps, 0):
+        raise ValueError(f"warmup_steps must be an integer in [0, inf), got {warmup_steps!r}")
+    total, warm = int(total_steps), int(warmup_steps)
+
+    def factor(t):
+        if t <= warm:
+            return t / warm
+        return 0.5 * (1 + math.cos(math.pi * (t - warm - 1) / (total - warm)))
+
+    factor.__qualname__ = factor.__name__ = f"cosine_schedule({total}, warmup_steps={warm})"
+    return factor
 
 
 def tune(make_optimizer, net: MLP, data, lrs, *, seeds=(0, 1, 2, 3, 4), metric: str = "test_loss",

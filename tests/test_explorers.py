@@ -193,7 +193,8 @@ def test_controller_assets_are_clean():
                  "ol-param", "ol-num", "ol-toggle", "ol-surface", "ol-reset", "ol-copy", "ol-link",
                  "DOMContentLoaded", "prefers-reduced-motion", "aria-label", "aria-pressed"):
         assert hook in js, hook
-    assert list(explorers.ASSETS) == ["engine.js", "explorer.js", "explorer.css"]  # the engine loads first
+    assert list(explorers.ASSETS) == ["engine.js", "network.js", "network_view.js", "explorer.js",
+                                      "explorer.css"]  # the engine loads first
     css = explorers.stylesheet()
     assert ".optimlab-explorer" in css and "<" not in css and "http" not in css
     assert ".optimlab-explorer{" not in js  # the style lives in its own asset

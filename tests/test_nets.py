@@ -423,3 +423,17 @@ def test_whole_tensor_rules_batch_as_the_one_by_one_calls(make, small):
         np.testing.assert_allclose(rec.train_loss[:, c], one.train_loss, rtol=1e-12)
         for a, b in zip(rec.params, one.params):
             np.testing.assert_allclose(a[c], b, rtol=1e-11, atol=1e-15)
+
+
+def test_cosine_schedule_is_warmup_then_chapter_9s_cosine():
+    f = ol.nets.cosine_schedule(100)
+    assert [f(t) for t in (1, 51, 101)] == pytest.approx([1.0, 0.5, 0.0], abs=1e-15)
+    assert all(f(t) == 0.5 * (1 + np.cos(np.pi * (t - 1) / 100)) for t in range(1, 101))
+    g = ol.nets.cosine_schedule(100, warmup_steps=10)
+    assert [g(t) for t in (1, 5, 10, 11)] == [0.1, 0.5, 1.0, 1.0]
+    assert g(100) == pytest.approx(0.5 * (1 + np.cos(np.pi * 89 / 90)))
+    assert all(g(t) >= g(t + 1) for t in range(10, 100))
+    assert "cosine_schedule(100, warmup_steps=10)" in repr(g)
+    for bad, match in (((0,), "total_steps"), ((10, -1), "warmup_steps"), ((10.0,), "total_steps")):
+        with pytest.raises(ValueError, match=match):
+            ol.nets.cosine_schedule(*bad)

@@ -46,7 +46,7 @@ def test_engine_twin_or_a_reason(name):
     spec = engine.optimizer_spec(r.cls())
     js = ("const e = require(process.argv[1]); const s = JSON.parse(process.argv[2]);"
           "const R = e.rule(s); const out = R.step([1, -2], [0.5, 0.25], R.init());"
-          "process.stdout.write(JSON.stringify(out[0]));")
+          "process.stdout.write(JSON.stringify(Array.from(out[0])));")
     out = subprocess.run([NODE, "-e", js, str(engine.ENGINE_PATH), json.dumps(spec)],
                          capture_output=True, text=True)
     assert out.returncode == 0, f"engine.js has no rule {r.engine!r}: {out.stderr[-300:]}"

@@ -10,13 +10,14 @@
  *
  * API (window.optimlabEngine in a page, module.exports under node):
  *   surface(spec)            -> {f(x, y), grad(x, y) -> [gx, gy]}
- *   rule(spec)               -> {init() -> state, step(x, g, state) -> [x, state]}
+ *   rule(spec)               -> {init(n) -> state, step(x, g, state) -> [x, state]}  (n
+ *                               coordinates, 2 by default; x, g: arrays of n numbers)
  *   run(ruleSpec, surfaceSpec, x0, steps, bound)
  *                            -> {xs: Float64Array(2 (steps+1)), losses: Float64Array(steps+1),
  *                                divergedAt: step of the blow-up or -1}
  * Points and gradients are plain arrays [x, y]; a state is a plain object.
  */
-(function (root) {
+(function optimlabEngineFactory(root) {
   "use strict";
 
   // ------------------------------------------------------------------ surfaces
@@ -143,16 +144,22 @@
   }
 
   // ------------------------------------------------------------------ update rules
-  // Each rule works on the two coordinates separately: x, g, and the state's vectors are [a, b].
-  function zeros() { return [0, 0]; }
+  // Each rule works on every coordinate separately: x, g, and the state's vectors are
+  // Float64Arrays of n coordinates (n = 2 on a surface; every parameter of a network in
+  // network.js).  init(n) takes n (2 when omitted).
+  function zeros(n) { return new Float64Array(n || 2); }
   // optimlab's in-place lerp_ on numpy arrays: a + w (b − a).
   function lerp(a, b, w) { return a + w * (b - a); }
-  function map2(fn) { return [fn(0), fn(1)]; }
+  function each(n, fn) {
+    var out = new Float64Array(n);
+    for (var i = 0; i < n; i++) out[i] = fn(i);
+    return out;
+  }
 
   // The gradient the rule sees: sign-flipped for maximize, plus L2 weight decay (not decoupled).
   function effective(h, x, g, decoupled) {
     var s = h.maximize ? -1 : 1;
-    return map2(function (i) {
+    return each(x.length, function (i) {
       var gi = s * g[i];
       return (h.weight_decay !== 0 && !decoupled) ? gi + h.weight_decay * x[i] : gi;
     });
@@ -161,51 +168,54 @@
   var RULES = {
     SGD: function (h) {
       return {
-        init: function () { return { t: 0, b: h.momentum !== 0 ? zeros() : null }; },
+        init: function (n) { return { t: 0, b: h.momentum !== 0 ? zeros(n) : null }; },
         step: function (x, g0, s) {
+          var n = x.length;
           var g = effective(h, x, g0, false), t = s.t + 1, b = s.b, d = g;
           if (h.momentum !== 0) {
-            b = map2(function (i) {
+            b = each(n, function (i) {
               return t === 1 ? g[i] : h.momentum * s.b[i] + (1 - h.dampening) * g[i];
             });
-            d = h.nesterov ? map2(function (i) { return g[i] + h.momentum * b[i]; }) : b;
+            d = h.nesterov ? each(n, function (i) { return g[i] + h.momentum * b[i]; }) : b;
           }
-          return [map2(function (i) { return x[i] - h.lr * d[i]; }), { t: t, b: b }];
+          return [each(n, function (i) { return x[i] - h.lr * d[i]; }), { t: t, b: b }];
         }
       };
     },
     Momentum: function (h) {
       return {
-        init: function () { return { t: 0, v: zeros() }; },
+        init: function (n) { return { t: 0, v: zeros(n) }; },
         step: function (x, g0, s) {
+          var n = x.length;
           var g = effective(h, x, g0, false);
-          var v = map2(function (i) { return lerp(s.v[i], g[i], 1 - h.beta); });
-          return [map2(function (i) { return x[i] - h.lr * v[i]; }), { t: s.t + 1, v: v }];
+          var v = each(n, function (i) { return lerp(s.v[i], g[i], 1 - h.beta); });
+          return [each(n, function (i) { return x[i] - h.lr * v[i]; }), { t: s.t + 1, v: v }];
         }
       };
     },
     RMSprop: function (h) {
       return {
-        init: function () {
-          return { t: 0, v: zeros(), gavg: h.centered ? zeros() : null,
-                   b: h.momentum !== 0 ? zeros() : null };
+        init: function (n) {
+          return { t: 0, v: zeros(n), gavg: h.centered ? zeros(n) : null,
+                   b: h.momentum !== 0 ? zeros(n) : null };
         },
         step: function (x, g0, s) {
+          var n = x.length;
           var g = effective(h, x, g0, false), a = h.alpha;
-          var v = map2(function (i) { return a * s.v[i] + (1 - a) * g[i] * g[i]; });
+          var v = each(n, function (i) { return a * s.v[i] + (1 - a) * g[i] * g[i]; });
           var gavg = s.gavg, denom;
           if (h.centered) {
-            gavg = map2(function (i) { return s.gavg[i] + (1 - a) * (g[i] - s.gavg[i]); });
-            denom = map2(function (i) { return Math.sqrt(v[i] - gavg[i] * gavg[i]) + h.eps; });
+            gavg = each(n, function (i) { return s.gavg[i] + (1 - a) * (g[i] - s.gavg[i]); });
+            denom = each(n, function (i) { return Math.sqrt(v[i] - gavg[i] * gavg[i]) + h.eps; });
           } else {
-            denom = map2(function (i) { return Math.sqrt(v[i]) + h.eps; });
+            denom = each(n, function (i) { return Math.sqrt(v[i]) + h.eps; });
           }
           var b = s.b, xn;
           if (b !== null) {
-            b = map2(function (i) { return h.momentum * s.b[i] + g[i] / denom[i]; });
-            xn = map2(function (i) { return x[i] - h.lr * b[i]; });
+            b = each(n, function (i) { return h.momentum * s.b[i] + g[i] / denom[i]; });
+            xn = each(n, function (i) { return x[i] - h.lr * b[i]; });
           } else {
-            xn = map2(function (i) { return x[i] + (-h.lr) * (g[i] / denom[i]); });
+            xn = each(n, function (i) { return x[i] + (-h.lr) * (g[i] / denom[i]); });
           }
           return [xn, { t: s.t + 1, v: v, gavg: gavg, b: b }];
         }
@@ -213,15 +223,16 @@
     },
     Adagrad: function (h) {
       return {
-        init: function () {
+        init: function (n) {
           var a = h.initial_accumulator_value;
-          return { t: 0, G: [0 + a, 0 + a] };
+          return { t: 0, G: each(n || 2, function () { return 0 + a; }) };
         },
         step: function (x, g0, s) {
+          var n = x.length;
           var g = effective(h, x, g0, false), t = s.t + 1;
-          var G = map2(function (i) { return s.G[i] + g[i] * g[i]; });
+          var G = each(n, function (i) { return s.G[i] + g[i] * g[i]; });
           var lr = h.lr / (1 + (t - 1) * h.lr_decay);
-          return [map2(function (i) { return x[i] + (-lr) * (g[i] / (Math.sqrt(G[i]) + h.eps)); }),
+          return [each(n, function (i) { return x[i] + (-lr) * (g[i] / (Math.sqrt(G[i]) + h.eps)); }),
                   { t: t, G: G }];
         }
       };
@@ -229,18 +240,19 @@
     Adam: function (h) {
       var b1 = h.betas[0], b2 = h.betas[1], dec = !!h.decoupled_weight_decay;
       return {
-        init: function () { return { t: 0, m: zeros(), v: zeros(), vmax: h.amsgrad ? zeros() : null }; },
+        init: function (n) { return { t: 0, m: zeros(n), v: zeros(n), vmax: h.amsgrad ? zeros(n) : null }; },
         step: function (x0, g0, s) {
+          var n = x0.length;
           var g = effective(h, x0, g0, dec), x = x0;
-          if (dec) x = map2(function (i) { return x0[i] * (1 - h.lr * h.weight_decay); });
+          if (dec) x = each(n, function (i) { return x0[i] * (1 - h.lr * h.weight_decay); });
           var t = s.t + 1;
-          var m = map2(function (i) { return lerp(s.m[i], g[i], 1 - b1); });
-          var v = map2(function (i) { return s.v[i] * b2 + (1 - b2) * g[i] * g[i]; });
+          var m = each(n, function (i) { return lerp(s.m[i], g[i], 1 - b1); });
+          var v = each(n, function (i) { return s.v[i] * b2 + (1 - b2) * g[i] * g[i]; });
           var vmax = s.vmax;
-          if (h.amsgrad) vmax = map2(function (i) { return Math.max(s.vmax[i], v[i]); });
+          if (h.amsgrad) vmax = each(n, function (i) { return Math.max(s.vmax[i], v[i]); });
           var c1 = 1 - Math.pow(b1, t), c2 = 1 - Math.pow(b2, t), w = h.amsgrad ? vmax : v;
           var rc2 = Math.pow(c2, 0.5), value = -(h.lr / c1);
-          var xn = map2(function (i) {
+          var xn = each(n, function (i) {
             return x[i] + value * (m[i] / (Math.sqrt(w[i]) / rc2 + h.eps));
           });
           return [xn, { t: t, m: m, v: v, vmax: vmax }];
@@ -250,19 +262,20 @@
     NAdam: function (h) {
       var b1 = h.betas[0], b2 = h.betas[1], dec = !!h.decoupled_weight_decay;
       return {
-        init: function () { return { t: 0, mup: 1.0, m: zeros(), v: zeros() }; },
+        init: function (n) { return { t: 0, mup: 1.0, m: zeros(n), v: zeros(n) }; },
         step: function (x0, g0, s) {
+          var n = x0.length;
           var g = effective(h, x0, g0, dec), x = x0;
-          if (dec) x = map2(function (i) { return x0[i] * (1 - h.lr * h.weight_decay); });
+          if (dec) x = each(n, function (i) { return x0[i] * (1 - h.lr * h.weight_decay); });
           var t = s.t + 1;
           var mu = b1 * (1 - 0.5 * Math.pow(0.96, t * h.momentum_decay));
           var muNext = b1 * (1 - 0.5 * Math.pow(0.96, (t + 1) * h.momentum_decay));
           var mup = s.mup * mu;
-          var m = map2(function (i) { return lerp(s.m[i], g[i], 1 - b1); });
-          var v = map2(function (i) { return s.v[i] * b2 + (1 - b2) * g[i] * g[i]; });
+          var m = each(n, function (i) { return lerp(s.m[i], g[i], 1 - b1); });
+          var v = each(n, function (i) { return s.v[i] * b2 + (1 - b2) * g[i] * g[i]; });
           var c2 = 1 - Math.pow(b2, t);
           var v1 = -h.lr * (1 - mu) / (1 - mup), v2 = -h.lr * muNext / (1 - mup * muNext);
-          var xn = map2(function (i) {
+          var xn = each(n, function (i) {
             var denom = Math.sqrt(v[i] / c2) + h.eps;
             var xi = x[i] + v1 * (g[i] / denom);
             return xi + v2 * (m[i] / denom);
@@ -275,15 +288,16 @@
       // c = β₁m + (1−β₁)g;  x ← (1 − ηλ)x − η sign(c);  m ← β₂m + (1−β₂)g   (decoupled decay)
       var b1 = h.betas[0], b2 = h.betas[1];
       return {
-        init: function () { return { t: 0, m: zeros() }; },
+        init: function (n) { return { t: 0, m: zeros(n) }; },
         step: function (x0, g0, s) {
+          var n = x0.length;
           var g = effective(h, x0, g0, true);
-          var x = h.weight_decay !== 0 ? map2(function (i) { return x0[i] * (1 - h.lr * h.weight_decay); }) : x0;
-          var xn = map2(function (i) {
+          var x = h.weight_decay !== 0 ? each(n, function (i) { return x0[i] * (1 - h.lr * h.weight_decay); }) : x0;
+          var xn = each(n, function (i) {
             var c = s.m[i] * b1 + (1 - b1) * g[i];
             return x[i] + (-h.lr) * Math.sign(c);
           });
-          var m = map2(function (i) { return s.m[i] * b2 + (1 - b2) * g[i]; });
+          var m = each(n, function (i) { return s.m[i] * b2 + (1 - b2) * g[i]; });
           return [xn, { t: s.t + 1, m: m }];
         }
       };
@@ -292,18 +306,19 @@
       var b1 = h.betas[0], b2 = h.betas[1], dec = !!h.decoupled_weight_decay;
       var rhoInf = 2 / (1 - b2) - 1;
       return {
-        init: function () { return { t: 0, m: zeros(), v: zeros() }; },
+        init: function (n) { return { t: 0, m: zeros(n), v: zeros(n) }; },
         step: function (x0, g0, s) {
+          var n = x0.length;
           var g = effective(h, x0, g0, dec), x = x0;
-          if (dec) x = map2(function (i) { return x0[i] * (1 - h.lr * h.weight_decay); });
+          if (dec) x = each(n, function (i) { return x0[i] * (1 - h.lr * h.weight_decay); });
           var t = s.t + 1;
-          var m = map2(function (i) { return lerp(s.m[i], g[i], 1 - b1); });
-          var v = map2(function (i) { return s.v[i] * b2 + (1 - b2) * g[i] * g[i]; });
+          var m = each(n, function (i) { return lerp(s.m[i], g[i], 1 - b1); });
+          var v = each(n, function (i) { return s.v[i] * b2 + (1 - b2) * g[i] * g[i]; });
           var c1 = 1 - Math.pow(b1, t), c2 = 1 - Math.pow(b2, t);
           var rho = rhoInf - 2 * t * Math.pow(b2, t) / c2;
           var r = rho > 5 ? Math.pow((rho - 4) * (rho - 2) * rhoInf /
                                      ((rhoInf - 4) * (rhoInf - 2) * rho), 0.5) : 0;
-          var xn = map2(function (i) {
+          var xn = each(n, function (i) {
             var step = m[i] / c1 * h.lr;
             if (rho > 5) step = step * (Math.pow(c2, 0.5) / (Math.sqrt(v[i]) + h.eps)) * r;
             return x[i] + (-1.0) * step;
@@ -329,7 +344,7 @@
     var R = rule(ruleSpec);
     bound = bound === undefined ? 1e6 : bound;
     var xs = new Float64Array(2 * (steps + 1)), losses = new Float64Array(steps + 1);
-    var x = [x0[0], x0[1]], state = R.init(), divergedAt = -1;
+    var x = [x0[0], x0[1]], state = R.init(2), divergedAt = -1;
     xs[0] = x[0]; xs[1] = x[1]; losses[0] = S.f(x[0], x[1]);
     for (var t = 1; t <= steps; t++) {
       if (divergedAt < 0) {
@@ -345,7 +360,10 @@
     return { xs: xs, losses: losses, divergedAt: divergedAt };
   }
 
-  var api = { surface: surface, rule: rule, run: run, version: 1 };
+  // source: this file's code, for a Web Worker made from a Blob (a page read from file:// may
+  // not load a worker script by its URL; network.js's workers run the rules this way).
+  var api = { surface: surface, rule: rule, run: run, pairwiseSum: pairwiseSum, version: 1,
+              source: "(" + optimlabEngineFactory + ")(globalThis);\n" };
   root.optimlabEngine = api;
   if (typeof module === "object" && module.exports) module.exports = api;
 })(typeof globalThis !== "undefined" ? globalThis : this);

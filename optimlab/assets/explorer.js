@@ -1119,10 +1119,11 @@
       if (!held) this.linkBase = null;  // not a linked change: the ratios are taken anew
     }
     var t0 = ev && ev.timeStamp !== undefined ? ev.timeStamp : root.performance.now();
+    var more = this.recomputeKeys || {};  // a view's own controls (network_view.js)
     Object.keys(patch).forEach(function (k) {
       if (k === "extra") return;
       st[k] = patch[k];
-      if (RECOMPUTE[k]) recompute = true;
+      if (RECOMPUTE[k] || more[k]) recompute = true;
     });
     if ("extra" in patch) { this.extra = patch.extra || {}; recompute = true; }
     if ("steps" in patch || "surface" in patch || "start" in patch || "lrs" in patch || "idx" in patch) {
@@ -1222,7 +1223,7 @@
         var f = self.fields[k.name];
         if (f) f.range.parentNode.style.display = knobsUsed[k.name] ? "" : "none";  // only what acts
       });
-      this.el.setAttribute("data-start", st.start[0] + "," + st.start[1]);
+      if (st.start) this.el.setAttribute("data-start", st.start[0] + "," + st.start[1]);
     }
   };
 
@@ -1435,7 +1436,15 @@
   P.code = function () {
     if (!this.live) return "";
     var st = this.state, spec = this.spec, self = this, sp = this.surfaces[st.surface];
-    var lines = ["import optimlab as ol", "", "surface = " + sp.code, "optimizers = {"];
+    var lines = ["import optimlab as ol", "", "surface = " + sp.code].concat(this.optimizersCode());
+    lines.push("runs = {label: ol.run(opt, surface, (" + py(st.start[0]) + ", " + py(st.start[1]) +
+               "), steps=" + st.steps + ") for label, opt in optimizers.items()}");
+    return lines.join("\n");
+  };
+
+  // `optimizers = {...}`: every active optimizer as the optimlab rule that computes it.
+  P.optimizersCode = function () {
+    var st = this.state, spec = this.spec, self = this, lines = ["optimizers = {"];
     spec.optimizers.forEach(function (o) {
       if (st.active.indexOf(o.label) < 0) return;
       var hp = self.hp(o), defaults = spec.defaults[o.rule], args = [];
@@ -1446,9 +1455,7 @@
       lines.push("    " + JSON.stringify(o.label) + ": ol." + o.rule + "(" + args.join(", ") + "),");
     });
     lines.push("}");
-    lines.push("runs = {label: ol.run(opt, surface, (" + py(st.start[0]) + ", " + py(st.start[1]) +
-               "), steps=" + st.steps + ") for label, opt in optimizers.items()}");
-    return lines.join("\n");
+    return lines;
   };
 
   P.copy = function () {
@@ -1714,7 +1721,9 @@
         "version " + SPEC_VERSIONS.join(", ") + " (the page and optimlab differ: rebuild the page, or " +
         "re-run the cell)";
     }
-    if (spec.kind !== "race" && spec.kind !== "lines") return "unknown figure kind " + JSON.stringify(spec.kind);
+    if (spec.kind !== "race" && spec.kind !== "lines" && spec.kind !== "network") {
+      return "unknown figure kind " + JSON.stringify(spec.kind);
+    }
     if (spec.kind === "race" && !(spec.style && spec.style.contour)) return "its data has no style";
     return "";
   }
@@ -1732,7 +1741,11 @@
     }
     // In JupyterLab the keys belong to the explorer's controls, not to the notebook's shortcuts.
     el.setAttribute("data-lm-suppress-shortcuts", "true");
-    var ex = new Explorer(el, spec, opts);
+    var ex;
+    if (spec.kind === "network") {  // its own view (network_view.js), built on this controller
+      if (!root.optimlabNetworkView) throw new Error("network_view.js is not loaded");
+      ex = root.optimlabNetworkView.create(el, spec, opts, api);
+    } else ex = new Explorer(el, spec, opts);
     el.__ol = ex;
     return ex;
   }
@@ -1764,7 +1777,9 @@
   var api = { version: 3, SPEC_VERSIONS: SPEC_VERSIONS, create: create, mount: mount, mountAll: mountAll,
               specProblem: specProblem, decode: decode, displayEnd: displayEnd, lossLimits: lossLimits,
               surfaceGrid: surfaceGrid, percentile: percentile, linTicks: linTicks, ticksFor: ticksFor,
-              raceLayout: raceLayout, SIDE_BY_SIDE: SIDE_BY_SIDE, Explorer: Explorer };
+              raceLayout: raceLayout, SIDE_BY_SIDE: SIDE_BY_SIDE, Explorer: Explorer,
+              parts: { h: h, Chart: Chart, fmt: fmt, py: py, clamp: clamp, contentWidth: contentWidth,
+                       GAP: GAP, reduceMotion: reduceMotion } };
   root.optimlabExplorer = api;
   if (typeof module === "object" && module.exports) module.exports = api;
 

@@ -26,8 +26,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning",
 
 
 def _explorers(page):
+    """The races and line charts (the network explorer has its own tests, test_network_explorer.py)."""
     page.wait_for_function(EXPLORERS_READY)  # the contexts' ceiling: READY_TIMEOUT
-    return page.locator(".optimlab-explorer")
+    return page.locator(".optimlab-explorer:not([data-kind=network])")
 
 
 def _snap(ex):

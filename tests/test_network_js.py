@@ -1,0 +1,262 @@
+"""The page's network trainer (optimlab/assets/network.js) against ol.nets.train, under node.
+
+Random settings of every rule the browser engine runs (the samplers of tests/test_engine.py),
+random hidden widths, batch sizes, epochs and seeds, schedules (constant, cosine, warmup + cosine),
+gradient clipping and input scalings (the explorer's three), on the digits the page carries: the
+per-step mini-batch losses, the per-epoch training loss, test loss and test accuracy, the final
+parameters and the divergence step must equal ol.nets.train's to 1e-9 (relative); the views' per-
+epoch first-layer weights and misclassified test images must be those of ol.nets.train's
+parameters after each epoch.
+
+numpy's matrix products (BLAS) add in another order than the page's loops, so the two differ in
+the last bits from the first step on.  Where a run amplifies such differences (Adam's m/√v turns
+a gradient that should be 0 but is 1e-18 into a full step), they grow until they are visible:
+such a run is compared only over the steps before a nudge of 1e-14 (relative) of the initial
+parameters grows past 1e-9 in ol.nets.train itself (its "horizon"), as tests/test_engine.py does
+for the 2-D engine.  The test reports and bounds how many runs are cut that way.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+import optimlab as ol
+from optimlab import engine, explorers, registry
+
+from test_engine import NODE, SAMPLERS, random_optimizer
+
+RUNNER = __import__("pathlib").Path(__file__).parent / "js" / "run_network.js"
+TOL = 1e-9
+
+
+def _node(payload, tmp_path, runner=RUNNER):
+    if NODE is None:
+        pytest.fail("node is needed to test the page's network trainer (Debian: apt-get install nodejs)")
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(payload))
+    out = subprocess.run([NODE, str(runner), str(path)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def _nan(values):
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _cases(seed=17, per_rule=4):
+    rng = np.random.default_rng(seed)
+    more = np.random.default_rng(seed + 1)  # the options, drawn apart: the rules' samples stay as they were
+    cases = []
+    for name in sorted(SAMPLERS):
+        for _ in range(per_rule):
+            opt = random_optimizer(rng, name)
+            # a low bound in some runs, so that the divergence rule is exercised too
+            bound = float(rng.uniform(0.3, 1.0)) if rng.random() < 0.25 else 1e6
+            cases.append({"opt": opt, "hidden": int(rng.integers(4, 49)),
+                          "batch_size": int(rng.choice([16, 32, 64, 200, 1438, 5000])),
+                          "epochs": int(rng.integers(1, 5)), "seed": int(rng.integers(0, 2**31)),
+                          "bound": bound})
+    for c in cases:
+        c["schedule"] = str(more.choice(list(explorers.NETWORK_SCHEDULES)))
+        c["warmup"] = int(more.integers(1, c["epochs"] + 1))  # epochs of warmup (warmup_cosine)
+        c["clip"] = float(10 ** more.uniform(-2, 1)) if more.random() < 0.4 else None
+        c["scaling"] = str(more.choice(list(explorers.NETWORK_SCALINGS)))
+    return cases
+
+
+def _schedule(c):
+    """The case's (total, warmup) steps, or None: what the page computes from its controls."""
+    if c["schedule"] == "constant":
+        return None
+    per = -(-1438 // min(c["batch_size"], 1438))
+    return {"total": c["epochs"] * per, "warmup": c["warmup"] * per if c["schedule"] == "warmup_cosine" else 0}
+
+
+def _data(name):
+    return eval(explorers.NETWORK_SCALINGS[name][1], {"ol": ol, "np": np})  # noqa: S307 - the page's code
+
+
+def _train(c, data, nudge=0.0, keep_params=False):
+    net = ol.nets.MLP((64, c["hidden"], 10))
+    params = net.init(c["seed"])
+    if nudge:
+        rng = np.random.default_rng(0)
+        params = [p * (1 + nudge * rng.uniform(-1, 1, p.shape)) for p in params]
+    sched = _schedule(c)
+    return ol.nets.train(c["opt"], net, data, epochs=c["epochs"], batch_size=c["batch_size"],
+                         seed=c["seed"], params=params, bound=c["bound"], clip=c["clip"],
+                         lr_schedule=sched and ol.nets.cosine_schedule(sched["total"], sched["warmup"]),
+                         keep_params=keep_params)
+
+
+def _horizon(c, data, ref):
+    """The first step at which a 1e-14 nudge of the initial parameters shows at 1e-9 in
+    ol.nets.train's own mini-batch losses or divergence (steps + 1 if never)."""
+    nudged = _train(c, data, 1e-14)
+    steps = len(ref.train_loss)
+    with np.errstate(invalid="ignore"):
+        bad = list(np.flatnonzero(~(np.abs(nudged.train_loss - ref.train_loss) <= TOL * np.abs(ref.train_loss))))
+    if nudged.diverged_at != ref.diverged_at:
+        bad.append(min(int(v) for v in (nudged.diverged_at, ref.diverged_at) if v >= 0) - 1)
+    end = np.concatenate([p.ravel() for p in nudged.params]) - np.concatenate([p.ravel() for p in ref.params])
+    scale = max(np.abs(p).max() for p in ref.params)
+    if not np.abs(end).max() <= TOL * scale:
+        bad.append(steps - 1)
+    return min(bad) + 1 if bad else steps + 1
+
+
+def test_every_engine_rule_and_option_is_covered():
+    cases = _cases()
+    assert {c["opt"].__class__.__name__ for c in cases} == set(engine.DEFAULTS)
+    assert {c["schedule"] for c in cases} == set(explorers.NETWORK_SCHEDULES)
+    assert {c["scaling"] for c in cases} == set(explorers.NETWORK_SCALINGS)
+    assert any(c["clip"] for c in cases) and not all(c["clip"] for c in cases)
+    assert any(c["schedule"] == "warmup_cosine" and c["warmup"] < c["epochs"] for c in cases)
+
+
+def test_schedule_is_nets_cosine_schedule(tmp_path):
+    js = ("const e = require(process.argv[1]); const n = require(process.argv[2]);"
+          "const out = [[100, 0], [100, 10], [45, 45], [7, 3]].map(([T, W]) => "
+          "Array.from({length: T}, (_, i) => n.schedule(T, W)(i + 1)));"
+          "process.stdout.write(JSON.stringify(out));")
+    out = subprocess.run([NODE, "-e", js, str(engine.ENGINE_PATH), str(engine.ENGINE_PATH.with_name("network.js"))],
+                         capture_output=True, text=True, check=True)
+    for (T, W), got in zip([(100, 0), (100, 10), (45, 45), (7, 3)], json.loads(out.stdout)):
+        f = ol.nets.cosine_schedule(T, W)
+        np.testing.assert_allclose(got, [f(t) for t in range(1, T + 1)], rtol=1e-15, atol=1e-300)
+
+
+def test_page_trainer_matches_nets_train(tmp_path):
+    data = ol.datasets.digits()
+    cases = _cases()
+    scalings = {s["name"]: s for s in explorers.network_scalings(data)}
+    cfgs = [{"sizes": [64, c["hidden"], 10], "rule": engine.optimizer_spec(c["opt"]),
+             "epochs": c["epochs"], "batch_size": c["batch_size"], "seed": c["seed"], "bound": c["bound"],
+             "schedule": _schedule(c), "clip": c["clip"], "scaling": scalings[c["scaling"]]}
+            for c in cases]
+    got = _node({"data": explorers.network_data(data), "cases": cfgs}, tmp_path)
+    diverged, cut, viewed = 0, [], 0
+    for c, js in zip(cases, got):
+        data = _data(c["scaling"])
+        ref = _train(c, data, keep_params=True)
+        where = (f"{c['opt']!r}, hidden {c['hidden']}, batch {c['batch_size']}, seed {c['seed']}, bound {c['bound']}, "
+                 f"schedule {_schedule(c)}, clip {c['clip']}, {c['scaling']}")
+        steps, per = len(ref.train_loss), ref.steps_per_epoch
+        h = _horizon(c, data, ref)
+        n = min(h, steps + 1)  # steps whose losses are compared (the loss before step t is row t − 1)
+        np.testing.assert_allclose(_nan(js["train_loss"])[:n - 1] if n <= steps else _nan(js["train_loss"]),
+                                   ref.train_loss[:n - 1] if n <= steps else ref.train_loss,
+                                   rtol=TOL, err_msg=where)
+        epochs = (n - 1) // per + 1 if n <= steps else c["epochs"] + 1  # rows measured before the horizon
+        for key in ("train_loss_epoch", "test_loss", "test_accuracy"):
+            np.testing.assert_allclose(_nan(js[key])[:epochs], getattr(ref, key)[:epochs], rtol=TOL,
+                                       err_msg=f"{key}: {where}")
+        net = ol.nets.MLP((64, c["hidden"], 10))
+        for e in range(epochs):  # the views: first-layer weights and the misclassified test images
+            params = ref.params_epoch[e]
+            np.testing.assert_allclose(js["W1"][e], params[0].ravel().astype(np.float32), rtol=1e-6,
+                                       atol=1e-6 * np.abs(params[0]).max(), err_msg=f"W1 after epoch {e}: {where}")
+            predicted = net.logits(params, data.X_test).argmax(axis=-1)
+            rows = np.flatnonzero(predicted != data.y_test)
+            assert js["wrong"][e] == np.column_stack([rows, predicted[rows]]).ravel().tolist(), f"epoch {e}: {where}"
+            viewed += 1
+        if h > steps:
+            assert js["diverged_at"] == int(ref.diverged_at), where
+            flat = np.concatenate([p.ravel() for p in ref.params])
+            np.testing.assert_allclose(js["params"], flat, rtol=TOL, atol=TOL * np.abs(flat).max(), err_msg=where)
+            diverged += int(ref.diverged_at) >= 0
+        else:
+            cut.append((type(c["opt"]).__name__, h, steps))
+    print(f"\n{len(cases)} runs: {len(cases) - len(cut)} compared over every step and their final "
+          f"parameters ({diverged} of them diverge), {len(cut)} up to their horizon: {cut}; {viewed} epochs' "
+          "weights and misclassified images compared")
+    assert len(cut) <= 0.2 * len(cases), f"too many chaotic runs to be a real check: {cut}"
+    assert 0 < diverged < len(cases) // 2, "the runs must include some (not mostly) diverging ones"
+
+
+def test_python_only_rules_are_declared_and_refused():
+    # The registry says which rules have no browser twin; the network explorer names them, with
+    # the registry's reason, instead of leaving them out silently, and refuses to train them.
+    without = {e.label for e in registry.ENTRIES if e.info.engine is None}
+    assert without == {"Adafactor", "Muon"}
+    ex = explorers.network({"Adam": ol.Adam(lr=3e-3)})
+    listed = {p["label"]: p["note"] for p in ex.spec["python_only"]}
+    assert set(listed) == without
+    assert all(listed[k] == registry.entry(k).info.note and listed[k] for k in without)
+    offered = {o["label"] for o in ex.spec["optimizers"]}
+    assert not offered & without
+    assert offered == {e.label for e in registry.ENTRIES if e.info.engine is not None}
+    for label in without:
+        with pytest.raises(ValueError, match="Python-only"):
+            explorers.network({label: registry.entry(label).make()})
+
+
+@pytest.mark.parametrize("name, value, match", [
+    ("hidden", 0, r"hidden must be an integer in \[1, 256\], got 0"),
+    ("epochs", 101, r"epochs must be an integer in \[1, 100\]"),
+    ("batch_size", 2.5, r"batch_size must be an integer in \[1, 1438\]"),
+    ("seed", -1, r"seed must be an integer in \[0, 2147483647\]"),
+])
+def test_network_refuses_bad_settings(name, value, match):
+    with pytest.raises(ValueError, match=match):
+        explorers.network({"Adam": ol.Adam()}, **{name: value})
+
+
+def test_network_spec_carries_the_digits():
+    ex = explorers.network({"Adam": ol.Adam(lr=3e-3)})
+    d = ex.spec["data"]
+    data = ol.datasets.digits()
+    assert (d["n_train"], d["n_test"], d["features"]) == (1438, 359, 64)
+    raw = np.frombuffer(__import__("base64").b64decode(d["X"]), dtype=np.uint8).reshape(-1, 64)
+    np.testing.assert_array_equal(raw[:1438] / 16, data.X_train)
+    np.testing.assert_array_equal(raw[1438:] / 16, data.X_test)
+    assert ex.spec["kind"] == "network" and ex.spec["state"]["hidden"] == 32
+    assert "network" in repr(ex)
+
+
+def test_scalings_are_the_data_sets_of_their_code_exactly():
+    # The page turns the pixels as given into ((X − shift) / divide) · multiply: the very doubles
+    # of the data set its copied code builds (chapter 9's first lesson for "disparate").
+    data = ol.datasets.digits()
+    scalings = explorers.network_scalings(data)
+    assert [s["name"] for s in scalings] == list(explorers.NETWORK_SCALINGS) == ["given", "standardized", "disparate"]
+    for s in scalings:
+        made = _data(s["name"])
+        for X, want in ((data.X_train, made.X_train), (data.X_test, made.X_test)):
+            got = ((X - np.asarray(s.get("shift", 0.0))) / np.asarray(s.get("divide", 1.0))) * np.asarray(s.get("multiply", 1.0))
+            np.testing.assert_array_equal(got, want, err_msg=s["name"])
+    factors = np.asarray(scalings[2]["multiply"])
+    assert 0.03 < factors.min() < 0.04 and 30 < factors.max() < 32  # what its label says
+    assert "0.03 … 31" in scalings[2]["label"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"schedule": "step"}, r"schedule must be one of constant, cosine, warmup_cosine, got 'step'"),
+    ({"scaling": "minmax"}, r"scaling must be one of given, standardized, disparate, got 'minmax'"),
+    ({"clip": 0.0}, r"clip must be None or a number in \[0.001, 1000\], got 0.0"),
+    ({"clip": True}, r"clip must be None or a number"),
+    ({"warmup": 0}, r"warmup must be an integer in \[1, 100\], got 0"),
+])
+def test_network_refuses_bad_options(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        explorers.network({"Adam": ol.Adam()}, **kwargs)
+
+
+def test_network_options_reach_the_state():
+    ex = explorers.network({"Adam": ol.Adam()}, schedule="warmup_cosine", warmup=2, clip=0.5, scaling="disparate")
+    st = ex.spec["state"]
+    assert (st["schedule"], st["warmup"], st["clipping"], st["clip"], st["scaling"]) == ("warmup_cosine", 2, True, 0.5, "disparate")
+    st = explorers.network({"Adam": ol.Adam()}).spec["state"]
+    assert (st["schedule"], st["clipping"], st["scaling"]) == ("constant", False, "given")
+    assert ex.spec["limits"]["clip"] == [1e-3, 1e3] and ex.spec["data"]["image"] == [8, 8]
+
+
+def test_only_a_network_explorer_carries_the_network_scripts(monkeypatch):
+    monkeypatch.delenv("OPTIMLAB_BOOK", raising=False)
+    net = explorers.network({"Adam": ol.Adam()}).to_html("live")
+    assert "root.optimlabNetworkView = " in net and "root.optimlabNetwork = " in net
+    race = explorers.race(ol.surfaces.Rosenbrock(), {"Adam": ol.Adam(lr=0.01)}, steps=5).to_html("live")
+    assert "root.optimlabNetworkView = " not in race and "root.optimlabNetwork = " not in race
+    assert "root.optimlabEngine" in race
