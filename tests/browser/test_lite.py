@@ -213,11 +213,6 @@ def test_network_chapter_runs_and_trains_in_the_browser(browser, site):
         assert after["Adam"]["test_accuracy"] == runs["Adam"]["test_accuracy"][:3]
         errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(cells) for o in c["outputs"]
                   if o["output_type"] == "error"]
-        # Known: the edge-of-stability lesson's asserts on the sharpness (its numbers as this machine's
-        # numpy computes them) fail under Pyodide's numpy; the chapter's own checks, not the explorer's.
-        known = [e for e in errors if "sharp[" in cells[e[0]]["source"] and "AssertionError" in str(e[1])]
-        assert errors == known, f"error outputs: {errors[:5]}"
-        if known:
-            pytest.xfail(f"chapter 9's sharpness asserts fail in Pyodide (cells {[e[0] for e in known]})")
+        assert errors == [], f"error outputs: {errors[:5]}"
     finally:
         context.close()
