@@ -29,13 +29,18 @@ RUNNER = Path(__file__).parent / "js" / "run_engine.js"
 TOL = 1e-9
 
 
-def _engine(cases, tmp_path):
+def run_node(runner, payload, tmp_path, what="the browser engine"):
+    """Run a tests/js runner under Node.js on a JSON payload; its JSON answer."""
     if NODE is None:
-        pytest.fail("node is needed to test the browser engine (Debian: apt-get install nodejs)")
+        pytest.fail(f"node is needed to test {what} (Debian: apt-get install nodejs)")
     path = tmp_path / "cases.json"
-    path.write_text(json.dumps(cases))
-    out = subprocess.run([NODE, str(RUNNER), str(path)], capture_output=True, text=True, check=True)
+    path.write_text(json.dumps(payload))
+    out = subprocess.run([NODE, str(runner), str(path)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
+
+
+def _engine(cases, tmp_path):
+    return run_node(RUNNER, cases, tmp_path)
 
 
 def _logu(rng, lo, hi):

@@ -26,19 +26,14 @@ import pytest
 import optimlab as ol
 from optimlab import engine, explorers, registry
 
-from test_engine import NODE, SAMPLERS, random_optimizer
+from test_engine import NODE, SAMPLERS, random_optimizer, run_node
 
 RUNNER = __import__("pathlib").Path(__file__).parent / "js" / "run_network.js"
 TOL = 1e-9
 
 
 def _node(payload, tmp_path, runner=RUNNER):
-    if NODE is None:
-        pytest.fail("node is needed to test the page's network trainer (Debian: apt-get install nodejs)")
-    path = tmp_path / "cases.json"
-    path.write_text(json.dumps(payload))
-    out = subprocess.run([NODE, str(runner), str(path)], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+    return run_node(runner, payload, tmp_path, "the page's network trainer")
 
 
 def _nan(values):

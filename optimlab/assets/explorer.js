@@ -898,14 +898,19 @@
         self.togglePlay(true);
       }
     });
-    if (root.ResizeObserver) {
-      this.ro = new root.ResizeObserver(function () {
-        if (self.rafResize) return;
-        self.rafResize = root.requestAnimationFrame(function () { self.rafResize = null; self.relayout(); });
-      });
-      this.ro.observe(el);
-    }
+    this.watchSize();
     this.syncControls();
+  };
+
+  // Lay the explorer out again, once per frame at most, whenever its element changes size.
+  P.watchSize = function () {
+    var self = this;
+    if (!root.ResizeObserver) return;
+    this.ro = new root.ResizeObserver(function () {
+      if (self.rafResize) return;
+      self.rafResize = root.requestAnimationFrame(function () { self.rafResize = null; self.relayout(); });
+    });
+    this.ro.observe(this.el);
   };
 
   // An optimizer's (or a curve's) toggle, and its row: name, learning rate (live), status.

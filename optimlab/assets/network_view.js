@@ -187,13 +187,7 @@
           self.togglePlay();
         }
       });
-      if (root.ResizeObserver) {
-        this.ro = new root.ResizeObserver(function () {
-          if (self.rafResize) return;
-          self.rafResize = root.requestAnimationFrame(function () { self.rafResize = null; self.relayout(); });
-        });
-        this.ro.observe(el);
-      }
+      this.watchSize();
       this.syncControls();
     };
 
