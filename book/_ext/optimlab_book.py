@@ -30,7 +30,7 @@ import re
 import shutil
 from pathlib import Path
 
-from optimlab.explorers import ASSETS
+from optimlab.explorers import ASSETS, NETWORK_SCRIPTS
 from optimlab_a11y import fix_pages
 from optimlab_icons import replace_script
 
@@ -39,6 +39,7 @@ MATHJAX_PATH = "mathjax/startup.js"
 MATHJAX_LOAD = ["input/tex", "output/chtml", "a11y/assistive-mml"]
 
 MARKER = 'class="optimlab-explorer"'  # the markup itself, not a mention of it in the API docs
+NETWORK_MARKER = 'data-kind="network"'
 STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -50,8 +51,11 @@ def _page_context(app, pagename, templatename, context, doctree):
     if "body" in context:
         context["body"] = _FIGURE.sub(r'<a class="ol-figure-link" href="\2" title="Open the figure full size">\1</a>',
                                       context["body"])
-    if MARKER in context.get("body", ""):
+    body = context.get("body", "")
+    if MARKER in body:
         for name in ASSETS:
+            if name in NETWORK_SCRIPTS and NETWORK_MARKER not in body:
+                continue  # the network explorer's scripts (55 KB) only where one is
             if name.endswith(".css"):
                 app.add_css_file(f"optimlab/{name}")
             else:

@@ -71,6 +71,9 @@ def test_page_weight_and_shared_scripts(visit, path):
         assert own < EXPLORER_BUDGET, f"{path}: explorers' scripts and data {own / 1e6:.2f} MB"
     else:
         assert not any(scripts.values()), "a page without explorers must not load their scripts"
+    network = [u for u in v.responses if v.local(u).endswith(("_static/optimlab/network.js", "_static/optimlab/network_view.js"))]
+    assert len(network) == (2 if 'data-kind="network"' in html else 0), \
+        f"{path}: the network explorer's scripts load on its pages only, once: {network}"
 
 
 @pytest.mark.parametrize("path", chapter_pages())
