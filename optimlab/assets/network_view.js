@@ -358,9 +358,9 @@
       if (!img) return;
       // Sizes that depend only on the width and the setting, not on the epoch: the page is not
       // laid out again as the epochs arrive (a long task on a long chapter).
-      // In projector mode each of the two fits a fifth of the screen's height (smaller pixels,
+      // In projector mode each of the two fits a sixth of the screen's height (smaller pixels,
       // fewer mistakes shown), so that the curves keep most of it.
-      var budget = this.projector ? Math.max(48, Math.floor(0.2 * this.el.clientHeight)) : Infinity;
+      var budget = this.projector ? Math.max(48, Math.floor(0.16 * this.el.clientHeight)) : Infinity;
       var R = img[0], C = img[1], units = this.state.hidden, px = 5, cols, rows;
       do {
         px--;
