@@ -99,7 +99,7 @@ from . import engine, registry, rules, style, surfaces
 from .runs import Trajectory
 from .runs import run as _run
 
-__all__ = ["Explorer", "race", "lines", "network", "network_data", "network_scalings", "NETWORK_LIMITS",
+__all__ = ["Explorer", "race", "lines", "network", "network_data", "network_dataset", "network_scalings", "NETWORK_LIMITS",
            "NETWORK_CLIP", "NETWORK_SCHEDULES", "NETWORK_SCALINGS", "DISPARATE_FACTORS", "PYTHON_ONLY", "decode", "encode", "book_mode", "live_notebook", "ASSETS",
            "CONTROLLER_PATH", "CATALOGUE", "KNOB_SLIDERS", "STEP_LIMITS", "SPEC_VERSION",
            "spec_style", "python_run", "scripts", "stylesheet", "STYLESHEET_PATH"]
@@ -797,6 +797,19 @@ def network_data(data=None) -> dict:
             "image": [8, 8] if X.shape[1] == 64 else None}
 
 
+def network_dataset(scaling: str = "given"):
+    """The digits as the network explorer's input ``scaling`` (a name of :data:`NETWORK_SCALINGS`)
+    gives them: the data set its optimlab code (``NETWORK_SCALINGS[scaling][1]``) builds."""
+    if scaling not in NETWORK_SCALINGS:
+        raise ValueError(f"scaling must be one of {', '.join(NETWORK_SCALINGS)}, got {scaling!r}")
+    return eval(NETWORK_SCALINGS[scaling][1], {"ol": _optimlab(), "np": np})  # noqa: S307 (a constant of this module)
+
+
+def _optimlab():
+    import optimlab
+    return optimlab
+
+
 def network_scalings(data=None) -> list:
     """The input scalings the page offers (``spec["scalings"]``): each ``{name, label, code}``
     and the doubles that turn the pixels as given, ``X``, into the pixels of the code's data set
@@ -813,7 +826,7 @@ def network_scalings(data=None) -> list:
             item["shift"] = data.X_train.mean(axis=0).tolist()
             item["divide"] = np.where(std > 0, std, 1.0).tolist()
         elif name == "disparate":
-            item["multiply"] = np.asarray(eval(DISPARATE_FACTORS, {"np": np}), dtype=float).tolist()  # noqa: S307
+            item["multiply"] = np.asarray(eval(DISPARATE_FACTORS, {"np": np}), dtype=float).tolist()  # noqa: S307 (a constant)
         out.append(item)
     return out
 

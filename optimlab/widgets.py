@@ -16,8 +16,15 @@ The state is synced with Python both ways::
     p.remove("mine")       # or p.clear(): every run added from Python
     p.savefig("race.png")  # the current state as a static figure (PNG, SVG, PDF)
 
-In the static book (``OPTIMLAB_BOOK=1``) :func:`panel` returns the same component as a page
-explorer (:class:`optimlab.explorers.Explorer`): it works there too, with no kernel.
+:func:`network_panel` does the same for chapter 9's network explorer: the digits MLP trained in
+the browser (Web Workers), its settings synced both ways::
+
+    n = ol.widgets.network_panel({"SGD": ol.SGD(lr=0.1), "Adam": ol.Adam(lr=3e-3)}, epochs=10)
+    n.batch_size = 128     # the page retrains at once
+    n.runs()               # the runs shown, recomputed by ol.nets.train in Python
+
+In the static book (``OPTIMLAB_BOOK=1``) both return the same component as a page explorer
+(:class:`optimlab.explorers.Explorer`): it works there too, with no kernel.
 """
 from __future__ import annotations
 
@@ -30,7 +37,8 @@ import traitlets as t
 
 from . import engine, explorers, registry, surfaces
 
-__all__ = ["HYPERPARAMETERS", "OPTIMIZERS", "STATE_KEYS", "SURFACES", "Panel", "panel", "surface_key"]
+__all__ = ["HYPERPARAMETERS", "NETWORK_STATE_KEYS", "OPTIMIZERS", "STATE_KEYS", "SURFACES", "NetworkPanel",
+           "Panel", "network_panel", "panel", "surface_key"]
 
 #: The optimizers a panel can start with, by name (PyTorch's forms; :data:`optimlab.explorers.CATALOGUE`).
 OPTIMIZERS = explorers.CATALOGUE
@@ -63,14 +71,14 @@ def surface_key(name, kinds: dict) -> str:
     raise ValueError(f"unknown surface {name!r}; choose from {sorted(SURFACES)}")
 
 
-# The anywidget module's render: KEYS is filled in with STATE_KEYS (see below).
+# The anywidget module's render: KEYS is filled in with the widget's state keys (see below).
 _GLUE = """
 const KEYS = %s;
 export default {
   render({ model, el }) {
     const spec = model.get("spec"), state = {};
     KEYS.forEach((k) => { if (k in spec.state || k === "playing") state[k] = model.get(k); });
-    spec.extra = model.get("extra");
+    if (model.get("extra") !== undefined) spec.extra = model.get("extra");
     const ex = globalThis.optimlabExplorer.create(el, spec, {
       state,
       onChange(patch) {
@@ -86,9 +94,11 @@ export default {
       model.on("change:" + k, fn);
       off.push(() => model.off("change:" + k, fn));
     });
-    const fx = () => ex.set({ extra: model.get("extra") }, undefined, true);
-    model.on("change:extra", fx);
-    off.push(() => model.off("change:extra", fx));
+    if (model.get("extra") !== undefined) {
+      const fx = () => ex.set({ extra: model.get("extra") }, undefined, true);
+      model.on("change:extra", fx);
+      off.push(() => model.off("change:extra", fx));
+    }
     // The error of a run computed in Python after a change made on the page: shown here, in the
     // notebook, not only in the Log Console.
     const err = document.createElement("pre");
@@ -107,20 +117,11 @@ export default {
 """
 
 
-class Panel(anywidget.AnyWidget):
-    """A live race (see :func:`panel`); its traits are the state the page shows.
+class _Synced(anywidget.AnyWidget):
+    """What a live panel and a network panel share: the spec, the optimizers on, their learning
+    rates and the shared knobs by role, validated with the page's own ranges."""
 
-    ``surface`` (display name), ``active`` (optimizers shown), ``lrs`` (label → learning rate),
-    ``linked``, ``beta1``, ``beta2``, ``eps``, ``steps``, ``start`` (x, y), ``step`` (the step
-    drawn), ``playing``; ``extra`` holds runs computed in Python (:meth:`add`) and ``error`` the
-    last failure of one, shown under the panel.  Setting a trait from Python moves the controls;
-    dragging a control sets the trait.  Bad values raise a ``TraitError`` naming the parameter and
-    the allowed range.  A surface is named as in :func:`surface_key` (``p.surface = "rosenbrock"``).
-    """
-
-    # The page's state, synced both ways, is the traits tagged ``state`` (:data:`STATE_KEYS`).
     spec = t.Dict().tag(sync=True)
-    surface = t.Unicode().tag(sync=True, state=True)
     active = t.List(t.Unicode()).tag(sync=True, state=True)
     lrs = t.Dict().tag(sync=True, state=True)
     linked = t.Bool(False).tag(sync=True, state=True)
@@ -128,27 +129,11 @@ class Panel(anywidget.AnyWidget):
     beta2 = t.Float(0.999).tag(sync=True, state=True)
     eps = t.Float(1e-8).tag(sync=True, state=True)
     weight_decay = t.Float(0.0).tag(sync=True, state=True)
-    steps = t.Int(100).tag(sync=True, state=True)
-    start = t.List(t.Float(), minlen=2, maxlen=2).tag(sync=True, state=True)
-    step = t.Int(0).tag(sync=True, state=True)
-    playing = t.Bool(False).tag(sync=True, state=True)
-    extra = t.Dict().tag(sync=True)
     error = t.Unicode("").tag(sync=True)
 
-    def __init__(self, spec: dict, **kwargs):
-        if not (spec.get("live") and spec.get("kind") == "race"):
-            raise ValueError("spec must be a live race's (optimlab.explorers.race(..., live=True)); "
-                             "replay explorers are static figures")
-        self._python_runs = {}
-        state = dict(spec["state"])
-        super().__init__(spec=spec, **{k: v for k, v in state.items() if k in STATE_KEYS},
-                         extra=dict(spec.get("extra", {})), **kwargs)
-        self.observe(self._rerun_python, names=["start", "steps", "surface", "lrs", *HYPERPARAMETERS[1:]])
-
-    # -- validation: the same ranges as the page's controls -------------------------------
     def _limits(self, name):
-        if name == "steps":
-            return tuple(self.spec["limits"]["steps"])
+        if name in self.spec.get("limits", {}) and name != "lr":
+            return tuple(self.spec["limits"][name])
         k = next((k for k in self.spec.get("knobs", []) if k["name"] == name), None)
         return (k["min"], k["max"]) if k else explorers.KNOB_SLIDERS[name][1:3]
 
@@ -157,7 +142,7 @@ class Panel(anywidget.AnyWidget):
             raise t.TraitError(f"{name} must be in [{lo}, {hi}], got {value!r}")
         return value
 
-    @t.validate("beta1", "beta2", "eps", "weight_decay", "steps")
+    @t.validate("beta1", "beta2", "eps", "weight_decay")
     def _valid_knob(self, proposal):
         name = proposal["trait"].name
         return self._check(name, proposal["value"], *self._limits(name))
@@ -180,6 +165,59 @@ class Panel(anywidget.AnyWidget):
         if bad:
             raise t.TraitError(f"active: unknown optimizers {bad}; choose from {labels}")
         return [a for a in labels if a in proposal["value"]]
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the first optimizer shown; setting it sets every rate."""
+        return self.lrs[self.active[0]] if self.active else next(iter(self.lrs.values()))
+
+    @lr.setter
+    def lr(self, value):
+        self.lrs = {k: value for k in self.lrs}
+
+    def optimizer(self, label):
+        """The optimlab rule an optimizer of the panel runs under the current controls."""
+        o = next(o for o in self.spec["optimizers"] if o["label"] == label)
+        hp = {k: (list(v) if isinstance(v, list) else v) for k, v in o["hp"].items()}
+        hp["lr"] = self.lrs[label]
+        for knob, path in o.get("bind", {}).items():
+            hp = registry.set_path(hp, path, getattr(self, knob))
+        return engine.optimizer_from_spec({"rule": o["rule"], "hp": hp})
+
+
+class Panel(_Synced):
+    """A live race (see :func:`panel`); its traits are the state the page shows.
+
+    ``surface`` (display name), ``active`` (optimizers shown), ``lrs`` (label → learning rate),
+    ``linked``, ``beta1``, ``beta2``, ``eps``, ``steps``, ``start`` (x, y), ``step`` (the step
+    drawn), ``playing``; ``extra`` holds runs computed in Python (:meth:`add`) and ``error`` the
+    last failure of one, shown under the panel.  Setting a trait from Python moves the controls;
+    dragging a control sets the trait.  Bad values raise a ``TraitError`` naming the parameter and
+    the allowed range.  A surface is named as in :func:`surface_key` (``p.surface = "rosenbrock"``).
+    """
+
+    # The page's state, synced both ways, is the traits tagged ``state`` (:data:`STATE_KEYS`).
+    surface = t.Unicode().tag(sync=True, state=True)
+    steps = t.Int(100).tag(sync=True, state=True)
+    start = t.List(t.Float(), minlen=2, maxlen=2).tag(sync=True, state=True)
+    step = t.Int(0).tag(sync=True, state=True)
+    playing = t.Bool(False).tag(sync=True, state=True)
+    extra = t.Dict().tag(sync=True)
+
+    def __init__(self, spec: dict, **kwargs):
+        if not (spec.get("live") and spec.get("kind") == "race"):
+            raise ValueError("spec must be a live race's (optimlab.explorers.race(..., live=True)); "
+                             "replay explorers are static figures")
+        self._python_runs = {}
+        state = dict(spec["state"])
+        super().__init__(spec=spec, **{k: v for k, v in state.items() if k in STATE_KEYS},
+                         extra=dict(spec.get("extra", {})), **kwargs)
+        self.observe(self._rerun_python, names=["start", "steps", "surface", "lrs", *HYPERPARAMETERS[1:]])
+
+    # -- validation: the same ranges as the page's controls -------------------------------
+    @t.validate("steps")
+    def _valid_steps(self, proposal):
+        return self._check("steps", proposal["value"], *self._limits("steps"))
 
     @t.validate("surface")
     def _valid_surface(self, proposal):
@@ -211,28 +249,10 @@ class Panel(anywidget.AnyWidget):
         return self._check("step", proposal["value"], 0, self.steps)
 
     # -- conveniences ----------------------------------------------------------------------
-    @property
-    def lr(self) -> float:
-        """The learning rate of the first optimizer shown; setting it sets every rate."""
-        return self.lrs[self.active[0]] if self.active else next(iter(self.lrs.values()))
-
-    @lr.setter
-    def lr(self, value):
-        self.lrs = {k: value for k in self.lrs}
-
     def surface_object(self):
         """The optimlab surface shown (rebuilt from its table)."""
         sp = self.spec["surfaces"][self.surface]
         return _surface_from_spec(sp)
-
-    def optimizer(self, label):
-        """The optimlab rule an optimizer of the panel runs under the current controls."""
-        o = next(o for o in self.spec["optimizers"] if o["label"] == label)
-        hp = {k: (list(v) if isinstance(v, list) else v) for k, v in o["hp"].items()}
-        hp["lr"] = self.lrs[label]
-        for knob, path in o.get("bind", {}).items():
-            hp = registry.set_path(hp, path, getattr(self, knob))
-        return engine.optimizer_from_spec({"rule": o["rule"], "hp": hp})
 
     def runs(self) -> dict:
         """The runs shown, recomputed in Python by :func:`optimlab.run`: label → Trajectory."""
@@ -346,6 +366,103 @@ class Panel(anywidget.AnyWidget):
         return path
 
 
+class NetworkPanel(_Synced):
+    """The network explorer as a widget (see :func:`network_panel`); its traits are the page's
+    settings: ``active``, ``lrs``, ``linked``, ``beta1``, ``beta2``, ``eps``, ``weight_decay`` (as
+    :class:`Panel`), and ``hidden``, ``epochs``, ``batch_size``, ``seed``, ``schedule``,
+    ``warmup``, ``clipping``, ``clip``, ``scaling`` (:func:`optimlab.explorers.network`).  Setting
+    one from Python moves the control and the page trains again; a change on the page sets it.
+    Bad values raise a ``TraitError`` naming the parameter and the allowed range."""
+
+    hidden = t.Int(32).tag(sync=True, state=True)
+    epochs = t.Int(20).tag(sync=True, state=True)
+    batch_size = t.Int(32).tag(sync=True, state=True)
+    seed = t.Int(0).tag(sync=True, state=True)
+    schedule = t.Unicode("constant").tag(sync=True, state=True)
+    warmup = t.Int(1).tag(sync=True, state=True)
+    clipping = t.Bool(False).tag(sync=True, state=True)
+    clip = t.Float(0.1).tag(sync=True, state=True)
+    scaling = t.Unicode("given").tag(sync=True, state=True)
+
+    def __init__(self, spec: dict, **kwargs):
+        if spec.get("kind") != "network":
+            raise ValueError("spec must be a network explorer's (optimlab.explorers.network(...))")
+        keys = self.class_trait_names(state=True)
+        super().__init__(spec=spec, **{k: v for k, v in spec["state"].items() if k in keys}, **kwargs)
+
+    @t.validate("hidden", "epochs", "batch_size", "seed", "warmup", "clip")
+    def _valid_setting(self, proposal):
+        name = proposal["trait"].name
+        return self._check(name, proposal["value"], *self._limits(name))
+
+    @t.validate("schedule", "scaling")
+    def _valid_choice(self, proposal):
+        name, names = proposal["trait"].name, [o["name"] for o in self.spec[proposal["trait"].name + "s"]]
+        if proposal["value"] not in names:
+            raise t.TraitError(f"{name} must be one of {names}, got {proposal['value']!r}")
+        return proposal["value"]
+
+    def data(self):
+        """The data set the page trains on (the input scaling shown)."""
+        return explorers.network_dataset(self.scaling)
+
+    def lr_schedule(self):
+        """The schedule shown, as ``ol.nets.train``'s ``lr_schedule`` (None: constant)."""
+        from . import nets
+
+        if self.schedule == "constant":
+            return None
+        n = self.spec["data"]["n_train"]
+        per = -(-n // min(self.batch_size, n))
+        warm = self.warmup * per if self.schedule == "warmup_cosine" else 0
+        return nets.cosine_schedule(self.epochs * per, warmup_steps=warm)
+
+    def runs(self) -> dict:
+        """The runs shown, recomputed in Python by :func:`optimlab.nets.train`: label → Training."""
+        from . import nets
+
+        d, data = self.spec["data"], self.data()
+        net = nets.MLP((d["features"], self.hidden, d["classes"]))
+        return {label: nets.train(self.optimizer(label), net, data, epochs=self.epochs,
+                                  batch_size=self.batch_size, seed=self.seed, lr_schedule=self.lr_schedule(),
+                                  clip=self.clip if self.clipping else None)
+                for label in self.active}
+
+    def caption(self) -> str:
+        """One line of the current setting (what :meth:`savefig` writes under the figure)."""
+        shown = ", ".join(f"{k} {self.lrs[k]:.3g}" for k in self.active)
+        knobs = [f"{KNOB_SYMBOLS[k['name']]} {getattr(self, k['name']):.4g}" for k in self.spec.get("knobs", [])]
+        return " · ".join([f"digits, MLP 64–{self.hidden}–10", f"η: {shown}" if shown else "no optimizer shown",
+                           *knobs, f"batch {self.batch_size}", f"{self.epochs} epochs", f"seed {self.seed}",
+                           self.schedule, f"clip {self.clip:g}" if self.clipping else "no clipping", self.scaling])
+
+    def savefig(self, path, *, dpi: int = 200):
+        """Save the runs shown as a static figure (PNG, SVG or PDF, from the file name): training
+        loss and test accuracy per epoch, recomputed in Python (:meth:`runs`), with
+        :meth:`caption` underneath.  Returns the path."""
+        from pathlib import Path
+
+        from matplotlib.ticker import MaxNLocator
+
+        from . import figures
+
+        fig, (ax_loss, ax_acc) = figures.new_figure(1, 2, figsize=(10.5, 4.0))
+        for label, rec in self.runs().items():
+            color = next(o["color"] for o in self.spec["optimizers"] if o["label"] == label)
+            ax_loss.semilogy(rec.train_loss_epoch, "o-", color=color, ms=3, label=label)
+            ax_acc.plot(100 * rec.test_accuracy, "o-", color=color, ms=3, label=label)
+        for ax in (ax_loss, ax_acc):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax_loss.set(xlabel="epoch", ylabel="training loss")
+        ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", ylim=(0, 100))
+        if self.active:
+            ax_loss.legend()
+        fig.text(0.5, -0.01, self.caption(), ha="center", va="top", fontsize=10)
+        path = Path(path)
+        fig.savefig(path, dpi=dpi, bbox_inches="tight", facecolor="white")
+        return path
+
+
 #: Symbols of the shared sliders in :meth:`Panel.caption`.
 KNOB_SYMBOLS = {"beta1": "β₁", "beta2": "β₂", "eps": "ε", "weight_decay": "λ"}
 
@@ -356,6 +473,11 @@ STATE_KEYS = tuple(Panel.class_trait_names(state=True))
 Panel._esm = (engine.engine_source() + "\n" + explorers.CONTROLLER_PATH.read_text(encoding="utf-8")
               + _GLUE % json.dumps(list(STATE_KEYS)))
 Panel._css = explorers.stylesheet()
+
+#: The names of the page state a network panel syncs both ways.
+NETWORK_STATE_KEYS = tuple(NetworkPanel.class_trait_names(state=True))
+NetworkPanel._esm = explorers.scripts("network") + _GLUE % json.dumps(list(NETWORK_STATE_KEYS))
+NetworkPanel._css = explorers.stylesheet()
 
 
 def _declared(compute) -> tuple:
@@ -452,3 +574,11 @@ def panel(surface=None, optimizers=("SGD", "Momentum", "Adam"), *, lr=0.05, lrs=
     for label, fn in python.items():
         widget.add(label, fn)
     return widget
+
+
+def network_panel(optimizers, **settings):
+    """The network explorer (:func:`optimlab.explorers.network`, same arguments) as a
+    :class:`NetworkPanel` widget in Jupyter — the lecturer's panel, trained in the browser and
+    synced with Python — and as the page explorer itself in the static book."""
+    ex = explorers.network(optimizers, **settings)
+    return ex if explorers.book_mode() else NetworkPanel(ex.spec)

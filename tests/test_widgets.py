@@ -251,3 +251,77 @@ def test_every_panel_cell_runs_right_after_the_imports_cell(kernel):
         assert isinstance(namespace["panel"], widgets.Panel), md.name
         seen += 1
     assert seen == sum("ol.widgets.panel(" in md.read_text() for md in lab.chapters()) >= 9
+
+
+# --------------------------------------------------------------------------- the network panel
+NET_OPTS = {"SGD": ol.SGD(lr=0.1), "Adam": ol.Adam(lr=3e-3)}
+
+
+def test_network_panel_is_the_network_explorer_as_a_widget(kernel):
+    n = widgets.network_panel(NET_OPTS, epochs=2, batch_size=64, schedule="cosine")
+    assert isinstance(n, widgets.NetworkPanel) and n.spec["kind"] == "network"
+    assert (n.epochs, n.batch_size, n.schedule, n.active) == (2, 64, "cosine", ["SGD", "Adam"])
+    # every setting of the page's state is synced, and nothing else
+    keys = json.loads(re.search(r"const KEYS = (\[.*?\]);", n._esm).group(1))
+    assert keys == list(widgets.NETWORK_STATE_KEYS) and set(keys) == set(n.spec["state"])
+    for k in keys:
+        assert n.trait_metadata(k, "sync"), k
+    # the page's trainer and view come with it
+    for name in ("network.js", "network_view.js", "explorer.js", "engine.js"):
+        assert explorers.ASSETS[name].read_text(encoding="utf-8") in n._esm, name
+    with pytest.raises(ValueError, match="network explorer"):
+        widgets.NetworkPanel(widgets.panel("quadratic").spec)
+
+
+def test_network_panel_in_the_book_is_the_page_explorer(monkeypatch):
+    monkeypatch.setenv("OPTIMLAB_BOOK", "1")
+    ex = widgets.network_panel(NET_OPTS, epochs=2)
+    assert isinstance(ex, explorers.Explorer) and ex.spec["kind"] == "network"
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("hidden", 0, r"hidden must be in \[1, 256\], got 0"),
+    ("epochs", 101, r"epochs must be in \[1, 100\], got 101"),
+    ("batch_size", 2000, r"batch_size must be in \[1, 1438\], got 2000"),
+    ("clip", 1e4, r"clip must be in \[0.001, 1000.0\], got 10000.0"),
+    ("beta2", 1.0, r"beta2 must be in \[0.0, 0.99999\], got 1.0"),
+    ("schedule", "step", r"schedule must be one of \['constant', 'cosine', 'warmup_cosine'\], got 'step'"),
+    ("scaling", "raw", r"scaling must be one of \['given', 'standardized', 'disparate'\], got 'raw'"),
+    ("lrs", {"Adam": 5.0}, r"lr of Adam must be in \[1e-05, 1.0\], got 5.0"),
+])
+def test_network_panel_refuses_bad_values_naming_the_range(kernel, name, value, message):
+    n = widgets.network_panel(NET_OPTS, epochs=2)
+    with pytest.raises(traitlets.TraitError, match=message):
+        setattr(n, name, value)
+
+
+@pytest.mark.parametrize("setting", [
+    {},
+    {"schedule": "warmup_cosine", "warmup": 1, "clipping": True, "clip": 0.5, "scaling": "disparate"},
+    {"schedule": "cosine", "scaling": "standardized", "hidden": 8, "seed": 3, "beta1": 0.5},
+], ids=["default", "warmup-clip-disparate", "cosine-standardised"])
+def test_network_panel_runs_are_ol_nets_train_of_the_setting_shown(kernel, setting):
+    n = widgets.network_panel(NET_OPTS, epochs=2, batch_size=128)
+    for k, v in setting.items():
+        setattr(n, k, v)
+    data = {"given": ol.datasets.digits(), "standardized": ol.datasets.digits().standardized(),
+            "disparate": ol.datasets.digits().scaled(10.0 ** np.random.default_rng(0).uniform(-1.5, 1.5, 64))}[n.scaling]
+    per = -(-len(data.y_train) // 128)
+    schedule = None if n.schedule == "constant" else ol.nets.cosine_schedule(
+        2 * per, warmup_steps=per * n.warmup if n.schedule == "warmup_cosine" else 0)
+    expect = {"SGD": ol.SGD(lr=0.1), "Adam": ol.Adam(lr=3e-3, betas=(n.beta1, 0.999))}
+    runs = n.runs()
+    assert list(runs) == ["SGD", "Adam"]
+    for label, opt in expect.items():
+        ref = ol.nets.train(opt, ol.nets.MLP((64, n.hidden, 10)), data, epochs=2, batch_size=128, seed=n.seed,
+                            lr_schedule=schedule, clip=n.clip if n.clipping else None)
+        np.testing.assert_array_equal(runs[label].train_loss, ref.train_loss)
+        np.testing.assert_array_equal(runs[label].test_accuracy, ref.test_accuracy)
+
+
+def test_network_panel_savefig_and_caption(kernel, tmp_path):
+    n = widgets.network_panel(NET_OPTS, epochs=2, batch_size=256)
+    n.lrs = {**n.lrs, "Adam": 0.01}
+    assert "Adam 0.01" in n.caption() and "batch 256" in n.caption() and "2 epochs" in n.caption()
+    path = n.savefig(tmp_path / "net.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

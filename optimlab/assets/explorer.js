@@ -881,15 +881,7 @@
     // Keyboard: space plays and pauses when the focus is on the figure or a slider.  Keys pressed
     // in the explorer stay there (a notebook would otherwise move between cells on an arrow key).
     el.addEventListener("keydown", function (ev) { ev.stopPropagation(); });
-    el.addEventListener("keydown", function (ev) {
-      if (ev.key === "Escape" && self.projector) { ev.preventDefault(); self.setProjector(false); }
-    });
-    this.onFullscreen = function () {  // the browser left full screen (its own Esc, or F11)
-      if (self.projector && self.fullscreen && fullscreenElement() !== el) self.setProjector(false);
-      else if (!self.projector && !fullscreenElement()) self.scrollBackNow();
-    };
-    doc.addEventListener("fullscreenchange", this.onFullscreen);
-    doc.addEventListener("webkitfullscreenchange", this.onFullscreen);
+    this.wireProjector();
     el.addEventListener("keydown", function (ev) {
       var t = ev.target, tag = (t.tagName || "").toLowerCase();
       if ((ev.key === " " || ev.code === "Space") && self.playBtn &&
@@ -1499,6 +1491,20 @@
       this.fullBtn]);
   };
 
+  // Esc leaves projector mode; so does the browser leaving full screen (its own Esc, or F11).
+  P.wireProjector = function () {
+    var el = this.el, self = this;
+    el.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape" && self.projector) { ev.preventDefault(); self.setProjector(false); }
+    });
+    this.onFullscreen = function () {
+      if (self.projector && self.fullscreen && fullscreenElement() !== el) self.setProjector(false);
+      else if (!self.projector && !fullscreenElement()) self.scrollBackNow();
+    };
+    doc.addEventListener("fullscreenchange", this.onFullscreen);
+    doc.addEventListener("webkitfullscreenchange", this.onFullscreen);
+  };
+
   // Projector mode: the explorer alone on the screen (full screen when the browser allows it, else
   // over the whole window), figure and controls laid out to fit it, every size scaled with it.
   P.setProjector = function (on) {
@@ -1784,7 +1790,7 @@
               surfaceGrid: surfaceGrid, percentile: percentile, linTicks: linTicks, ticksFor: ticksFor,
               raceLayout: raceLayout, SIDE_BY_SIDE: SIDE_BY_SIDE, Explorer: Explorer,
               parts: { h: h, Chart: Chart, fmt: fmt, py: py, clamp: clamp, contentWidth: contentWidth,
-                       GAP: GAP, reduceMotion: reduceMotion } };
+                       GAP: GAP, BASE_PX: BASE_PX, reduceMotion: reduceMotion } };
   root.optimlabExplorer = api;
   if (typeof module === "object" && module.exports) module.exports = api;
 

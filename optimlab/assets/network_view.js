@@ -69,6 +69,7 @@
       var el = this.el, spec = this.spec, self = this;
       el.textContent = "";
       el.classList.add("ol-mounted");
+      el.classList.add("ol-network");
       // What changes while training (curves, status lines) is laid out inside the explorer: the
       // page around it is not laid out again on every redraw.
       el.style.contain = "layout style";
@@ -78,7 +79,9 @@
       var reset = h("button", { type: "button", "class": "ol-reset", text: "↺ Reset",
                                 "aria-label": "Reset to the chapter's setting" });
       reset.addEventListener("click", function (ev) { self.reset(ev); });
-      el.appendChild(h("div", { "class": "ol-head" }, [this.titleEl, reset]));
+      el.appendChild(h("div", { "class": "ol-head" }, [this.titleEl, reset, this.tools()]));
+      this.said = h("div", { "class": "ol-sr", "aria-live": "polite" });  // for screen readers
+      el.appendChild(this.said);
       this.figure = h("div", { "class": "ol-figure" });
       this.lossCanvas = h("canvas", { "class": "ol-loss", role: "img",
         "aria-label": "Training loss against the epoch, log scale: mini-batch loss per step (thin) and on the whole training set per epoch (dots)" });
@@ -110,8 +113,8 @@
       this.weightCanvas = h("canvas", { "class": "ol-weights", role: "img" });
       this.wrongCanvas = h("canvas", { "class": "ol-wrong", role: "img" });
       // (room for their longest text, so that a new epoch's caption does not move the page)
-      this.weightCaption = h("div", { "class": "ol-note", style: "min-height:4.5em" });
-      this.wrongCaption = h("div", { "class": "ol-note", style: "min-height:3em" });
+      this.weightCaption = h("div", { "class": "ol-note ol-wcap" });
+      this.wrongCaption = h("div", { "class": "ol-note ol-mcap" });
       var box = "flex:1 1 300px;min-width:0;display:flex;flex-direction:column;gap:4px";
       this.inside = h("div", { "class": "ol-inside", style: "display:flex;flex-wrap:wrap;gap:8px 16px;width:100%" }, [
         h("div", { style: box }, [h("label", { "class": "ol-field", style: "flex:0 1 auto" },
@@ -121,10 +124,13 @@
       el.appendChild(this.progress);
       el.appendChild(timeRow);
       el.appendChild(this.inside);
+      // The controls below the figure; in projector mode, a column beside it.
+      var side = this.side = h("div", { "class": "ol-side" });
+      el.appendChild(side);
       var toggles = h("div", { "class": "ol-toggles", role: "group", "aria-label": "optimizers trained" });
       var rows = h("div", { "class": "ol-opts" });
-      el.appendChild(toggles);
-      el.appendChild(rows);
+      side.appendChild(toggles);
+      side.appendChild(rows);
       spec.optimizers.forEach(function (o) {
         var r = self.optionRow(o);
         toggles.appendChild(r.btn);
@@ -136,14 +142,14 @@
       knobs.appendChild(h("label", { "class": "ol-field", style: "flex:0 1 auto" },
         [this.linkBox, h("span", { text: "link learning rates" })]));
       (spec.knobs || []).forEach(function (k) { knobs.appendChild(self.field(k)); });
-      el.appendChild(knobs);
+      side.appendChild(knobs);
       var run = h("div", { "class": "ol-row ol-knobs" });
       SETTINGS.forEach(function (s) {
         var lim = spec.limits[s[0]];
         run.appendChild(self.field({ name: s[0], label: s[1], min: lim[0], max: lim[1], step: s[2] ? 0.01 : 1,
                                      log: s[2], integer: true }));
       });
-      el.appendChild(run);
+      side.appendChild(run);
       // How it trains: the schedule of η, gradient clipping, the inputs.
       var train = h("div", { "class": "ol-row ol-knobs" });
       function select(name, label, options) {
@@ -165,20 +171,21 @@
       var lc = spec.limits.clip;
       train.appendChild(this.field({ name: "clip", label: "clip norm", min: lc[0], max: lc[1], log: true }));
       train.appendChild(select("scaling", "inputs", spec.scalings));
-      el.appendChild(train);
+      side.appendChild(train);
       this.error = h("div", { "class": "ol-error", role: "alert" });
-      el.appendChild(this.error);
+      side.appendChild(this.error);
       if ((spec.python_only || []).length) {
-        el.appendChild(h("div", { "class": "ol-note ol-python-only", text: "Not trained in the page (Python only, " +
+        side.appendChild(h("div", { "class": "ol-note ol-python-only", text: "Not trained in the page (Python only, " +
           "ol.nets.train): " + spec.python_only.map(function (p) { return p.label + " — " + p.note; }).join("; ") + "." }));
       }
       this.codeBox = h("pre", {});
       this.copyBtn = h("button", { type: "button", "class": "ol-copy", text: "Copy",
                                    "aria-label": "Copy this setting as optimlab code" });
       this.copyBtn.addEventListener("click", function () { self.copy(); });
-      el.appendChild(h("details", { "class": "ol-code" }, [
+      side.appendChild(h("details", { "class": "ol-code" }, [
         h("summary", { text: "This setting as optimlab code " }), this.codeBox, this.copyBtn]));
       el.addEventListener("keydown", function (ev) { ev.stopPropagation(); });
+      this.wireProjector();
       // Space plays and pauses when the focus is on the epoch slider or a chart.
       el.addEventListener("keydown", function (ev) {
         var t = ev.target, tag = (t.tagName || "").toLowerCase();
@@ -351,10 +358,20 @@
       if (!img) return;
       // Sizes that depend only on the width and the setting, not on the epoch: the page is not
       // laid out again as the epochs arrive (a long task on a long chapter).
-      var R = img[0], C = img[1], units = this.state.hidden, px = 4;
-      var cols = Math.max(1, Math.min(units, Math.floor((W + px) / ((C + 1) * px)))), rows = Math.ceil(units / cols);
-      var q = 3, cw = C * q + 14, ch = R * q + 18, wc = Math.max(1, Math.floor(W / cw)), wr = Math.ceil(WRONG_SHOWN / wc);
-      var key = [run && run.label, e, this.view.epoch, W, units, this.runId].join(" ");
+      // In projector mode each of the two fits a sixth of the screen's height (smaller pixels,
+      // fewer mistakes shown), so that the curves keep most of it.
+      var budget = this.projector ? Math.max(48, Math.floor(0.16 * this.el.clientHeight)) : Infinity;
+      var R = img[0], C = img[1], units = this.state.hidden, px = 5, cols, rows;
+      do {
+        px--;
+        cols = Math.max(1, Math.min(units, Math.floor((W + px) / ((C + 1) * px))));
+        rows = Math.ceil(units / cols);
+      } while (px > 1 && rows * (R + 1) * px > budget);
+      var q = 4, cw, ch;
+      do { q--; cw = C * q + 14; ch = R * q + 18; } while (q > 1 && ch > budget);
+      var wc = Math.max(1, Math.floor(W / cw)), most = Math.min(WRONG_SHOWN, wc * Math.max(1, Math.floor(budget / ch)));
+      var wr = Math.ceil(most / wc);
+      var key = [run && run.label, e, this.view.epoch, W, units, this.runId, budget].join(" ");
       if (key === this.insideKey) return;  // nothing new to draw
       this.insideKey = key;
       var c = sized(this.weightCanvas, cols * (C + 1) * px - px, rows * (R + 1) * px - px);
@@ -381,7 +398,7 @@
         " image per hidden unit (" + units + "; red positive, blue negative, each unit to its own largest |w|).");
       this.weightCanvas.setAttribute("aria-label", "First-layer weights of " + run.label + " after epoch " + e + ", " + units + " units");
       // The misclassified test digits: "label→predicted" under each.
-      var wrong = run.wrong[e], n = wrong.length / 2, shown = Math.min(n, WRONG_SHOWN), T = this.testImages();
+      var wrong = run.wrong[e], n = wrong.length / 2, shown = Math.min(n, most), T = this.testImages();
       c2.font = "11px -apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Arial,sans-serif";
       c2.textAlign = "center";
       c2.textBaseline = "top";
@@ -412,8 +429,8 @@
       var c = chart.ctx, r = chart.rect, x = r.x + (e - chart.xr[0]) / (chart.xr[1] - chart.xr[0]) * r.w;
       c.save();
       c.strokeStyle = "rgba(0,0,0,0.35)";
-      c.setLineDash([4, 3]);
-      c.lineWidth = 1;
+      c.setLineDash([4 * chart.k, 3 * chart.k]);
+      c.lineWidth = chart.k;
       c.beginPath();
       c.moveTo(x, r.y);
       c.lineTo(x, r.y + r.h);
@@ -528,15 +545,63 @@
 
     // ---------------------------------------------------------------- layout and drawing
     P.relayout = function () {
-      var W = Math.max(1, Math.floor(parts.contentWidth(this.figure) || 640)), side = W >= api.SIDE_BY_SIDE;
-      var w1 = side ? Math.floor((W - parts.GAP) / 2) : W, w2 = side ? W - parts.GAP - w1 : W;
-      var H = side ? 300 : 240;
-      this.lossChart.layout(w1, H, [0, 1], [-2, 1], false, true);
-      this.accChart.layout(w2, H, [0, 1], [0, 100], false, false);
+      if (this.projector) { this.drawInside(); this.fit(); }  // (the inside's projector size first)
+      var W = this.layoutCharts();
       this.insideNow = true;
       this.draw();
       this.el.setAttribute("data-width", String(W));
+      if (this.projector) this.el.setAttribute("data-fit", root.innerWidth + "x" + root.innerHeight);
       if (!this.ready) { this.ready = true; this.el.setAttribute("data-ready", "1"); }
+    };
+
+    P.charts = function () { return [this.lossChart, this.accChart]; };
+    P.legendChart = function () { return this.lossChart; };  // (a falling loss leaves its top right free)
+
+    // Size the two charts: side by side when the page is wide enough, else one above the other;
+    // in projector mode, filling the figure's place on the screen.  Returns the width laid out for.
+    P.layoutCharts = function () {
+      var k = (parseFloat(root.getComputedStyle(this.el).fontSize) || parts.BASE_PX) / parts.BASE_PX, W, H, side;
+      this.charts().forEach(function (c) { c.k = k; });
+      if (this.projector) {
+        var cs = root.getComputedStyle(this.figure);
+        W = Math.max(1, Math.floor(parseFloat(cs.width)));
+        var avail = Math.max(120, Math.floor(parseFloat(cs.height)));
+        side = W >= 1.4 * avail || W / 2 >= api.SIDE_BY_SIDE / 2 * k;
+        H = side ? avail : Math.floor((avail - parts.GAP) / 2);
+      } else {
+        W = Math.max(1, Math.floor(parts.contentWidth(this.figure) || 640));
+        side = W >= api.SIDE_BY_SIDE;
+        H = side ? 300 : 240;
+      }
+      var w1 = side ? Math.floor((W - parts.GAP) / 2) : W, w2 = side ? W - parts.GAP - w1 : W;
+      this.lossChart.layout(w1, H, [0, 1], [-2, 1], false, true);
+      this.accChart.layout(w2, H, [0, 1], [0, 100], false, false);
+      return W;
+    };
+
+    P.legendEntries = function () {
+      var self = this;
+      return (this.runs || []).filter(function (r) { return self.isOn(r.label); })
+        .map(function (r) { return { label: r.label, color: r.color, dash: null }; });
+    };
+
+    // One line of the setting shown (under a saved figure): each optimizer's η and knobs, the run.
+    P.caption = function () {
+      var st = this.state, spec = this.spec, self = this, d = spec.data, out = [], knobs = {};
+      out.push("digits, MLP " + d.features + "–" + st.hidden + "–" + d.classes);
+      (spec.knobs || []).forEach(function (k) { knobs[k.name] = k.label.split(" (")[0]; });
+      spec.optimizers.forEach(function (o) {
+        if (!self.isOn(o.label)) return;
+        out.push([o.label, "η " + fmt(st.lrs[o.label])].concat(Object.keys(o.bind || {}).map(function (k) {
+          return (knobs[k] || k) + " " + fmt(st[k]);
+        })).join(" "));
+      });
+      var sched = spec.schedules.filter(function (x) { return x.name === st.schedule; })[0];
+      out.push("batch " + st.batch_size, st.epochs + " epochs", "seed " + st.seed,
+               sched.label + (st.schedule === "warmup_cosine" ? " (" + st.warmup + " warming up)" : ""),
+               st.clipping ? "clip ‖g‖ ≤ " + fmt(st.clip) : "no clipping", this.scaling().label);
+      if (this.view.epoch !== null) out.push("epoch " + this.view.epoch + " marked");
+      return out.join(" · ");
     };
 
     function smoothed(xs) {
@@ -549,9 +614,9 @@
       return out;
     }
 
-    P.draw = function () {
+    // The charts' drawing (on canvases, or on SVG recorders for a saved figure).
+    P.paint = function () {
       var self = this, E = this.state.epochs, runs = (this.runs || []).filter(function (r) { return self.isOn(r.label); });
-      if (!this.lossChart.rect) return;
       var lo = Infinity, hi = -Infinity, floor = this.spec.style.loss_floor;
       runs.forEach(function (r) {
         r.smooth = smoothed(r.train_loss);
@@ -569,7 +634,7 @@
       runs.forEach(function (r) {
         var per = r.train_loss_epoch.length > 1 ? r.train_loss.length / (r.train_loss_epoch.length - 1) : 1;
         L.line(function (i) { return [(i + 1) / per, Math.max(r.smooth[i], floor)]; }, r.smooth.length, r.color, 1.2, null);
-        L.line(function (i) { return [i, Math.max(r.train_loss_epoch[i], floor)]; }, r.train_loss_epoch.length, r.color, 2.4, null);
+        L.line(function (i) { return [i, Math.max(r.train_loss_epoch[i], floor)]; }, r.train_loss_epoch.length, r.color, 2.4, null, r.label);
         L.dots(function (i) { return [i, Math.max(r.train_loss_epoch[i], floor)]; }, r.train_loss_epoch.length, r.color, 3);
       });
       L.clip(false);
@@ -578,12 +643,20 @@
       A.axes("epoch", "test accuracy (%)", true);
       A.clip(true);
       runs.forEach(function (r) {
-        A.line(function (i) { return [i, 100 * r.test_accuracy[i]]; }, r.test_accuracy.length, r.color, 2.4, null);
+        A.line(function (i) { return [i, 100 * r.test_accuracy[i]]; }, r.test_accuracy.length, r.color, 2.4, null, r.label);
         A.dots(function (i) { return [i, 100 * r.test_accuracy[i]]; }, r.test_accuracy.length, r.color, 3);
       });
       A.clip(false);
       var shown = this.view.epoch === null ? null : this.view.epoch;
       if (shown !== null) { marker(L, shown); marker(A, shown); }
+      L.entries = this.legendEntries();
+      L.drawLegend();
+    };
+
+    P.draw = function () {
+      if (!this.lossChart.rect) return;
+      this.paint();
+      var self = this, runs = (this.runs || []).filter(function (r) { return self.isOn(r.label); });
       var now = root.performance.now(), done = runs.every(function (r) { return r.done; });
       // The inside views follow the training at the status lines' pace (their captions lay the
       // explorer out again), and at once when the reader picks an epoch or an optimizer.

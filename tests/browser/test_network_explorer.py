@@ -325,6 +325,57 @@ def test_layout_fits_at_width(browser, site, width):
     context.close()
 
 
+def test_projector_mode_and_save_png_svg(browser, site, tmp_path):
+    """The lecturer's projector mode at 1280×720 (fitting every control: tests/browser/
+    test_projector.py) keeps training on a change; Save PNG / Save SVG give the two charts with
+    a line per optimizer shown, the legend and the setting's caption."""
+    import struct
+    import xml.etree.ElementTree as ET
+
+    context = new_context(browser, viewport={"width": 1280, "height": 720}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(site + PATH, wait_until="load")
+    ex = _network(page)
+    ex.scroll_into_view_if_needed()
+    _done(ex)
+    ex.locator(".ol-full").click()
+    page.wait_for_function("el => document.fullscreenElement === el && el.dataset.fit === innerWidth + 'x' + innerHeight",
+                           arg=ex.element_handle())
+    before = _snap(ex)["runs"]
+    ex.locator(".ol-toggle[aria-pressed=true]").first.click()  # one optimizer fewer
+    _type(ex, "lr", "0.01", opt="Adam")
+    after = _done(ex)
+    shown = sorted(after["runs"])
+    assert len(shown) == len(before) - 1 and after["runs"]["Adam"]["train_loss"] != before["Adam"]["train_loss"]
+    assert [b["label"] for b in ex.evaluate("el => el.__ol.legendBoxes()")] == [
+        t.get_attribute("data-label") for t in ex.locator(".ol-toggle[aria-pressed=true]").all()]
+    caption = ex.evaluate("el => el.__ol.caption()")
+    assert "Adam η 0.01" in caption and "batch 32" in caption and "20 epochs" in caption, caption
+    figure = ex.evaluate("el => { const p = el.__ol.placement(); return {w: p.w, h: p.h}; }")
+    with page.expect_download() as info:
+        ex.locator(".ol-save-png").click()
+    png = tmp_path / info.value.suggested_filename
+    info.value.save_as(png)
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and png.name.startswith("optimlab-")
+    w, h = struct.unpack(">II", data[16:24])
+    assert w == round(2 * figure["w"]) and h > 2 * figure["h"], (w, h, figure)
+    with page.expect_download() as info:
+        ex.locator(".ol-save-svg").click()
+    svg = tmp_path / info.value.suggested_filename
+    info.value.save_as(svg)
+    root, ns = ET.parse(svg).getroot(), {"s": "http://www.w3.org/2000/svg"}
+    for chart in ("ol-loss", "ol-acc"):
+        lines = root.findall(f".//s:g[@class='{chart}']//s:path[@class='ol-run']", ns)
+        assert sorted(p.get("data-label") for p in lines) == shown, chart
+    texts = ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert caption in texts and set(shown) <= set(texts), "caption or legend missing from the SVG"
+    assert ex.evaluate("el => document.fullscreenElement === el"), "saving left full screen"
+    page.keyboard.press("Escape")
+    page.wait_for_function("el => el.dataset.projector === '0' && !document.fullscreenElement", arg=ex.element_handle())
+    context.close()
+
+
 def test_keyboard_steps_a_setting(visit):
     ex = _network(visit(PATH).page)
     _reset(ex, epochs=1)

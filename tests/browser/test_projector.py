@@ -18,9 +18,9 @@ import pytest
 
 from conftest import EXPLORERS_READY, chapter_pages, new_context
 
-#: The explorers with a projector mode: the races and line charts (the network explorer, chapter 9,
-#: has its own view, network_view.js, and no projector mode yet: tests/browser/test_network_explorer.py).
-EXPLORER = ".optimlab-explorer:not([data-kind=network])"
+#: Every explorer of the book has a projector mode (the races, the line charts and chapter 9's
+#: network explorer; its saved figure: tests/browser/test_network_explorer.py).
+EXPLORER = ".optimlab-explorer"
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning",
                                         "ignore::pytest.PytestUnraisableExceptionWarning")

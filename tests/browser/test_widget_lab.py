@@ -285,3 +285,62 @@ def test_panel_projector_mode_and_export_in_jupyterlab(browser, lab, tmp_path):
     assert sorted(p.get("data-label") for p in runs) == sorted(shown)
     assert panel.evaluate("el => el.__ol.caption()") in ["".join(t.itertext()) for t in svg.findall(".//{*}text")]
     context.close()
+
+
+NETWORK_CHAPTER = "09_network"
+NETWORK_PANEL = WIDGET + " .optimlab-explorer.ol-network[data-ready='1']"
+
+
+def test_network_panel_trains_in_jupyterlab_synced_with_python(browser, lab):
+    """The lecturer's network panel (``ol.widgets.network_panel``) in chapter 9's notebook: it
+    trains in JupyterLab's page, its curves equal ``panel.runs()`` computed by the kernel, a
+    setting changed from Python retrains the page, and one changed on the page reaches Python."""
+    context = new_context(browser, viewport={"width": 1366, "height": 768})
+    try:
+        page = _open(context, lab, NETWORK_CHAPTER)
+        imports, _ = lab_tool.lecture_cells(nbformat.read(str(lab["root"] / f"{NETWORK_CHAPTER}.ipynb"), 4))
+        _run(page, imports)
+        cell = _new_cell_below(page, imports, 'net_panel = ol.widgets.network_panel({"SGD": ol.SGD(lr=0.1), '
+                               '"Adam": ol.Adam(lr=3e-3)}, epochs=2, batch_size=64)\nnet_panel')
+        _run(page, cell)
+        panel = page.locator(".jp-Notebook .jp-Cell").nth(cell).locator(NETWORK_PANEL)
+        panel.wait_for()
+        panel.scroll_into_view_if_needed()
+        done = "el => el.dataset.done === '1'"
+        page.wait_for_function(done, arg=panel.element_handle())
+        kc = _kernel(lab, NETWORK_CHAPTER)
+
+        def same_as_python():
+            drawn = panel.evaluate("el => el.__ol.snapshot().runs")
+            py = json.loads(_python(kc, "import json; print(json.dumps({k: [r.train_loss.tolist(), "
+                                        "r.test_accuracy.tolist()] for k, r in net_panel.runs().items()}))"))
+            assert sorted(drawn) == sorted(py)
+            for label, (loss, acc) in py.items():
+                assert drawn[label]["train_loss"] == pytest.approx(loss, rel=1e-9), label
+                assert drawn[label]["test_accuracy"] == pytest.approx(acc, rel=1e-9), label
+
+        same_as_python()
+        # Python → page: a new batch size and schedule retrain the page.
+        _python(kc, "net_panel.batch_size = 128\nnet_panel.schedule = 'cosine'")
+        page.wait_for_function("el => el.__ol.state.batch_size === 128 && el.__ol.state.schedule === 'cosine'"
+                               " && el.dataset.done === '1'", arg=panel.element_handle())
+        assert panel.locator("input.ol-num[data-name=batch_size]").input_value() == "128"
+        same_as_python()
+        # Page → Python: a typed learning rate and a toggle.
+        box = panel.locator("input.ol-num[data-name=lr][data-opt='Adam']")
+        box.fill("0.01")
+        box.press("Enter")
+        panel.locator(".ol-toggle[data-label='SGD']").click()
+        page.wait_for_function(done, arg=panel.element_handle())
+        deadline = time.monotonic() + READY_TIMEOUT / 1000
+        while json.loads(_python(kc, "print(json.dumps([net_panel.lrs['Adam'], net_panel.active]))")) != [0.01, ["Adam"]]:
+            assert time.monotonic() < deadline, "the page's change did not reach Python"
+            next_frame(page)
+        same_as_python()
+        # A bad value from Python is refused, naming the parameter and its range.
+        err = _python(kc, "try:\n    net_panel.hidden = 0\nexcept Exception as e:\n    print(e)")
+        assert "hidden must be in [1, 256], got 0" in err
+        kc.stop_channels()
+    finally:
+        context.close()
+        _shutdown_kernels(lab, NETWORK_CHAPTER)
