@@ -171,6 +171,57 @@ def test_page_trainer_matches_nets_train(tmp_path):
     assert 0 < diverged < len(cases) // 2, "the runs must include some (not mostly) diverging ones"
 
 
+def _tensor_cases(seed=23, per_rule=6):
+    """Random settings of the rules that need whole tensors (network.js's own: Adafactor on every
+    parameter; Muon on the hidden layer's weights with one elementwise rule for the rest, the
+    network explorer's composite)."""
+    rng = np.random.default_rng(seed)
+    rest = [lambda: ol.Adam(lr=float(10 ** rng.uniform(-3.5, -2))), lambda: ol.SGD(lr=float(10 ** rng.uniform(-2, -0.5))),
+            lambda: ol.AdamW(lr=float(10 ** rng.uniform(-3.5, -2)), weight_decay=float(rng.uniform(0, 0.1)))]
+    cases = []
+    for _ in range(per_rule):
+        cases.append(ol.Adafactor(lr=float(10 ** rng.uniform(-3, -0.5)), beta2_decay=float(rng.uniform(-1, -0.5)),
+                                  eps=(None if rng.random() < 0.5 else float(10 ** rng.uniform(-32, -20)),
+                                       float(10 ** rng.uniform(-4, -2))),
+                                  d=float(rng.uniform(1, 2)), weight_decay=float(rng.choice([0.0, rng.uniform(0, 0.1)]))))
+        muon = ol.Muon(lr=float(10 ** rng.uniform(-3, -1)), momentum=float(rng.uniform(0.5, 0.99)),
+                       nesterov=bool(rng.random() < 0.5), weight_decay=float(rng.choice([0.0, rng.uniform(0, 0.1)])),
+                       ns_steps=int(rng.integers(1, 7)),
+                       adjust_lr_fn=[None, "original", "match_rms_adamw"][int(rng.integers(0, 3))])
+        cases.append([muon] + [rest[int(rng.integers(0, 3))]()] * 3)
+    return [{"opt": o, "hidden": int(rng.integers(4, 49)), "batch_size": int(rng.choice([16, 32, 64, 200])),
+             "epochs": int(rng.integers(1, 4)), "seed": int(rng.integers(0, 2**31)), "bound": 1e6,
+             "schedule": str(rng.choice(list(explorers.NETWORK_SCHEDULES))), "warmup": 1,
+             "clip": float(10 ** rng.uniform(-2, 1)) if rng.random() < 0.4 else None,
+             "scaling": str(rng.choice(list(explorers.NETWORK_SCALINGS)))} for o in cases]
+
+
+def test_whole_tensor_rules_match_nets_train(tmp_path):
+    """Adafactor and Muon (network.js's own rules) equal ol.nets.train to 1e-9 in every
+    mini-batch loss, per-epoch measure and final weight."""
+    data = ol.datasets.digits()
+    cases = _tensor_cases()
+    scalings = {s["name"]: s for s in explorers.network_scalings(data)}
+
+    def spec(opt):
+        return ({"rules": [engine.optimizer_spec(o, network=True) for o in opt]} if isinstance(opt, list)
+                else {"rule": engine.optimizer_spec(opt, network=True)})
+
+    cfgs = [{"sizes": [64, c["hidden"], 10], **spec(c["opt"]), "epochs": c["epochs"], "batch_size": c["batch_size"],
+             "seed": c["seed"], "bound": c["bound"], "schedule": _schedule(c), "clip": c["clip"],
+             "scaling": scalings[c["scaling"]]} for c in cases]
+    got = _node({"data": explorers.network_data(data), "cases": cfgs}, tmp_path)
+    for c, js in zip(cases, got):
+        ref = _train(c, _data(c["scaling"]))
+        where = f"{c['opt']!r}, hidden {c['hidden']}, batch {c['batch_size']}, {_schedule(c)}, clip {c['clip']}"
+        np.testing.assert_allclose(_nan(js["train_loss"]), ref.train_loss, rtol=TOL, err_msg=where)
+        for key in ("train_loss_epoch", "test_loss", "test_accuracy"):
+            np.testing.assert_allclose(_nan(js[key]), getattr(ref, key), rtol=TOL, err_msg=f"{key}: {where}")
+        flat = np.concatenate([p.ravel() for p in ref.params])
+        np.testing.assert_allclose(js["params"], flat, rtol=TOL, atol=TOL * np.abs(flat).max(), err_msg=where)
+        assert js["diverged_at"] == int(ref.diverged_at) == -1, where
+
+
 def test_python_only_rules_are_declared_and_refused():
     # The registry says which rules have no browser twin; the network explorer names them, with
     # the registry's reason, instead of leaving them out silently, and refuses to train them.
