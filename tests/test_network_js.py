@@ -222,21 +222,23 @@ def test_whole_tensor_rules_match_nets_train(tmp_path):
         assert js["diverged_at"] == int(ref.diverged_at) == -1, where
 
 
-def test_python_only_rules_are_declared_and_refused():
-    # The registry says which rules have no browser twin; the network explorer names them, with
-    # the registry's reason, instead of leaving them out silently, and refuses to train them.
-    without = {e.label for e in registry.ENTRIES if e.info.engine is None}
-    assert without == {"Adafactor", "Muon"}
+def test_every_rule_is_offered_and_muon_takes_a_rule_for_the_rest():
+    # Every optimizer of the book trains in the page: the elementwise rules by engine.js's twins,
+    # Adafactor and Muon by network.js's (the registry says which); Muon, a matrix rule, as
+    # ol.nets.train takes it on the network: a list with a rule for the other parameters.
+    assert explorers.PYTHON_ONLY == {}
     ex = explorers.network({"Adam": ol.Adam(lr=3e-3)})
-    listed = {p["label"]: p["note"] for p in ex.spec["python_only"]}
-    assert set(listed) == without
-    assert all(listed[k] == registry.entry(k).info.note and listed[k] for k in without)
-    offered = {o["label"] for o in ex.spec["optimizers"]}
-    assert not offered & without
-    assert offered == {e.label for e in registry.ENTRIES if e.info.engine is not None}
-    for label in without:
-        with pytest.raises(ValueError, match="Python-only"):
-            explorers.network({label: registry.entry(label).make()})
+    assert ex.spec["python_only"] == []
+    offered = {o["label"]: o for o in ex.spec["optimizers"]}
+    assert set(offered) == {e.label for e in registry.ENTRIES}
+    assert offered["Muon"]["rest"] == engine.optimizer_spec(registry.entry(explorers.NETWORK_REST).make())
+    assert "rest" not in offered["Adafactor"]
+    with pytest.raises(ValueError, match=r"Muon steps 2-D weight matrices only.*\[ol.Muon\(...\)\] \+ \[ol.Adam"):
+        explorers.network({"Muon": ol.Muon()})
+    with pytest.raises(ValueError, match=r"a list gives one rule per parameter \[W1, b1, W2, b2\]"):
+        explorers.network({"Muon": [ol.Muon(), ol.Adam(lr=1e-3), ol.Adam(lr=2e-3), ol.Adam(lr=1e-3)]})
+    ex = explorers.network({"Muon": [ol.Muon(lr=0.02)] + [ol.SGD(lr=0.1)] * 3})
+    assert ex.spec["optimizers"][0]["rest"] == engine.optimizer_spec(ol.SGD(lr=0.1))
 
 
 @pytest.mark.parametrize("name, value, match", [
