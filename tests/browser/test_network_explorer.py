@@ -215,7 +215,7 @@ def test_the_drawn_curves_are_what_the_copied_code_computes(visit, schedule, war
     snap = _done(ex)
     code = ex.locator(".ol-code pre").text_content()  # what Copy puts on the clipboard
     assert "epochs=3, batch_size=50, seed=7" in code and "MLP((64, 24, 10))" in code
-    for text in says + ['"Muon": [ol.Muon(lr=0.02)] + [ol.Adam(lr=0.001)] * 3,', '"Adafactor": ol.Adafactor(']:
+    for text in says + ['"Muon": [ol.Muon(lr=0.02, ', '] + [ol.Adam(lr=0.001)] * 3,', '"Adafactor": ol.Adafactor(']:
         assert text in code, (text, code)
     namespace: dict = {}
     exec(code, namespace)  # noqa: S102 - the page's own code, run as a reader would
