@@ -319,16 +319,26 @@
     for (var i = 0; i < a.length; i++) sq[i] = a[i] * a[i];
     return Math.sqrt(root.optimlabEngine.pairwiseSum(sq, 0, sq.length));
   }
-  function matmul(A, B, m, k, n) {  // (m × k)(k × n)
+  function matmul(A, B, m, k, n) {  // (m × k)(k × n), each sum in the order of k (row by row, cache-friendly)
     var C = new Float64Array(m * n);
     for (var i = 0; i < m; i++) {
-      for (var j = 0; j < n; j++) {
-        var s = 0;
-        for (var l = 0; l < k; l++) s += A[i * k + l] * B[l * n + j];
-        C[i * n + j] = s;
+      for (var l = 0; l < k; l++) {
+        var a = A[i * k + l], bo = l * n, co = i * n;
+        for (var j = 0; j < n; j++) C[co + j] += a * B[bo + j];
       }
     }
     return C;
+  }
+  function gram(X, r, c) {  // X Xᵀ for X of r × c
+    var A = new Float64Array(r * r);
+    for (var i = 0; i < r; i++) {
+      for (var j = 0; j < r; j++) {
+        var s = 0, io = i * c, jo = j * c;
+        for (var l = 0; l < c; l++) s += X[io + l] * X[jo + l];
+        A[i * r + j] = s;
+      }
+    }
+    return A;
   }
   function transpose(A, m, n) {
     var T = new Float64Array(m * n);
@@ -341,7 +351,7 @@
     var f = Math.max(norm(X), eps), i, s;
     for (i = 0; i < X.length; i++) X[i] = X[i] / f;
     for (s = 0; s < steps; s++) {
-      var A = matmul(X, transpose(X, r, c), r, c, r), AA = matmul(A, A, r, r, r), B = new Float64Array(r * r);
+      var A = gram(X, r, c), AA = matmul(A, A, r, r, r), B = new Float64Array(r * r);
       for (i = 0; i < B.length; i++) B[i] = coef[1] * A[i] + coef[2] * AA[i];
       var BX = matmul(B, X, r, r, c);
       for (i = 0; i < X.length; i++) X[i] = coef[0] * X[i] + BX[i];
