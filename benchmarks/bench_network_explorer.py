@@ -46,7 +46,9 @@ require(path.resolve(process.argv[1], "engine.js"));
 const net = require(path.resolve(process.argv[1], "network.js"));
 const input = JSON.parse(require("fs").readFileSync(process.argv[2], "utf8"));
 const D = net.data(input.data), out = {};
-const runs = Object.entries(input.rules).map(([label, rule]) => [label, {sizes: [64, 32, 10], rule, epochs: 5, batch_size: 32, seed: 0}]);
+const runs = Object.entries(input.rules).map(([label, o]) => [label, Object.assign(
+  {sizes: [64, 32, 10], epochs: 5, batch_size: 32, seed: 0},  // (Muon: its rule for W1, `rest` for the others)
+  o.rest ? {rules: [o.rule, o.rest, o.rest, o.rest]} : {rule: o.rule})]);
 const adam = runs.find(r => r[0] === "Adam")[1];  // Adam with warmup + cosine and clipping
 runs.push(["Adam, warmup + cosine, clip 0.1", Object.assign({}, adam, {schedule: {total: 5 * 45, warmup: 45}, clip: 0.1})]);
 for (const [label, cfg] of runs) {
@@ -65,7 +67,7 @@ process.stdout.write(JSON.stringify(out));
 
 def epoch_costs() -> dict:
     spec = explorers.network({"Adam": explorers.CATALOGUE["Adam"]}).spec
-    rules = {o["label"]: {"rule": o["rule"], "hp": o["hp"]} for o in spec["optimizers"]}
+    rules = {o["label"]: {"rule": {"rule": o["rule"], "hp": o["hp"]}, "rest": o.get("rest")} for o in spec["optimizers"]}
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "in.json").write_text(json.dumps({"data": spec["data"], "rules": rules}))
         out = subprocess.run(["node", "-e", EPOCH_COST, str(engine.ENGINE_PATH.parent), str(Path(tmp) / "in.json")],

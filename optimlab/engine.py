@@ -23,7 +23,7 @@ import numpy as np
 
 from . import registry, rules, style, surfaces
 
-__all__ = ["surface_spec", "optimizer_spec", "optimizer_from_spec", "supported", "DEFAULTS",
+__all__ = ["surface_spec", "optimizer_spec", "optimizer_from_spec", "supported", "DEFAULTS", "NETWORK_DEFAULTS",
            "KNOBS", "ENGINE_PATH", "engine_source"]
 
 #: The engine's JavaScript file.
@@ -31,10 +31,15 @@ ENGINE_PATH = Path(__file__).resolve().parent / "assets" / "engine.js"
 
 #: The rules the engine runs (every registry rule with an engine twin), by engine name.
 _RULES = {r.engine: r.cls for r in registry.RULES.values() if r.engine is not None}
+#: The rules only the network trainer (``network.js``) runs, on whole tensors, by its name.
+_TENSOR_RULES = {r.network: r.cls for r in registry.RULES.values() if r.engine is None and r.network}
 
 
 def _plain(v):
-    """A hyperparameter as JSON: floats, bools, lists of floats (``betas``)."""
+    """A hyperparameter as JSON: floats, bools, lists of floats (``betas``); None and names
+    (Adafactor's ε₁, Muon's ``adjust_lr_fn``) as they are."""
+    if v is None or isinstance(v, str):
+        return v
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
     if isinstance(v, (tuple, list)):
@@ -48,28 +53,37 @@ def _plain(v):
 #: Default hyperparameters of every rule the engine knows (torch.optim's, from the classes).
 DEFAULTS = {name: {f.name: _plain(f.default) for f in dataclasses.fields(cls)}
             for name, cls in _RULES.items()}
+#: The same for the rules only the network trainer runs (whole tensors).
+NETWORK_DEFAULTS = {name: {f.name: _plain(f.default) for f in dataclasses.fields(cls)}
+                    for name, cls in _TENSOR_RULES.items()}
 
 #: The explorer's shared sliders (roles: β₁, β₂, ε, weight decay) and the hyperparameter each
 #: moves, per rule (``"betas.0"`` is ``betas[0]``), from :data:`optimlab.registry.RULES`.
 KNOBS = {r.engine: dict(r.knobs) for r in registry.RULES.values() if r.engine is not None}
 
 
-def optimizer_spec(opt) -> dict:
-    """``{"rule": name, "hp": {...}}`` for an optimlab rule with scalar hyperparameters."""
+def optimizer_spec(opt, *, network: bool = False) -> dict:
+    """``{"rule": name, "hp": {...}}`` for an optimlab rule with scalar hyperparameters; with
+    ``network=True`` also for the rules only the network trainer runs (Adafactor, Muon)."""
     if not isinstance(opt, rules.Optimizer):
         raise ValueError(f"the browser engine runs optimlab rules ({sorted(_RULES)}); got {opt!r}")
     info = registry.rule_of(opt)
-    if info.engine is None:
+    name = info.engine or (info.network if network else None)
+    if name is None:
         raise ValueError(f"the browser engine has no {info.name}: {info.note or 'it is Python-only'}")
-    return {"rule": info.engine, "hp": {k: _plain(v) for k, v in opt.hyperparameters.items()}}
+    return {"rule": name, "hp": {k: _plain(v) for k, v in opt.hyperparameters.items()}}
 
 
 def optimizer_from_spec(spec) -> rules.Optimizer:
     """The optimlab rule a spec describes (inverse of :func:`optimizer_spec`)."""
     hp = dict(spec["hp"])
-    if "betas" in hp:
-        hp["betas"] = tuple(hp["betas"])
-    return _RULES[spec["rule"]](**hp)
+    cls = _RULES.get(spec["rule"]) or _TENSOR_RULES[spec["rule"]]
+    for f in dataclasses.fields(cls):  # pairs as tuples, whole numbers as ints (Muon's ns_steps)
+        if isinstance(hp.get(f.name), list):
+            hp[f.name] = tuple(hp[f.name])
+        elif type(f.default) is int and isinstance(hp.get(f.name), float) and hp[f.name].is_integer():
+            hp[f.name] = int(hp[f.name])
+    return cls(**hp)
 
 
 def _params(surface) -> tuple[str, dict]:

@@ -100,7 +100,8 @@ from .runs import Trajectory
 from .runs import run as _run
 
 __all__ = ["Explorer", "race", "lines", "network", "network_data", "network_dataset", "network_scalings", "NETWORK_LIMITS",
-           "NETWORK_CLIP", "NETWORK_SCHEDULES", "NETWORK_SCALINGS", "DISPARATE_FACTORS", "PYTHON_ONLY", "decode", "encode", "book_mode", "live_notebook", "ASSETS",
+           "NETWORK_CLIP", "NETWORK_SCHEDULES", "NETWORK_SCALINGS", "DISPARATE_FACTORS", "PYTHON_ONLY",
+           "NETWORK_CATALOGUE", "NETWORK_REST", "decode", "encode", "book_mode", "live_notebook", "ASSETS",
            "CONTROLLER_PATH", "CATALOGUE", "KNOB_SLIDERS", "STEP_LIMITS", "SPEC_VERSION",
            "spec_style", "python_run", "scripts", "stylesheet", "STYLESHEET_PATH"]
 
@@ -469,14 +470,19 @@ def _surfaces_offered(surface):
     return main["name"], out
 
 
-def _live_entries(optimizers, knobs, catalogue):
+def _live_entries(optimizers, knobs, catalogue, network=False):
     """A live explorer's optimizers: ``(entries, values, lrs)`` — each entry ``{label, rule, hp,
     bind, color}`` (the chapter's first, then the catalogue's, off), the shared sliders' values
-    by role and every optimizer's learning rate."""
+    by role and every optimizer's learning rate.  In a network explorer (``network=True``) an
+    optimizer may be a list (a rule for the hidden layer's weights, one for the other
+    parameters: :func:`network`); its entry has the second as ``rest``."""
     values: dict = {}
 
     def entry(label, opt, chapter):
-        spec = engine.optimizer_spec(opt)
+        rest = None
+        if isinstance(opt, list):
+            opt, rest = opt[0], engine.optimizer_spec(opt[1], network=True)
+        spec = engine.optimizer_spec(opt, network=network)
         info = registry.rule_of(opt)
         bind = {}
         for knob, path in info.knobs.items():
@@ -488,7 +494,8 @@ def _live_entries(optimizers, knobs, catalogue):
                 if v != values[knob]:
                     continue  # a fixed value of its own: it does not follow the slider
             bind[knob] = path
-        return {"label": str(label), "rule": spec["rule"], "hp": spec["hp"], "bind": bind}
+        return {"label": str(label), "rule": spec["rule"], "hp": spec["hp"], "bind": bind,
+                **({"rest": rest} if rest else {})}
 
     entries = [entry(label, opt, True) for label, opt in optimizers.items()]
     for k in knobs:
@@ -499,10 +506,10 @@ def _live_entries(optimizers, knobs, catalogue):
             hp = {k: v for k, v in e["hp"].items() if k != "lr"}
             for path in e["bind"].values():
                 hp = registry.set_path(hp, path, None)
-            return e["rule"], json.dumps(hp, sort_keys=True)
+            return e["rule"], json.dumps([hp, e.get("rest")], sort_keys=True)
 
         seen = {signature(e) for e in entries}
-        for label, opt in CATALOGUE.items():
+        for label, opt in (NETWORK_CATALOGUE if network else CATALOGUE).items():
             e = entry(label, opt, False)
             if e["label"] in lrs or signature(e) in seen:
                 continue
@@ -769,9 +776,25 @@ NETWORK_SCALINGS = {
 }
 
 #: The book's optimizers a network explorer does not offer, with the registry's reason: rules
-#: without a twin in engine.js (they need whole weight matrices; train them with ol.nets.train).
+#: with no twin in engine.js nor in network.js (none today: Adafactor and Muon, which need whole
+#: weight matrices, have theirs in network.js).
 PYTHON_ONLY = {e.label: e.info.note or "it has no twin in the browser engine"
-               for e in registry.ENTRIES if e.info.engine is None}
+               for e in registry.ENTRIES if e.info.engine is None and e.info.network is None}
+
+#: The rule a network explorer's matrix-only optimizer (Muon) uses for every parameter but the
+#: hidden layer's weights (its biases and the output layer), as in chapter 7b.
+NETWORK_REST = "Adam"
+
+
+def _network_optimizer(e):
+    """A catalogue entry as the network explorer trains it (Muon: with :data:`NETWORK_REST`)."""
+    opt = e.make()
+    return [opt] + [registry.entry(NETWORK_REST).make()] * 3 if e.info.matrix else opt
+
+
+#: The optimizers a network explorer offers: every rule with a twin in engine.js or network.js.
+NETWORK_CATALOGUE = {e.label: _network_optimizer(e) for e in registry.ENTRIES
+                     if e.info.engine is not None or e.info.network is not None}
 
 
 def network_data(data=None) -> dict:
@@ -831,6 +854,36 @@ def network_scalings(data=None) -> list:
     return out
 
 
+def _network_check(label, opt):
+    """Refuse, naming the optimizer, what the page's trainer cannot run."""
+    if isinstance(opt, (list, tuple)):
+        if not (len(opt) == 4 and all(isinstance(o, rules.Optimizer) for o in opt)
+                and len({repr(o) for o in opt[1:]}) == 1 and not registry.rule_of(opt[1]).matrix):
+            raise ValueError(f"optimizer {label!r}: a list gives one rule per parameter [W1, b1, W2, b2]: a rule "
+                             f"for the hidden layer's weights, then one rule, not a matrix rule, three times "
+                             f"(e.g. [ol.Muon(lr=0.02)] + [ol.Adam(lr=3e-3)] * 3), got {opt!r}")
+        parts = opt[:2]
+    elif not isinstance(opt, rules.Optimizer):
+        raise ValueError(f"optimizer {label!r} must be an optimlab rule, got {opt!r}")
+    elif registry.rule_of(opt).matrix:
+        raise ValueError(f"optimizer {label!r}: {type(opt).__name__} steps 2-D weight matrices only; give it the "
+                         f"hidden layer's weights and another rule the rest, as ol.nets.train takes it: "
+                         f"[ol.{type(opt).__name__}(...)] + [ol.Adam(lr=3e-3)] * 3")
+    else:
+        parts = [opt]
+    for rule in parts:
+        info = registry.rule_of(rule)
+        if info.engine is None and info.network is None:
+            raise ValueError(f"optimizer {label!r}: {info.name} is Python-only, the page cannot "
+                             f"train with it ({info.note}); use ol.nets.train")
+        try:
+            scalar = not isinstance(engine.optimizer_spec(rule, network=True)["hp"]["lr"], list)
+        except ValueError:
+            scalar = False
+        if not scalar:
+            raise ValueError(f"optimizer {label!r} must have scalar hyperparameters, got {rule!r}")
+
+
 def _integer(name, v):
     lo, hi = NETWORK_LIMITS[name]
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
@@ -857,8 +910,11 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
 
     Parameters
     ----------
-    optimizers : dict label → optimlab rule with scalar hyperparameters (on at first).  The
-        rules without a browser twin (:data:`PYTHON_ONLY`: Adafactor, Muon) are refused.
+    optimizers : dict label → optimlab rule with scalar hyperparameters (on at first), or a list
+        of four rules, one per parameter ``[W1, b1, W2, b2]`` as ``ol.nets.train`` takes them,
+        the last three the same: a rule for the hidden layer's weights and one for the rest
+        (``[ol.Muon(lr=0.02)] + [ol.Adam(lr=3e-3)] * 3``; Muon, a matrix rule, needs this
+        form).  Rules without a browser twin (:data:`PYTHON_ONLY`) are refused.
     hidden, epochs, batch_size, seed : the initial controls (limits: :data:`NETWORK_LIMITS`).
     schedule : a name of :data:`NETWORK_SCHEDULES` (``lr_schedule=ol.nets.cosine_schedule(…)``
         over the run, with ``warmup`` epochs of linear warmup for "warmup_cosine").
@@ -871,14 +927,7 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
     if not optimizers:
         raise ValueError("optimizers must name at least one optimizer")
     for label, opt in optimizers.items():
-        if not isinstance(opt, rules.Optimizer):
-            raise ValueError(f"optimizer {label!r} must be an optimlab rule, got {opt!r}")
-        info = registry.rule_of(opt)
-        if info.engine is None:
-            raise ValueError(f"optimizer {label!r}: {info.name} is Python-only, the page cannot "
-                             f"train with it ({info.note}); use ol.nets.train")
-        if not engine.supported(opt=opt):
-            raise ValueError(f"optimizer {label!r} must have scalar hyperparameters, got {opt!r}")
+        _network_check(label, opt)
     if schedule not in NETWORK_SCHEDULES:
         raise ValueError(f"schedule must be one of {', '.join(NETWORK_SCHEDULES)}, got {schedule!r}")
     if scaling not in NETWORK_SCALINGS:
@@ -891,7 +940,9 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
              "schedule": schedule, "warmup": _integer("warmup", warmup), "clipping": clip is not None,
              "clip": 0.1 if clip is None else float(clip), "scaling": scaling}
     knob_specs = _knob_specs(knobs)
-    entries, values, lrs = _live_entries(optimizers, [k["name"] for k in knob_specs], catalogue)
+    entries, values, lrs = _live_entries({k: list(v) if isinstance(v, (list, tuple)) else v
+                                          for k, v in optimizers.items()},
+                                         [k["name"] for k in knob_specs], catalogue, network=True)
     chapter_lrs = [lrs[str(k)] for k in optimizers]
     state.update({"active": [str(k) for k in optimizers], "lrs": lrs, "linked": bool(linked),
                   **{k["name"]: values[k["name"]] for k in knob_specs}})
@@ -900,7 +951,8 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
     spec = {"v": SPEC_VERSION, "kind": "network", "live": True, "animate": False,
             "title": "A network trained in this page" if title is None else str(title),
             "data": network_data(), "scalings": network_scalings(),
-            "schedules": [{"name": k, "label": v} for k, v in NETWORK_SCHEDULES.items()], "optimizers": entries, "defaults": engine.DEFAULTS,
+            "schedules": [{"name": k, "label": v} for k, v in NETWORK_SCHEDULES.items()], "optimizers": entries,
+            "defaults": {**engine.DEFAULTS, **engine.NETWORK_DEFAULTS},
             "knobs": knob_specs, "limits": limits, "state": state,
             "python_only": [{"label": k, "note": v} for k, v in PYTHON_ONLY.items()],
             "style": {"loss_floor": style.LOSS_FLOOR}}

@@ -92,6 +92,9 @@ class Rule:
     #: When a knob applies only if another hyperparameter is non-zero (SGD's momentum).
     requires: dict = dataclasses.field(default_factory=dict)
     note: str = ""
+    #: For a rule without a 2-D twin: the name of its twin in ``network.js``, which steps whole
+    #: parameter tensors (the network explorer trains with it), or ``None``.
+    network: str | None = None
 
     @property
     def name(self) -> str:
@@ -133,9 +136,10 @@ RULES = _rules(
                                 "weight_decay": "weight_decay"}, "RAdam"),
     Rule(rules.Adafactor, None, {"weight_decay": "weight_decay"}, "Adafactor",
          note="its step is relative to the RMS of a whole parameter tensor and its second moment "
-              "is factored over rows and columns: it means something on weight matrices"),
+              "is factored over rows and columns: it means something on weight matrices",
+         network="Adafactor"),
     Rule(rules.Muon, None, {"beta1": "momentum", "weight_decay": "weight_decay"}, "Muon",
-         matrix=True, note="it orthogonalises the update of a 2-D weight matrix"),
+         matrix=True, note="it orthogonalises the update of a 2-D weight matrix", network="Muon"),
 )
 
 

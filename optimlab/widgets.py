@@ -402,6 +402,12 @@ class NetworkPanel(_Synced):
             raise t.TraitError(f"{name} must be one of {names}, got {proposal['value']!r}")
         return proposal["value"]
 
+    def optimizer(self, label):
+        """The optimlab rule an optimizer of the panel runs, or (Muon) its list for [W1, b1, W2, b2]."""
+        opt = super().optimizer(label)
+        o = next(o for o in self.spec["optimizers"] if o["label"] == label)
+        return [opt] + [engine.optimizer_from_spec(o["rest"])] * 3 if "rest" in o else opt
+
     def data(self):
         """The data set the page trains on (the input scaling shown)."""
         return explorers.network_dataset(self.scaling)

@@ -171,21 +171,74 @@ def test_page_trainer_matches_nets_train(tmp_path):
     assert 0 < diverged < len(cases) // 2, "the runs must include some (not mostly) diverging ones"
 
 
-def test_python_only_rules_are_declared_and_refused():
-    # The registry says which rules have no browser twin; the network explorer names them, with
-    # the registry's reason, instead of leaving them out silently, and refuses to train them.
-    without = {e.label for e in registry.ENTRIES if e.info.engine is None}
-    assert without == {"Adafactor", "Muon"}
+def _tensor_cases(seed=23, per_rule=6):
+    """Random settings of the rules that need whole tensors (network.js's own: Adafactor on every
+    parameter; Muon on the hidden layer's weights with one elementwise rule for the rest, the
+    network explorer's composite)."""
+    rng = np.random.default_rng(seed)
+    rest = [lambda: ol.Adam(lr=float(10 ** rng.uniform(-3.5, -2))), lambda: ol.SGD(lr=float(10 ** rng.uniform(-2, -0.5))),
+            lambda: ol.AdamW(lr=float(10 ** rng.uniform(-3.5, -2)), weight_decay=float(rng.uniform(0, 0.1)))]
+    cases = []
+    for _ in range(per_rule):
+        cases.append(ol.Adafactor(lr=float(10 ** rng.uniform(-3, -0.5)), beta2_decay=float(rng.uniform(-1, -0.5)),
+                                  eps=(None if rng.random() < 0.5 else float(10 ** rng.uniform(-32, -20)),
+                                       float(10 ** rng.uniform(-4, -2))),
+                                  d=float(rng.uniform(1, 2)), weight_decay=float(rng.choice([0.0, rng.uniform(0, 0.1)]))))
+        muon = ol.Muon(lr=float(10 ** rng.uniform(-3, -1)), momentum=float(rng.uniform(0.5, 0.99)),
+                       nesterov=bool(rng.random() < 0.5), weight_decay=float(rng.choice([0.0, rng.uniform(0, 0.1)])),
+                       ns_steps=int(rng.integers(1, 7)),
+                       adjust_lr_fn=[None, "original", "match_rms_adamw"][int(rng.integers(0, 3))])
+        cases.append([muon] + [rest[int(rng.integers(0, 3))]()] * 3)
+    return [{"opt": o, "hidden": int(rng.integers(4, 49)), "batch_size": int(rng.choice([16, 32, 64, 200])),
+             "epochs": int(rng.integers(1, 4)), "seed": int(rng.integers(0, 2**31)), "bound": 1e6,
+             "schedule": str(rng.choice(list(explorers.NETWORK_SCHEDULES))), "warmup": 1,
+             "clip": float(10 ** rng.uniform(-2, 1)) if rng.random() < 0.4 else None,
+             "scaling": str(rng.choice(list(explorers.NETWORK_SCALINGS)))} for o in cases]
+
+
+def test_whole_tensor_rules_match_nets_train(tmp_path):
+    """Adafactor and Muon (network.js's own rules) equal ol.nets.train to 1e-9 in every
+    mini-batch loss, per-epoch measure and final weight."""
+    data = ol.datasets.digits()
+    cases = _tensor_cases()
+    scalings = {s["name"]: s for s in explorers.network_scalings(data)}
+
+    def spec(opt):
+        return ({"rules": [engine.optimizer_spec(o, network=True) for o in opt]} if isinstance(opt, list)
+                else {"rule": engine.optimizer_spec(opt, network=True)})
+
+    cfgs = [{"sizes": [64, c["hidden"], 10], **spec(c["opt"]), "epochs": c["epochs"], "batch_size": c["batch_size"],
+             "seed": c["seed"], "bound": c["bound"], "schedule": _schedule(c), "clip": c["clip"],
+             "scaling": scalings[c["scaling"]]} for c in cases]
+    got = _node({"data": explorers.network_data(data), "cases": cfgs}, tmp_path)
+    for c, js in zip(cases, got):
+        ref = _train(c, _data(c["scaling"]))
+        where = f"{c['opt']!r}, hidden {c['hidden']}, batch {c['batch_size']}, {_schedule(c)}, clip {c['clip']}"
+        np.testing.assert_allclose(_nan(js["train_loss"]), ref.train_loss, rtol=TOL, err_msg=where)
+        for key in ("train_loss_epoch", "test_loss", "test_accuracy"):
+            np.testing.assert_allclose(_nan(js[key]), getattr(ref, key), rtol=TOL, err_msg=f"{key}: {where}")
+        flat = np.concatenate([p.ravel() for p in ref.params])
+        np.testing.assert_allclose(js["params"], flat, rtol=TOL, atol=TOL * np.abs(flat).max(), err_msg=where)
+        assert js["diverged_at"] == int(ref.diverged_at) == -1, where
+
+
+def test_every_rule_is_offered_and_muon_takes_a_rule_for_the_rest():
+    # Every optimizer of the book trains in the page: the elementwise rules by engine.js's twins,
+    # Adafactor and Muon by network.js's (the registry says which); Muon, a matrix rule, as
+    # ol.nets.train takes it on the network: a list with a rule for the other parameters.
+    assert explorers.PYTHON_ONLY == {}
     ex = explorers.network({"Adam": ol.Adam(lr=3e-3)})
-    listed = {p["label"]: p["note"] for p in ex.spec["python_only"]}
-    assert set(listed) == without
-    assert all(listed[k] == registry.entry(k).info.note and listed[k] for k in without)
-    offered = {o["label"] for o in ex.spec["optimizers"]}
-    assert not offered & without
-    assert offered == {e.label for e in registry.ENTRIES if e.info.engine is not None}
-    for label in without:
-        with pytest.raises(ValueError, match="Python-only"):
-            explorers.network({label: registry.entry(label).make()})
+    assert ex.spec["python_only"] == []
+    offered = {o["label"]: o for o in ex.spec["optimizers"]}
+    assert set(offered) == {e.label for e in registry.ENTRIES}
+    assert offered["Muon"]["rest"] == engine.optimizer_spec(registry.entry(explorers.NETWORK_REST).make())
+    assert "rest" not in offered["Adafactor"]
+    with pytest.raises(ValueError, match=r"Muon steps 2-D weight matrices only.*\[ol.Muon\(...\)\] \+ \[ol.Adam"):
+        explorers.network({"Muon": ol.Muon()})
+    with pytest.raises(ValueError, match=r"a list gives one rule per parameter \[W1, b1, W2, b2\]"):
+        explorers.network({"Muon": [ol.Muon(), ol.Adam(lr=1e-3), ol.Adam(lr=2e-3), ol.Adam(lr=1e-3)]})
+    ex = explorers.network({"Muon": [ol.Muon(lr=0.02)] + [ol.SGD(lr=0.1)] * 3})
+    assert ex.spec["optimizers"][0]["rest"] == engine.optimizer_spec(ol.SGD(lr=0.1))
 
 
 @pytest.mark.parametrize("name, value, match", [

@@ -39,6 +39,13 @@ def test_engine_twin_or_a_reason(name):
         assert r.matrix or r.note, f"{name} has no engine twin and says nothing about why"
         with pytest.raises(ValueError, match="no " + name):
             engine.optimizer_spec(r.cls())
+        if r.network:  # its whole-tensor twin in network.js (tests/test_network_js.py: parity)
+            js = ("const e = require(process.argv[1]); const n = require(process.argv[2]);"
+                  "n.tensorRule(JSON.parse(process.argv[3])).init([3, 2]);")
+            out = subprocess.run([NODE, "-e", js, str(engine.ENGINE_PATH), str(engine.ENGINE_PATH.with_name("network.js")),
+                                  json.dumps(engine.optimizer_spec(r.cls(), network=True))], capture_output=True, text=True)
+            assert out.returncode == 0, f"network.js has no rule {r.network!r}: {out.stderr[-300:]}"
+            assert r.network in engine.NETWORK_DEFAULTS
         return
     assert name in test_engine.SAMPLERS, f"tests/test_engine.py has no random cases for {name}"
     if NODE is None:

@@ -319,6 +319,19 @@ def test_network_panel_runs_are_ol_nets_train_of_the_setting_shown(kernel, setti
         np.testing.assert_array_equal(runs[label].test_accuracy, ref.test_accuracy)
 
 
+def test_network_panel_trains_muon_and_adafactor_as_the_page_does(kernel):
+    n = widgets.network_panel({"Adafactor": ol.Adafactor(lr=0.01), "Muon": [ol.Muon(lr=0.02)] + [ol.Adam(lr=3e-3)] * 3},
+                              epochs=1, batch_size=256)
+    muon = n.optimizer("Muon")
+    assert [type(o).__name__ for o in muon] == ["Muon", "Adam", "Adam", "Adam"] and muon[1].lr == 3e-3
+    runs = n.runs()
+    data = ol.datasets.digits()
+    ref = ol.nets.train([ol.Muon(lr=0.02)] + [ol.Adam(lr=3e-3)] * 3, ol.nets.MLP((64, 32, 10)), data, epochs=1,
+                        batch_size=256, seed=0)
+    np.testing.assert_array_equal(runs["Muon"].train_loss, ref.train_loss)
+    assert np.isfinite(runs["Adafactor"].train_loss).all()
+
+
 def test_network_panel_savefig_and_caption(kernel, tmp_path):
     n = widgets.network_panel(NET_OPTS, epochs=2, batch_size=256)
     n.lrs = {**n.lrs, "Adam": 0.01}

@@ -77,6 +77,8 @@
 
   // A value as Python writes it (shortest round trip, like repr(float)).
   function py(v) {
+    if (v === null) return "None";
+    if (typeof v === "string") return JSON.stringify(v);
     if (typeof v === "boolean") return v ? "True" : "False";
     if (Array.isArray(v)) return "(" + v.map(py).join(", ") + ")";
     var s = String(v);
@@ -1444,15 +1446,22 @@
     var st = this.state, spec = this.spec, self = this, lines = ["optimizers = {"];
     spec.optimizers.forEach(function (o) {
       if (st.active.indexOf(o.label) < 0) return;
-      var hp = self.hp(o), defaults = spec.defaults[o.rule], args = [];
-      Object.keys(hp).forEach(function (k) {
-        if (k !== "lr" && JSON.stringify(hp[k]) === JSON.stringify(defaults[k])) return;
-        args.push(k + "=" + py(hp[k]));
-      });
-      lines.push("    " + JSON.stringify(o.label) + ": ol." + o.rule + "(" + args.join(", ") + "),");
+      lines.push("    " + JSON.stringify(o.label) + ": " + self.entryCode(o) + ",");
     });
     lines.push("}");
     return lines;
+  };
+
+  P.entryCode = function (o) { return this.ruleCode(o.rule, this.hp(o)); };
+
+  // `ol.Rule(...)` with the hyperparameters that differ from the rule's defaults (and lr).
+  P.ruleCode = function (rule, hp) {
+    var defaults = this.spec.defaults[rule], args = [];
+    Object.keys(hp).forEach(function (k) {
+      if (k !== "lr" && JSON.stringify(hp[k]) === JSON.stringify(defaults[k])) return;
+      args.push(k + "=" + py(hp[k]));
+    });
+    return "ol." + rule + "(" + args.join(", ") + ")";
   };
 
   P.copy = function () {

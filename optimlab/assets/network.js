@@ -3,7 +3,8 @@
  *
  * A second implementation of optimlab/nets.py for one configuration at a time: the MLP's forward
  * pass, mean cross-entropy and backpropagation, the mini-batch order, divergence, and the update
- * rules of engine.js (loaded first; the rules are not written here).  Everything random is
+ * rules of engine.js (loaded first; its elementwise rules are not written here), and the two
+ * rules that need whole weight matrices (Adafactor, Muon), which have no 2-D twin there.  Everything random is
  * numpy's: default_rng(seed) (SeedSequence → PCG64), Generator.uniform and Generator.permutation,
  * re-implemented bit for bit, so the initial parameters (MLP.init: default_rng([seed, 1])) and
  * the batch order (default_rng(seed).permutation per epoch) need not be carried by the page.
@@ -18,7 +19,8 @@
  *                            the pixels scaled by one of spec.scalings (explorers.network_scalings:
  *                            ((X − shift) / divide) · multiply), or as given without one
  *   schedule(total, warmup)  ol.nets.cosine_schedule(total, warmup): t → the factor of η at step t
- *   train(cfg, data, onEpoch) one run; cfg = {sizes, rule: {rule, hp}, epochs, batch_size, seed,
+ *   train(cfg, data, onEpoch) one run; cfg = {sizes, rule: {rule, hp} (or rules: one such per
+ *                            parameter, W1, b1, W2, b2, as ol.nets.train's list), epochs, batch_size, seed,
  *                            bound, schedule: null or {total, warmup} (steps; lr_schedule=
  *                            ol.nets.cosine_schedule(total, warmup)), clip: null or a number
  *                            (clip=…)}; onEpoch(record, e) after each epoch (e = 0: the initial
@@ -299,13 +301,162 @@
     return g;
   }
 
+  // ------------------------------------------------------------------ whole-tensor rules
+  // The rules that need a whole weight matrix and so have no 2-D twin in engine.js (Adafactor,
+  // Muon: optimlab/rules.py, registry "network" names).  Each: make(hp) → {init(shape), step(x,
+  // g, state, shape) → [x, state]} for one parameter tensor (x, g: Float64Array, row by row).
+  var EPS64 = 2.220446049250313e-16;  // numpy.finfo(float64).eps (Adafactor's eps=(None, …))
+
+  // optimlab.rules._lerp: start + w (end − start), or end − (end − start)(1 − w) from w = 1/2 on.
+  function lerp(start, end, w) {
+    var out = new Float64Array(start.length), i;
+    if (w < 0.5) for (i = 0; i < out.length; i++) out[i] = start[i] + w * (end[i] - start[i]);
+    else for (i = 0; i < out.length; i++) out[i] = end[i] - (end[i] - start[i]) * (1 - w);
+    return out;
+  }
+  function norm(a) {  // numpy: sqrt(sum(a * a)), the sum pairwise
+    var sq = new Float64Array(a.length);
+    for (var i = 0; i < a.length; i++) sq[i] = a[i] * a[i];
+    return Math.sqrt(root.optimlabEngine.pairwiseSum(sq, 0, sq.length));
+  }
+  function matmul(A, B, m, k, n) {  // (m × k)(k × n), each sum in the order of k (row by row, cache-friendly)
+    var C = new Float64Array(m * n);
+    for (var i = 0; i < m; i++) {
+      for (var l = 0; l < k; l++) {
+        var a = A[i * k + l], bo = l * n, co = i * n;
+        for (var j = 0; j < n; j++) C[co + j] += a * B[bo + j];
+      }
+    }
+    return C;
+  }
+  function gram(X, r, c) {  // X Xᵀ for X of r × c
+    var A = new Float64Array(r * r);
+    for (var i = 0; i < r; i++) {
+      for (var j = 0; j < r; j++) {
+        var s = 0, io = i * c, jo = j * c;
+        for (var l = 0; l < c; l++) s += X[io + l] * X[jo + l];
+        A[i * r + j] = s;
+      }
+    }
+    return A;
+  }
+  function transpose(A, m, n) {
+    var T = new Float64Array(m * n);
+    for (var i = 0; i < m; i++) for (var j = 0; j < n; j++) T[j * m + i] = A[i * n + j];
+    return T;
+  }
+  // optimlab.rules.newton_schulz for one m × n matrix in float64.
+  function newtonSchulz(G, m, n, coef, steps, eps) {
+    var tall = m > n, r = tall ? n : m, c = tall ? m : n, X = tall ? transpose(G, m, n) : Float64Array.from(G);
+    var f = Math.max(norm(X), eps), i, s;
+    for (i = 0; i < X.length; i++) X[i] = X[i] / f;
+    for (s = 0; s < steps; s++) {
+      var A = gram(X, r, c), AA = matmul(A, A, r, r, r), B = new Float64Array(r * r);
+      for (i = 0; i < B.length; i++) B[i] = coef[1] * A[i] + coef[2] * AA[i];
+      var BX = matmul(B, X, r, r, c);
+      for (i = 0; i < X.length; i++) X[i] = coef[0] * X[i] + BX[i];
+    }
+    return tall ? transpose(X, r, c) : X;
+  }
+  function decayed(x, h) {  // decoupled weight decay: θ(1 − ηλ) (a no-op at λ = 0)
+    if (!h.weight_decay) return x;
+    var f = 1 - h.lr * h.weight_decay, out = new Float64Array(x.length);
+    for (var i = 0; i < x.length; i++) out[i] = x[i] * f;
+    return out;
+  }
+
+  var TENSOR_RULES = {
+    Adafactor: function (h) {
+      var eps1 = h.eps[0] === null ? EPS64 : h.eps[0], eps2 = h.eps[1];
+      return {
+        init: function (shape) {
+          return shape.length > 1 ? { t: 0, row: new Float64Array(shape[0]), col: new Float64Array(shape[1]) }
+            : { t: 0, v: new Float64Array(shape[0]) };
+        },
+        step: function (x, g, st, shape) {
+          var N = x.length, t = st.t + 1, w = Math.pow(t, h.beta2_decay), i, j, vhat, out;
+          if (h.maximize) g = g.map(function (u) { return -u; });
+          var alpha = Math.max(eps2, norm(x) / Math.sqrt(N)) * Math.min(h.lr, 1 / Math.pow(t, 0.5));
+          x = decayed(x, h);
+          if (shape.length > 1) {
+            var m = shape[0], n = shape[1], rs = new Float64Array(m), cs = new Float64Array(n), sq = new Float64Array(N);
+            for (i = 0; i < N; i++) sq[i] = g[i] * g[i];
+            for (i = 0; i < m; i++) { var q = Math.sqrt(root.optimlabEngine.pairwiseSum(sq, i * n, n)); rs[i] = q * q / n; }
+            for (j = 0; j < n; j++) {  // (numpy sums a column in row order)
+              var sc = 0;
+              for (i = 0; i < m; i++) sc += sq[i * n + j];
+              var qc = Math.sqrt(sc);
+              cs[j] = qc * qc / m;
+            }
+            var row = lerp(st.row, rs, w), col = lerp(st.col, cs, w), mr = 0;
+            for (i = 0; i < m; i++) mr += row[i];
+            mr = Math.max(mr / m, eps1);
+            vhat = new Float64Array(N);
+            for (i = 0; i < m; i++) for (j = 0; j < n; j++) vhat[i * n + j] = row[i] * col[j] / mr;
+            out = { t: t, row: row, col: col };
+          } else {
+            var gg = new Float64Array(N);
+            for (i = 0; i < N; i++) gg[i] = g[i] * g[i];
+            vhat = lerp(st.v, gg, w);
+            out = { t: t, v: vhat };
+          }
+          var u = new Float64Array(N), e2 = eps1 * eps1;
+          for (i = 0; i < N; i++) u[i] = g[i] / Math.sqrt(Math.max(vhat[i], e2));
+          var k = alpha / Math.max(1, norm(u) / (Math.sqrt(N) * h.d)), xn = new Float64Array(N);
+          for (i = 0; i < N; i++) xn[i] = x[i] - k * u[i];
+          return [xn, out];
+        }
+      };
+    },
+    Muon: function (h) {
+      return {
+        init: function (shape) {
+          if (shape.length !== 2) throw new Error("Muon steps 2-D weight matrices only; got a parameter of shape [" + shape + "]");
+          return { t: 0, b: new Float64Array(shape[0] * shape[1]) };
+        },
+        step: function (x, g, st, shape) {
+          var m = shape[0], n = shape[1], mu = h.momentum, i;
+          var b = lerp(st.b, g, 1 - mu), u = h.nesterov ? lerp(g, b, mu) : b;
+          var o = newtonSchulz(u, m, n, h.ns_coefficients, h.ns_steps, h.eps);
+          var scale = h.adjust_lr_fn === "match_rms_adamw" ? 0.2 * Math.sqrt(Math.max(m, n)) : Math.sqrt(Math.max(1, m / n));
+          var k = h.lr * scale, xd = decayed(x, h), xn = new Float64Array(x.length);
+          for (i = 0; i < x.length; i++) xn[i] = xd[i] - k * o[i];
+          return [xn, { t: st.t + 1, b: b }];
+        }
+      };
+    }
+  };
+
+  // The rule of a spec {rule, hp}: a whole-tensor rule of this file, else engine.js's (elementwise:
+  // stepping a tensor at a time gives the numbers of stepping them all at once).
+  function tensorRule(spec) {
+    var make = TENSOR_RULES[spec.rule];
+    if (make) return make(spec.hp);
+    var R = root.optimlabEngine.rule(spec);
+    return { init: function (shape) { return R.init(shape.length > 1 ? shape[0] * shape[1] : shape[0]); },
+             step: function (x, g, st) { return R.step(x, g, st); } };
+  }
+
+  // The parameters in MLP.shapes order (W1, b1, W2, b2, …): offset, size, shape.
+  function tensors(L) {
+    var out = [];
+    L.forEach(function (ly) {
+      out.push({ off: ly.W, n: ly.n_out * ly.n_in, shape: [ly.n_out, ly.n_in] });
+      out.push({ off: ly.b, n: ly.n_out, shape: [ly.n_out] });
+    });
+    return out;
+  }
+
   // ------------------------------------------------------------------ training
   // A run advanced one epoch at a time: next() measures the initial parameters (epoch 0) on its
   // first call, then trains one epoch per call; it returns false once every epoch is done.
   function Trainer(cfg, D) {
-    var L = layout(cfg.sizes), E_ = root.optimlabEngine, R = E_.rule(cfg.rule), bound = cfg.bound || 1e6;
+    var L = layout(cfg.sizes), bound = cfg.bound || 1e6, P = tensors(L);
+    // one rule per parameter (ol.nets.train's list), or one for all
+    var specs = P.map(function (_, k) { return cfg.rules ? cfg.rules[k] : cfg.rule; });
+    var Rs = specs.map(tensorRule);
     var factor = cfg.schedule ? schedule(cfg.schedule.total, cfg.schedule.warmup) : null, clip = cfg.clip;
-    var p = init(cfg.sizes, cfg.seed), state = R.init(p.length);
+    var p = init(cfg.sizes, cfg.seed), state = P.map(function (T, k) { return Rs[k].init(T.shape); });
     var n = D.n, B = Math.min(cfg.batch_size, n), per = Math.ceil(n / B), E = cfg.epochs;
     var rng = new Generator(cfg.seed), t = 0, e = -1;
     var rec = this.rec = { train_loss: new Float64Array(E * per), train_loss_epoch: [], test_loss: [],
@@ -330,15 +481,23 @@
           var lg = lossAndGrad(L, p, D.X, D.y, D.d, rows, rows.length);
           rec.train_loss[t++] = lg[0];
           if (rec.diverged_at >= 0) continue;  // a diverged run keeps its last in-bound parameters
-          var g = clip != null ? clipped(L, lg[1], clip) : lg[1], Rt = R;
-          if (factor) {  // the schedule: a rule with η · factor(t) for this step (rules.replace(lr=…))
-            var hp = Object.assign({}, cfg.rule.hp);
-            hp.lr = cfg.rule.hp.lr * factor(t);
-            Rt = E_.rule({ rule: cfg.rule.rule, hp: hp });
+          var g = clip != null ? clipped(L, lg[1], clip) : lg[1], Rt = Rs;
+          if (factor) {  // the schedule: rules with η · factor(t) for this step (rules.replace(lr=…))
+            var f = factor(t);
+            Rt = specs.map(function (sp) {
+              var hp = Object.assign({}, sp.hp);
+              hp.lr = sp.hp.lr * f;
+              return tensorRule({ rule: sp.rule, hp: hp });
+            });
           }
-          var out = Rt.step(p, g, state), pn = out[0], ok = true;
+          var pn = new Float64Array(p.length), next = [], ok = true;
+          for (var k2 = 0; k2 < P.length; k2++) {
+            var T = P[k2], out = Rt[k2].step(p.subarray(T.off, T.off + T.n), g.subarray(T.off, T.off + T.n), state[k2], T.shape);
+            pn.set(out[0], T.off);
+            next.push(out[1]);
+          }
           for (var i = 0; i < pn.length; i++) if (!(Math.abs(pn[i]) <= bound)) { ok = false; break; }
-          if (ok) { p = pn; state = out[1]; } else rec.diverged_at = t;
+          if (ok) { p = pn; state = next; } else rec.diverged_at = t;
         }
       }
       measure();
@@ -379,6 +538,7 @@
   }
 
   var api = { Generator: Generator, generateState: generateState, init: init, layout: layout, schedule: schedule,
+              tensorRule: tensorRule, newtonSchulz: newtonSchulz,
               lossAndGrad: lossAndGrad, evaluate: evaluate, data: data, Trainer: Trainer, train: train, serve: serve,
               source: "(" + optimlabNetworkFactory + ")(globalThis);\n" };
   root.optimlabNetwork = api;

@@ -497,7 +497,10 @@
         };
         w.onerror = function (ev) { self.error.textContent = "Training failed in the page: " + (ev.message || ev); };
         w.postMessage({ id: id, data: d, scaling: self.scaling(), runs: group.map(function (o) {
-          return { key: o.label, cfg: { sizes: [d.features, st.hidden, d.classes], rule: { rule: o.rule, hp: self.hp(o) },
+          var rule = { rule: o.rule, hp: self.hp(o) };
+          return { key: o.label, cfg: { sizes: [d.features, st.hidden, d.classes],
+                                        // (Muon: its rule for W1, `rest` for b1, W2, b2, as ol.nets.train's list)
+                                        rule: o.rest ? null : rule, rules: o.rest ? [rule, o.rest, o.rest, o.rest] : null,
                                         epochs: st.epochs, batch_size: st.batch_size, seed: st.seed, bound: 1e6,
                                         schedule: self.schedule(), clip: st.clipping ? st.clip : null } };
         }) });
@@ -699,6 +702,12 @@
       if (st.clipping) args += ", clip=" + parts.py(st.clip);
       return lines.concat(["runs = {label: ol.nets.train(opt, net, data, epochs=" + st.epochs + ", batch_size=" +
                            st.batch_size + ", seed=" + st.seed + args + ")", "        for label, opt in optimizers.items()}"]).join("\n");
+    };
+
+    // An optimizer's code: its rule, or (Muon) its list for [W1, b1, W2, b2].
+    P.entryCode = function (o) {
+      var code = Base.entryCode.call(this, o);
+      return o.rest ? "[" + code + "] + [" + this.ruleCode(o.rest.rule, o.rest.hp) + "] * 3" : code;
     };
 
     P.snapshot = function () {

@@ -202,6 +202,9 @@ def test_the_drawn_curves_are_what_the_copied_code_computes(visit, schedule, war
         _type(ex, name, value)
     ex.locator(".ol-toggle[data-label=NAdam]").click()
     _type(ex, "lr", 0.002, "NAdam")
+    for label in ("Adafactor", "Muon"):  # network.js's whole-tensor rules (Muon with Adam for the rest)
+        ex.locator(f".ol-toggle[data-label={label}]").click()
+    _type(ex, "lr", 0.02, "Muon")
     _select(ex, "schedule", schedule)
     if warmup:
         _type(ex, "warmup", warmup)
@@ -212,12 +215,12 @@ def test_the_drawn_curves_are_what_the_copied_code_computes(visit, schedule, war
     snap = _done(ex)
     code = ex.locator(".ol-code pre").text_content()  # what Copy puts on the clipboard
     assert "epochs=3, batch_size=50, seed=7" in code and "MLP((64, 24, 10))" in code
-    for text in says:
+    for text in says + ['"Muon": [ol.Muon(lr=0.02, ', '] + [ol.Adam(lr=0.001)] * 3,', '"Adafactor": ol.Adafactor(']:
         assert text in code, (text, code)
     namespace: dict = {}
     exec(code, namespace)  # noqa: S102 - the page's own code, run as a reader would
     runs = namespace["runs"]
-    assert set(runs) == set(snap["runs"]) and "NAdam" in runs
+    assert set(runs) == set(snap["runs"]) and {"NAdam", "Adafactor", "Muon"} <= set(runs)
     for label, rec in runs.items():
         drawn = snap["runs"][label]
         for key in ("train_loss", "train_loss_epoch", "test_loss", "test_accuracy"):
