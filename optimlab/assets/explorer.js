@@ -1752,6 +1752,7 @@
   // a spec this script does not read.
   function create(el, spec, opts) {
     el.classList.add("optimlab-explorer");
+    if (spec && spec.kind && !el.hasAttribute("data-kind")) el.setAttribute("data-kind", spec.kind);  // (a widget's element)
     var problem = specProblem(spec);
     if (problem) {
       fail(el, "Interactive figure: " + problem + ".");

@@ -288,7 +288,7 @@ def test_panel_projector_mode_and_export_in_jupyterlab(browser, lab, tmp_path):
 
 
 NETWORK_CHAPTER = "09_network"
-NETWORK_PANEL = WIDGET + " .optimlab-explorer.ol-network[data-ready='1']"
+NETWORK_PANEL = WIDGET + " .optimlab-explorer[data-kind=network][data-ready='1']"
 
 
 def test_network_panel_trains_in_jupyterlab_synced_with_python(browser, lab):
