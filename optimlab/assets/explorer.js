@@ -1784,7 +1784,7 @@
               surfaceGrid: surfaceGrid, percentile: percentile, linTicks: linTicks, ticksFor: ticksFor,
               raceLayout: raceLayout, SIDE_BY_SIDE: SIDE_BY_SIDE, Explorer: Explorer,
               parts: { h: h, Chart: Chart, fmt: fmt, py: py, clamp: clamp, contentWidth: contentWidth,
-                       GAP: GAP, reduceMotion: reduceMotion } };
+                       GAP: GAP, reduceMotion: reduceMotion, Background: Background } };
   root.optimlabExplorer = api;
   if (typeof module === "object" && module.exports) module.exports = api;
 
