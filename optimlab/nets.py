@@ -614,7 +614,7 @@ class Plane:
     d1, d2 : orthonormal directions; the point ``(a, b)`` of the plane is ``θ₀ + a·d1 + b·d2``.
     a, b : the grid's coordinates along ``d1`` and ``d2``.
     loss : shape ``(len(b), len(a))``: the mean cross-entropy on the training set at each grid
-        point (row ``j`` is ``b[j]``, as :meth:`optimlab.surfaces.Surface.grid` lays out ``Z``).
+        point (row ``j`` is ``b[j]``, as a surface's ``grid`` lays out ``Z``).
     paths : per path, shape ``(epochs + 1, 2)``: ``((θₑ − θ₀)·d1, (θₑ − θ₀)·d2)`` per epoch
         (:func:`project`).
     captured : per path, the fraction of its displacement the plane holds,
