@@ -630,7 +630,9 @@
       var pl = this.spec.plane;
       if (!pl) return;
       this.planeCanvas = h("canvas", { "class": "ol-plane", role: "img" });
-      this.planeCaption = h("div", { "class": "ol-note ol-plane-note", style: "min-height:7em" });
+      // (room for the longest caption, and the canvas hidden rather than removed, so that neither a
+      // new epoch's caption nor another setting's note moves the page: a long task on a long chapter)
+      this.planeCaption = h("div", { "class": "ol-note ol-plane-note", style: "min-height:20em" });
       this.planeBox = h("div", { "class": "ol-plane-box", style: "display:flex;flex-wrap:wrap;gap:8px 16px;width:100%;align-items:flex-start" },
         [this.planeCanvas, h("div", { style: "flex:1 1 260px;min-width:0" }, [this.planeCaption])]);
       this.inside.parentNode.insertBefore(this.planeBox, this.inside.nextSibling);
@@ -670,7 +672,7 @@
       var self = this, pl = this.spec.plane, st = this.state, set = pl.setting, runs = this.planeRuns();
       var dims = this.planeDirs.d1.length;
       if (!this.planeApplies()) {
-        this.planeCanvas.style.display = "none";
+        this.planeCanvas.style.visibility = "hidden";
         var differ = [];
         if (st.seed !== set.seed) differ.push("seed " + st.seed + " (the plane's: " + set.seed + ")");
         if (st.hidden !== set.hidden) differ.push(st.hidden + " hidden units (the plane's: " + set.hidden + ")");
@@ -683,7 +685,7 @@
         this.planeCanvas.setAttribute("aria-label", "Loss plane not drawn: another setting");
         return;
       }
-      this.planeCanvas.style.display = "";
+      this.planeCanvas.style.visibility = "";
       C.clear();
       this.planeBg.draw(C);
       C.clip(true);
@@ -699,6 +701,10 @@
         C.marker(q[0], q[1], "head", r.color, 6);
       });
       C.axes("a (along d₁)", "b (along d₂)", false);
+      // The caption follows the training at the status lines' pace (a text change lays the explorer out again).
+      var now = root.performance.now(), done = runs.every(function (r) { return r.done; });
+      if (!done && this.planeCaption.textContent && now - this.planeCaptionAt < STATUS_EVERY) return;
+      this.planeCaptionAt = now;
       var held = runs.map(function (r) {
         var f = captured(r);
         return r.label + " " + (f === null ? "—" : (100 * f).toFixed(0) + " %");
