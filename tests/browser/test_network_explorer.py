@@ -380,7 +380,8 @@ _COLOUR_PIXELS = """(el, colours) => {
   const counts = rgb.map(() => 0);
   let painted = 0;
   for (let i = 0; i < d.length; i += 4) {
-    if (d[i + 3] > 0) painted++;
+    if (d[i + 3] === 0) continue;
+    painted++;
     rgb.forEach((q, k) => { if (Math.abs(d[i] - q[0]) + Math.abs(d[i + 1] - q[1]) + Math.abs(d[i + 2] - q[2]) < 24) counts[k]++; });
   }
   return {painted: painted / (d.length / 4), counts: counts};
@@ -405,7 +406,8 @@ def test_the_loss_plane_draws_the_copied_codes_paths_and_refuses_another_setting
     colours = {o["label"]: o["color"] for o in ex.evaluate("el => el.__ol.spec.optimizers")}
     drawn = ex.evaluate(_COLOUR_PIXELS, [colours[label] for label in plane["runs"]])
     assert drawn["painted"] > 0.5, drawn  # the contours fill the plot
-    assert all(n > 10 for n in drawn["counts"]), drawn  # every path, in its optimizer's colour
+    # Every path in its colour (more than its ● marker's ~70 px), but one drawn under another may be hidden.
+    assert sum(n > 150 for n in drawn["counts"]) >= len(drawn["counts"]) - 1, drawn
     # The projected coordinates are those of the copied code's runs on the spec's (decoded) plane.
     spec = ex.evaluate("el => el.__ol.spec.plane")
     d1, d2 = explorers.decode(spec["d1"]), explorers.decode(spec["d2"])
