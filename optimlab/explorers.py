@@ -64,8 +64,8 @@ Races also: ``style`` (:func:`spec_style`: ``contour`` fill colours low → high
   also ``epochs``, ``batch_size``, ``hidden``, ``seed``, ``warmup``, ``clip``), ``state``
   (``active``, ``lrs``, ``linked``, one value per knob, ``epochs``, ``batch_size``, ``seed``,
   ``hidden``, ``schedule``, ``warmup`` (epochs), ``clipping`` (bool), ``clip``, ``scaling``),
-  ``python_only`` (``label``, ``note``: the rules the page cannot train), ``style``
-  (``loss_floor``).
+  ``python_only`` (``label``, ``note``: the rules the page cannot train), ``style`` (as a
+  race's), ``plane`` (:func:`network_plane`, or None).
 
 Output modes (:meth:`Explorer.to_html`)
 ---------------------------------------
@@ -100,7 +100,7 @@ from .runs import Trajectory
 from .runs import run as _run
 
 __all__ = ["Explorer", "race", "lines", "network", "network_data", "network_dataset", "network_scalings", "NETWORK_LIMITS",
-           "NETWORK_CLIP", "NETWORK_SCHEDULES", "NETWORK_SCALINGS", "DISPARATE_FACTORS", "PYTHON_ONLY",
+           "NETWORK_CLIP", "NETWORK_SCHEDULES", "network_plane", "network_optimizer", "network_training", "NETWORK_SCALINGS", "DISPARATE_FACTORS", "PYTHON_ONLY",
            "NETWORK_CATALOGUE", "NETWORK_REST", "decode", "encode", "book_mode", "live_notebook", "ASSETS",
            "CONTROLLER_PATH", "CATALOGUE", "KNOB_SLIDERS", "STEP_LIMITS", "SPEC_VERSION",
            "spec_style", "python_run", "scripts", "stylesheet", "STYLESHEET_PATH"]
@@ -894,7 +894,7 @@ def _integer(name, v):
 def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int = 32, seed: int = 0,
             schedule: str = "constant", warmup: int = 1, clip=None, scaling: str = "given",
             title=None, knobs=("beta1", "beta2", "eps", "weight_decay"), catalogue: bool = True,
-            lr_range=None, linked: bool = False) -> Explorer:
+            lr_range=None, linked: bool = False, plane: bool = True) -> Explorer:
     """The chapter's MLP trained on the digits **in the page**, by every optimizer on.
 
     ``ol.nets.train(opt, ol.nets.MLP((64, hidden, 10)), ol.datasets.digits(), epochs=…,
@@ -906,7 +906,10 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
     hidden width, the learning-rate schedule, gradient clipping and the input scaling, and
     copies the setting as optimlab code that reproduces the curves.  The reader scrubs or plays
     the epochs; the epoch shown also shows a chosen optimizer's first-layer weights (one 8×8
-    image per hidden unit) and the test digits it gets wrong.
+    image per hidden unit) and the test digits it gets wrong.  With ``plane``, the paths of the
+    runs are drawn on the loss of a plane through the weights (Li et al. 2018): the plane of this
+    setting's runs (:func:`network_plane`); for another seed, width or input scaling the page says
+    that the plane does not apply instead of drawing it.
 
     Parameters
     ----------
@@ -923,6 +926,8 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
     scaling : a name of :data:`NETWORK_SCALINGS`: the pixels as given, standardised, or with
         the disparate scales of chapter 9's first lesson.
     knobs, catalogue, lr_range, linked : as in :func:`race`.
+    plane : draw the runs' paths on a loss contour of a plane through the weights (trained here
+        once, for this setting: :func:`network_plane`, about 2 s).
     """
     if not optimizers:
         raise ValueError("optimizers must name at least one optimizer")
@@ -955,8 +960,81 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
             "defaults": {**engine.DEFAULTS, **engine.NETWORK_DEFAULTS},
             "knobs": knob_specs, "limits": limits, "state": state,
             "python_only": [{"label": k, "note": v} for k, v in PYTHON_ONLY.items()],
-            "style": {"loss_floor": style.LOSS_FLOOR}}
+            "style": spec_style()}
+    spec["plane"] = network_plane(entries, state) if plane else None
     return Explorer(spec, title=spec["title"])
+
+
+def network_optimizer(entry):
+    """The optimlab rule a network explorer's optimizer entry (``spec["optimizers"]``, its ``hp``
+    as the page sets it) trains with, or, with a ``rest``, its list for [W1, b1, W2, b2]."""
+    opt = engine.optimizer_from_spec(entry)
+    return [opt] + [engine.optimizer_from_spec(entry["rest"])] * 3 if entry.get("rest") else opt
+
+
+def network_training(state, n_train: int) -> dict:
+    """``ol.nets.train``'s keyword arguments for a network explorer's ``state``: epochs, batch
+    size, seed, the schedule (:func:`optimlab.nets.cosine_schedule` over the run, the warmup in
+    epochs of ``n_train`` rows) and the clip."""
+    from . import nets
+    per = -(-n_train // min(state["batch_size"], n_train))
+    schedule = None
+    if state["schedule"] != "constant":
+        warm = state["warmup"] * per if state["schedule"] == "warmup_cosine" else 0
+        schedule = nets.cosine_schedule(state["epochs"] * per, warmup_steps=warm)
+    return {"epochs": state["epochs"], "batch_size": state["batch_size"], "seed": state["seed"],
+            "lr_schedule": schedule, "clip": state["clip"] if state["clipping"] else None}
+
+
+_PLANES: dict = {}
+
+
+def network_plane(entries, state, *, n: int = 41) -> dict:
+    """The loss plane of a network explorer's setting (``spec["plane"]``), drawn under its paths.
+
+    The optimizers of ``entries`` on in ``state`` (a network spec's ``optimizers`` and ``state``)
+    are trained in Python as the page trains them (``keep_params=True``), and
+    :func:`optimlab.nets.loss_plane` gives the plane through their shared start θ₀ that holds
+    most of their paths, with the training loss on an ``n × n`` grid.  Returns ``setting`` (the
+    ``seed``, ``hidden`` and ``scaling`` it belongs to: another one starts elsewhere or has
+    another loss), ``d1``, ``d2`` (the directions, *enc*: 16-bit, about 3·10⁻⁵ of their largest
+    entry; the page projects on these decoded values, and so do the parity tests), ``window``,
+    ``grid`` (``nx``, ``ny``, ``z`` *enc*: log10 of the loss, ``levels``), ``captured`` (label →
+    the fraction of its path the plane holds) and ``explained`` (that fraction over every path).
+    """
+    from . import nets
+    key = json.dumps([[e for e in entries if e["label"] in state["active"]], state, n], sort_keys=True)
+    if key in _PLANES:
+        return _PLANES[key]
+    data = network_dataset(state["scaling"])
+    net = nets.MLP((data.X_train.shape[1], state["hidden"], int(data.classes)))
+    on = [e for e in entries if e["label"] in state["active"]]
+    runs = [nets.train(network_optimizer(e), net, data, keep_params=True, **network_training(state, len(data.y_train)))
+            for e in on]
+    pl = nets.loss_plane(net, data, runs, n=n)
+    _, _, Z, lv, _ = style.contour_data(_Grid(pl), n)
+    out = {"setting": {k: state[k] for k in ("seed", "hidden", "scaling")},
+           "d1": encode(pl.d1), "d2": encode(pl.d2),
+           "window": [[float(pl.a[0]), float(pl.a[-1])], [float(pl.b[0]), float(pl.b[-1])]],
+           "grid": {"nx": n, "ny": n, "z": encode(np.clip(Z, lv[0], lv[-1])), "levels": [float(v) for v in lv]},
+           "captured": {e["label"]: round(float(f), 4) for e, f in zip(on, pl.captured)},
+           "explained": round(pl.explained, 4)}
+    _PLANES[key] = out
+    return out
+
+
+class _Grid:
+    """A :class:`~optimlab.nets.Plane`'s loss as :func:`optimlab.style.contour_data` reads a surface
+    (log-spaced levels above the loss's floor, 0)."""
+
+    f_min, log_levels = 0.0, True
+
+    def __init__(self, plane):
+        self.plane = plane
+
+    def grid(self, n):
+        A, B = np.meshgrid(self.plane.a, self.plane.b)
+        return A, B, self.plane.loss
 
 
 _EXPLORER_DATA = re.compile(r'<script type="application/json" class="optimlab-explorer-data">(.*?)</script>', re.S)

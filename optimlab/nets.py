@@ -39,7 +39,7 @@ from . import tuning
 from .rules import Optimizer
 from .runs import _select
 
-__all__ = ["MLP", "Training", "train", "tune", "sharpness", "cosine_schedule"]
+__all__ = ["MLP", "Training", "train", "tune", "sharpness", "cosine_schedule", "Plane", "loss_plane", "flatten", "project"]
 
 
 def _is_int(v, lo=1):
@@ -582,3 +582,136 @@ def sharpness(net: MLP, params, X, y, *, iters: int = 30, seed: int = 0) -> np.n
         rayleigh = sum((u * w).sum(axis=ax) for u, w, ax in zip(v, hv, axes))
         v = normalised(hv)
     return rayleigh
+
+
+# --------------------------------------------------------------------------- a plane through the weights
+def flatten(params) -> np.ndarray:
+    """Parameters ``[W1, b1, W2, b2, …]`` as one vector in the page's order (each array row by row,
+    in turn), shape ``(*C, size)`` for parameters with leading axes ``C``."""
+    lead = np.shape(params[0])[:-2]
+    return np.concatenate([np.reshape(p, (*lead, -1)) for p in params], axis=-1)
+
+
+def _paths(runs):
+    """Each configuration of each record as one path: an array ``(epochs + 1, size)``."""
+    out = []
+    for rec in runs:
+        if not isinstance(rec, Training) or rec.params_epoch is None:
+            raise ValueError("runs must be ol.nets.train records made with keep_params=True")
+        flat = np.stack([flatten(ps) for ps in rec.params_epoch])  # (E + 1, *C, size)
+        out += [flat] if flat.ndim == 2 else [flat[:, c] for c in range(flat.shape[1])]
+    return out
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Plane:
+    """The loss on a plane through the weights, and training paths projected onto it (:func:`loss_plane`).
+
+    Attributes
+    ----------
+    net : the network.
+    origin : the flat initial parameters θ₀ (:func:`flatten`).
+    d1, d2 : orthonormal directions; the point ``(a, b)`` of the plane is ``θ₀ + a·d1 + b·d2``.
+    a, b : the grid's coordinates along ``d1`` and ``d2``.
+    loss : shape ``(len(b), len(a))``: the mean cross-entropy on the training set at each grid
+        point (row ``j`` is ``b[j]``, as a surface's ``grid`` lays out ``Z``).
+    paths : per path, shape ``(epochs + 1, 2)``: ``((θₑ − θ₀)·d1, (θₑ − θ₀)·d2)`` per epoch
+        (:func:`project`).
+    captured : per path, the fraction of its displacement the plane holds,
+        ``Σₑ (aₑ² + bₑ²) / Σₑ ‖θₑ − θ₀‖²`` (1: the path lies in the plane).
+    explained : the same fraction over every path together (the top two principal
+        components' share, uncentred, of the displacements).
+    """
+
+    net: MLP
+    origin: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    loss: np.ndarray
+    paths: list
+    captured: np.ndarray
+    explained: float
+
+    def params(self, a, b) -> list:
+        """The network's parameters at the plane's points ``(a, b)`` (arrays of one shape ``S``):
+        ``θ₀ + a·d1 + b·d2``, as :meth:`MLP.init` lays them out, with the leading axes ``S``."""
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        flat = self.origin + a[..., None] * self.d1 + b[..., None] * self.d2
+        ends = np.cumsum([0] + [math.prod(s) for s in self.net.shapes])
+        return [flat[..., i:j].reshape(*flat.shape[:-1], *s) for i, j, s in zip(ends[:-1], ends[1:], self.net.shapes)]
+
+
+def project(path, origin, d1, d2):
+    """A path's coordinates on a plane and the fraction of it the plane holds: ``(coords, captured)``.
+
+    ``path``: flat parameters per epoch (:func:`flatten`), shape ``(epochs + 1, size)``, or a
+    :class:`Training` record of one configuration made with ``keep_params=True``; ``origin``,
+    ``d1``, ``d2``: the plane (:class:`Plane`, or the directions as a page decodes them).
+    ``coords[e] = ((θₑ − θ₀)·d1, (θₑ − θ₀)·d2)``; ``captured = Σₑ |coords[e]|² / Σₑ ‖θₑ − θ₀‖²``
+    (NaN for a path that never moves).
+    """
+    if isinstance(path, Training):
+        (path,) = _paths([path])
+    disp = np.asarray(path, dtype=float) - origin
+    coords = np.stack([disp @ d1, disp @ d2], axis=-1)
+    total = (disp * disp).sum()
+    return coords, float((coords * coords).sum() / total) if total > 0 else math.nan
+
+
+def loss_plane(net: MLP, data, runs, *, n: int = 41, margin: float = 0.2) -> Plane:
+    """The loss of ``net`` on a plane that holds as much of the training paths ``runs`` as a plane can.
+
+    The picture of Li et al. (2018), "Visualizing the loss landscape of neural nets", adapted to
+    several runs from one start: every path ``θ₀, θ₁, …`` (the parameters after each epoch of
+    each record of ``runs``, all starting at the same θ₀) is a curve in a space of ``net.size``
+    dimensions; ``d1`` and ``d2`` are the top two principal directions (right singular vectors)
+    of all their displacements ``θₑ − θ₀`` stacked, each signed so that the displacements'
+    coordinates along it add up to ≥ 0.  The plane goes through the shared start, so every path
+    begins at ``(0, 0)``; Li et al. plot one run and centre it on its final point instead.  The
+    loss is evaluated on an ``n × n`` grid over a window that holds every projected path and the
+    start, widened by ``margin`` of its extent on each side.
+
+    Parameters
+    ----------
+    net : :class:`MLP`.
+    data : the data the runs were trained on: the loss is the mean cross-entropy on
+        ``data.X_train, data.y_train``.
+    runs : :func:`train` records made with ``keep_params=True`` (each configuration of a batched
+        record is a path).
+    n, margin : the grid's points per axis (≥ 2), the window's margin (≥ 0).
+    """
+    if not isinstance(net, MLP):
+        raise ValueError(f"net must be an optimlab.nets.MLP, got {net!r}")
+    if not _is_int(n, 2):
+        raise ValueError(f"n must be an integer in [2, inf), got {n!r}")
+    if not (isinstance(margin, (int, float)) and 0 <= margin < math.inf):
+        raise ValueError(f"margin must be a number in [0, inf), got {margin!r}")
+    paths = _paths(runs)
+    if not paths:
+        raise ValueError("runs must hold at least one record")
+    origin = paths[0][0]
+    if paths[0].shape[1] != net.size or any(p.shape[1] != net.size for p in paths):
+        raise ValueError(f"runs must train net ({net.size} parameters)")
+    if any(not np.array_equal(p[0], origin) for p in paths):
+        raise ValueError("runs must start from the same initial parameters (the plane goes through them)")
+    X, y = net._check_data(data.X_train, data.y_train, "data.X_train", "data.y_train")
+    disp = np.concatenate([p[1:] - origin for p in paths])
+    _, sv, vt = np.linalg.svd(disp, full_matrices=False)
+    if len(sv) < 2 or not sv[1] > 0:
+        raise ValueError("the paths must move in at least two independent directions")
+    d1, d2 = (v if (disp @ v).sum() >= 0 else -v for v in vt[:2])
+    projected = [project(p, origin, d1, d2) for p in paths]
+    pts = np.concatenate([c for c, _ in projected])
+    lo, hi = pts.min(axis=0), pts.max(axis=0)  # the start (0, 0) is every path's first point
+    pad = margin * np.maximum(hi - lo, 1e-3 * (hi - lo).max())
+    a = np.linspace(lo[0] - pad[0], hi[0] + pad[0], n)
+    b = np.linspace(lo[1] - pad[1], hi[1] + pad[1], n)
+    A, B = (g.ravel() for g in np.meshgrid(a, b))
+    plane = Plane(net, origin, d1, d2, a, b, np.empty((n, n)), [c for c, _ in projected],
+                  np.array([f for _, f in projected]), float((sv[:2] ** 2).sum() / (sv ** 2).sum()))
+    loss = plane.loss.reshape(-1)
+    for k in range(0, n * n, 64):  # 64 networks at a time: a few MB of activations
+        loss[k:k + 64] = net._evaluate(plane.params(A[k:k + 64], B[k:k + 64]), X, y)[0]
+    return plane

@@ -404,24 +404,18 @@ class NetworkPanel(_Synced):
 
     def optimizer(self, label):
         """The optimlab rule an optimizer of the panel runs, or (Muon) its list for [W1, b1, W2, b2]."""
-        opt = super().optimizer(label)
         o = next(o for o in self.spec["optimizers"] if o["label"] == label)
-        return [opt] + [engine.optimizer_from_spec(o["rest"])] * 3 if "rest" in o else opt
+        return explorers.network_optimizer({**o, "hp": engine.optimizer_spec(super().optimizer(label), network=True)["hp"]})
 
     def data(self):
         """The data set the page trains on (the input scaling shown)."""
         return explorers.network_dataset(self.scaling)
 
-    def lr_schedule(self):
-        """The schedule shown, as ``ol.nets.train``'s ``lr_schedule`` (None: constant)."""
-        from . import nets
-
-        if self.schedule == "constant":
-            return None
-        n = self.spec["data"]["n_train"]
-        per = -(-n // min(self.batch_size, n))
-        warm = self.warmup * per if self.schedule == "warmup_cosine" else 0
-        return nets.cosine_schedule(self.epochs * per, warmup_steps=warm)
+    def training(self) -> dict:
+        """``ol.nets.train``'s keyword arguments for the setting shown (epochs, batch size, seed,
+        schedule, clip)."""
+        return explorers.network_training({k: getattr(self, k) for k in NETWORK_STATE_KEYS},
+                                          self.spec["data"]["n_train"])
 
     def runs(self) -> dict:
         """The runs shown, recomputed in Python by :func:`optimlab.nets.train`: label → Training."""
@@ -429,10 +423,7 @@ class NetworkPanel(_Synced):
 
         d, data = self.spec["data"], self.data()
         net = nets.MLP((d["features"], self.hidden, d["classes"]))
-        return {label: nets.train(self.optimizer(label), net, data, epochs=self.epochs,
-                                  batch_size=self.batch_size, seed=self.seed, lr_schedule=self.lr_schedule(),
-                                  clip=self.clip if self.clipping else None)
-                for label in self.active}
+        return {label: nets.train(self.optimizer(label), net, data, **self.training()) for label in self.active}
 
     def caption(self) -> str:
         """One line of the current setting (what :meth:`savefig` writes under the figure)."""

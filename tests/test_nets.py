@@ -437,3 +437,88 @@ def test_cosine_schedule_is_warmup_then_chapter_9s_cosine():
     for bad, match in (((0,), "total_steps"), ((10, -1), "warmup_steps"), ((10.0,), "total_steps")):
         with pytest.raises(ValueError, match=match):
             ol.nets.cosine_schedule(*bad)
+
+
+# ----------------------------------------------------------------------------- the loss plane
+def _record(path, net):
+    """A Training record whose parameters after each epoch are the flat rows of ``path``."""
+    ends = np.cumsum([0] + [math.prod(s) for s in net.shapes])
+    kept = [[row[i:j].reshape(s) for i, j, s in zip(ends[:-1], ends[1:], net.shapes)] for row in path]
+    none = np.zeros(0)
+    return nets.Training(none, none, none, none, none, kept[-1], np.array(-1), 1, params_epoch=kept)
+
+
+@pytest.fixture(scope="module")
+def plane_runs(small):
+    return [nets.train(opt, NET, small, epochs=3, batch_size=32, seed=4, keep_params=True)
+            for opt in (ol.SGD(lr=0.1, momentum=0.9), ol.Adam(lr=3e-3, betas=(np.array([0.9, 0.5]), 0.999)))]
+
+
+def test_the_plane_goes_through_the_shared_start_with_the_loss_of_mlp_init(small, plane_runs):
+    pl = nets.loss_plane(NET, small, plane_runs, n=9)
+    np.testing.assert_array_equal(pl.origin, nets.flatten(NET.init(4)))
+    start = NET.evaluate(pl.params(0.0, 0.0), small.X_train, small.y_train)[0]
+    assert start == plane_runs[0].train_loss_epoch[0] == NET.evaluate(NET.init(4), small.X_train, small.y_train)[0]
+    assert len(pl.paths) == 3 and all(np.array_equal(p[0], [0.0, 0.0]) for p in pl.paths)  # the batched record: 2 paths
+    assert pl.a[0] < min(p[:, 0].min() for p in pl.paths) and pl.a[-1] > max(p[:, 0].max() for p in pl.paths)
+    assert pl.b[0] < min(p[:, 1].min() for p in pl.paths) and pl.b[-1] > max(p[:, 1].max() for p in pl.paths)
+
+
+def test_the_directions_are_orthonormal_top_principal_directions(small, plane_runs):
+    pl = nets.loss_plane(NET, small, plane_runs, n=3)
+    D = np.stack([pl.d1, pl.d2])
+    np.testing.assert_allclose(D @ D.T, np.eye(2), atol=1e-12)
+    disp = np.concatenate([(nets.flatten(ps) - pl.origin).reshape(-1, NET.size)
+                           for rec in plane_runs for ps in rec.params_epoch[1:]])
+    sv = np.linalg.svd(disp, compute_uv=False)
+    assert pl.explained == pytest.approx((sv[:2] ** 2).sum() / (sv ** 2).sum(), rel=1e-12) and 0 < pl.explained < 1
+    # No other plane through θ₀ holds more of the paths than the top two principal directions.
+    rng = np.random.default_rng(0)
+    held = lambda Q: (np.linalg.norm(disp @ Q.T) / np.linalg.norm(disp)) ** 2  # noqa: E731
+    assert held(D) == pytest.approx(pl.explained, rel=1e-12)
+    for _ in range(20):
+        Q = np.linalg.qr((D + 0.05 * rng.standard_normal(D.shape)).T)[0].T
+        assert held(Q) < held(D)
+    assert (disp @ pl.d1).sum() >= 0 and (disp @ pl.d2).sum() >= 0  # the signs
+
+
+def test_a_path_in_a_plane_is_captured_fully_and_one_leaving_it_in_part():
+    net = nets.MLP((64, 8, 10))
+    rng = np.random.default_rng(1)
+    u, v, w = np.linalg.qr(rng.standard_normal((net.size, 3)))[0].T
+    theta0 = nets.flatten(net.init(3))
+    x, y, z = rng.uniform(-2, 2, (3, 6))
+    x[0] = y[0] = z[0] = 0
+    flat = theta0 + x[:, None] * u + y[:, None] * v
+    off = flat + 0.1 * z[:, None] * w
+    data = datasets.digits()
+    pl = nets.loss_plane(net, data, [_record(flat, net)], n=2)
+    assert pl.captured[0] == pytest.approx(1.0, abs=1e-12)
+    basis = np.stack([u, v])  # the plane is span(u, v)
+    np.testing.assert_allclose(np.linalg.norm(basis @ np.stack([pl.d1, pl.d2]).T, axis=0), 1.0, atol=1e-12)
+    np.testing.assert_allclose(np.hypot(*pl.paths[0].T), np.hypot(x, y), atol=1e-12)
+    coords, frac = nets.project(_record(off, net), pl.origin, pl.d1, pl.d2)  # it leaves the plane along w
+    np.testing.assert_allclose(coords, pl.paths[0], atol=1e-12)
+    assert frac == pytest.approx((x ** 2 + y ** 2).sum() / (x ** 2 + y ** 2 + 0.01 * z ** 2).sum(), rel=1e-12)
+    assert frac < 1
+
+
+def test_the_grid_is_the_loss_evaluated_directly(small, plane_runs):
+    pl = nets.loss_plane(NET, small, plane_runs, n=11)
+    assert pl.loss.shape == (11, 11) and np.all(np.isfinite(pl.loss))
+    rng = np.random.default_rng(2)
+    ends = np.cumsum([0] + [math.prod(s) for s in NET.shapes])
+    for i, j in rng.integers(0, 11, (8, 2)):
+        flat = pl.origin + pl.a[i] * pl.d1 + pl.b[j] * pl.d2  # column i is a[i], row j is b[j]
+        params = [flat[s:t].reshape(shape) for s, t, shape in zip(ends[:-1], ends[1:], NET.shapes)]
+        assert pl.loss[j, i] == pytest.approx(NET.evaluate(params, small.X_train, small.y_train)[0], rel=1e-12)
+
+
+def test_loss_plane_refuses_paths_it_cannot_draw(small, plane_runs):
+    other = nets.train(ol.Adam(lr=3e-3), NET, small, epochs=1, batch_size=32, seed=5, keep_params=True)
+    with pytest.raises(ValueError, match="same initial parameters"):
+        nets.loss_plane(NET, small, [plane_runs[0], other])
+    with pytest.raises(ValueError, match="keep_params=True"):
+        nets.loss_plane(NET, small, [nets.train(ol.Adam(), NET, small, epochs=1, batch_size=32)])
+    with pytest.raises(ValueError, match="n must be"):
+        nets.loss_plane(NET, small, plane_runs, n=1)

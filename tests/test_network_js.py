@@ -308,3 +308,36 @@ def test_only_a_network_explorer_carries_the_network_scripts(monkeypatch):
     race = explorers.race(ol.surfaces.Rosenbrock(), {"Adam": ol.Adam(lr=0.01)}, steps=5).to_html("live")
     assert "root.optimlabNetworkView = " not in race and "root.optimlabNetwork = " not in race
     assert "root.optimlabEngine" in race
+
+
+def test_page_projection_on_the_loss_plane_matches_python(tmp_path):
+    # The chapter's setting's plane (explorers.network_plane), as the page decodes it: each run's
+    # weights after every epoch projected by the page (network.js project, in the trainer) equal
+    # ol.nets.project of ol.nets.train's, on the same decoded directions, to 1e-9 of the distance
+    # from θ₀; and the fraction held is the same.
+    ex = explorers.network({"SGD": ol.SGD(lr=0.1), "Adam": ol.Adam(lr=3e-3)}, epochs=3)
+    pl, st = ex.spec["plane"], ex.spec["state"]
+    assert pl["setting"] == {"seed": 0, "hidden": 32, "scaling": "given"}
+    d1, d2 = explorers.decode(pl["d1"]), explorers.decode(pl["d2"])
+    cases = [{"opt": ol.SGD(lr=0.1), "schedule": "constant", "clip": None, "batch_size": 32},
+             {"opt": ol.Adam(lr=3e-3), "schedule": "constant", "clip": None, "batch_size": 32},
+             {"opt": ol.SGD(lr=0.03, momentum=0.9, nesterov=True), "schedule": "cosine", "clip": 0.5, "batch_size": 100},
+             {"opt": ol.RMSprop(lr=1e-3), "schedule": "warmup_cosine", "clip": None, "batch_size": 64},
+             {"opt": ol.AdamW(lr=1e-2, weight_decay=0.1), "schedule": "constant", "clip": 1.0, "batch_size": 16}]
+    for c in cases:
+        c.update(hidden=st["hidden"], seed=st["seed"], epochs=3, warmup=1, bound=1e6, scaling=st["scaling"])
+    cfgs = [{"sizes": [64, c["hidden"], 10], "rule": engine.optimizer_spec(c["opt"]), "epochs": c["epochs"],
+             "batch_size": c["batch_size"], "seed": c["seed"], "bound": c["bound"], "schedule": _schedule(c),
+             "clip": c["clip"], "plane": {"d1": d1.tolist(), "d2": d2.tolist()}} for c in cases]
+    got = _node({"data": explorers.network_data(), "cases": cfgs}, tmp_path)
+    data = ol.datasets.digits()
+    origin = ol.nets.flatten(ol.nets.MLP((64, 32, 10)).init(0))
+    for c, js in zip(cases, got):
+        ref = _train(c, data, keep_params=True)
+        coords, held = ol.nets.project(ref, origin, d1, d2)
+        dist = np.sqrt([((ol.nets.flatten(ps) - origin) ** 2).sum() for ps in ref.params_epoch])
+        proj = np.array(js["proj"])
+        np.testing.assert_allclose(proj[:, :2], coords, rtol=TOL, atol=TOL * dist.max(), err_msg=repr(c["opt"]))
+        np.testing.assert_allclose(proj[:, 2], dist ** 2, rtol=TOL, err_msg=repr(c["opt"]))
+        assert (proj[:, :2] ** 2).sum() / proj[:, 2].sum() == pytest.approx(held, rel=TOL)
+        assert 0.5 < held <= 1 + 1e-6 and np.abs(coords[-1]).max() > 0.1, (c["opt"], held)

@@ -1800,7 +1800,7 @@
               surfaceGrid: surfaceGrid, percentile: percentile, linTicks: linTicks, ticksFor: ticksFor,
               raceLayout: raceLayout, SIDE_BY_SIDE: SIDE_BY_SIDE, Explorer: Explorer,
               parts: { h: h, Chart: Chart, fmt: fmt, py: py, clamp: clamp, contentWidth: contentWidth,
-                       GAP: GAP, BASE_PX: BASE_PX, reduceMotion: reduceMotion } };
+                       GAP: GAP, BASE_PX: BASE_PX, reduceMotion: reduceMotion, Background: Background } };
   root.optimlabExplorer = api;
   if (typeof module === "object" && module.exports) module.exports = api;
 

@@ -28,13 +28,18 @@
  *                            train_loss_epoch, test_loss, test_accuracy: arrays (epochs + 1),
  *                            params, diverged_at, steps_per_epoch}, as ol.nets.Training, and for
  *                            the views, per epoch: W1 (the first layer's weights, Float32Array)
- *                            and wrong (Int16Array of pairs: test image, predicted class)
+ *                            and wrong (Int16Array of pairs: test image, predicted class); with
+ *                            cfg.plane = {d1, d2} (flat directions), proj: per epoch [a, b, ‖θₑ − θ₀‖²]
+ *                            (project)
+ *   project(p, p0, d1, d2)   [(p − p0)·d1, (p − p0)·d2, ‖p − p0‖²]: a point's coordinates on
+ *                            the loss plane of ol.nets.loss_plane (Plane.project) and its squared
+ *                            distance from the plane's origin
  *   Trainer(cfg, data)       the same run, one epoch per next() (epoch 0 first: the measures
  *                            of the initial parameters); .rec the record so far
  *   serve(scope)             a worker's message handler: {data: spec.data, runs: [{key, cfg}]}
  *                            and scaling → the runs in turn, an epoch each, and per epoch a
  *                            message {key, epoch, steps: new train_loss values, train_loss_epoch,
- *                            test_loss, test_accuracy, diverged_at, done, W1, wrong}
+ *                            test_loss, test_accuracy, diverged_at, done, W1, wrong, proj}
  *   source                   this file's code, to build a worker from a Blob
  */
 (function optimlabNetworkFactory(root) {
@@ -447,6 +452,16 @@
     return out;
   }
 
+  // ------------------------------------------------------------------ the loss plane
+  function project(p, p0, d1, d2) {
+    var a = 0, b = 0, sq = 0;
+    for (var i = 0; i < p.length; i++) {
+      var u = p[i] - p0[i];
+      a += u * d1[i]; b += u * d2[i]; sq += u * u;
+    }
+    return [a, b, sq];
+  }
+
   // ------------------------------------------------------------------ training
   // A run advanced one epoch at a time: next() measures the initial parameters (epoch 0) on its
   // first call, then trains one epoch per call; it returns false once every epoch is done.
@@ -461,8 +476,10 @@
     var rng = new Generator(cfg.seed), t = 0, e = -1;
     var rec = this.rec = { train_loss: new Float64Array(E * per), train_loss_epoch: [], test_loss: [],
                            test_accuracy: [], params: p, diverged_at: -1, steps_per_epoch: per,
-                           W1: [], wrong: [] };
+                           W1: [], wrong: [], proj: cfg.plane ? [] : null };
+    var p0 = cfg.plane ? Float64Array.from(p) : null;
     function measure() {
+      if (p0) rec.proj.push(project(p, p0, cfg.plane.d1, cfg.plane.d2));
       rec.train_loss_epoch.push(evaluate(L, p, D.X, D.y, D.d, n)[0]);
       var te = evaluate(L, p, D.Xt, D.yt, D.d, D.nt);
       rec.test_loss.push(te[0]);
@@ -528,7 +545,7 @@
           scope.postMessage({ id: msg.id, key: r.key, epoch: e, steps: Array.prototype.slice.call(rec.train_loss, r.sent, t),
                               train_loss_epoch: rec.train_loss_epoch[e], test_loss: rec.test_loss[e],
                               test_accuracy: rec.test_accuracy[e], diverged_at: rec.diverged_at, done: e === r.E,
-                              W1: rec.W1[e], wrong: rec.wrong[e] });
+                              W1: rec.W1[e], wrong: rec.wrong[e], proj: rec.proj ? rec.proj[e] : null });
           rec.W1[e] = rec.wrong[e] = null;  // sent: the page keeps them
           r.sent = t;
           busy = busy || e < r.E;
@@ -539,7 +556,7 @@
 
   var api = { Generator: Generator, generateState: generateState, init: init, layout: layout, schedule: schedule,
               tensorRule: tensorRule, newtonSchulz: newtonSchulz,
-              lossAndGrad: lossAndGrad, evaluate: evaluate, data: data, Trainer: Trainer, train: train, serve: serve,
+              lossAndGrad: lossAndGrad, evaluate: evaluate, data: data, project: project, Trainer: Trainer, train: train, serve: serve,
               source: "(" + optimlabNetworkFactory + ")(globalThis);\n" };
   root.optimlabNetwork = api;
   if (typeof module === "object" && module.exports) module.exports = api;

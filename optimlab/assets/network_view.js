@@ -18,7 +18,9 @@
  * {label: {train_loss (per step), train_loss_epoch, test_loss, test_accuracy (per epoch, row 0
  * before training), diverged_at, done, misclassified (per epoch, how many)}}, view: {epoch (the
  * slider's; null: the latest), optimizer, shown (the epoch drawn), weights (its first layer,
- * hidden × 64, row by row), misclassified ([test image, label, predicted] …)}};
+ * hidden × 64, row by row), misclassified ([test image, label, predicted] …)}, plane: null (no
+ * spec.plane) or {applies (the setting is the plane's), note (the panel's caption), runs: {label:
+ * {a, b (per epoch, on the plane), captured}}}}; canvas.ol-plane (the loss plane's picture);
  * el.__ol.timing: firstEpoch (input event → the first new epoch point painted, ms), race (input
  * → every run done, ms).
  */
@@ -194,6 +196,7 @@
           self.togglePlay();
         }
       });
+      this.buildPlane();
       this.watchSize();
       this.syncControls();
     };
@@ -471,7 +474,7 @@
       var on = spec.optimizers.filter(function (o) { return st.active.indexOf(o.label) >= 0; }), byLabel = {};
       this.runs = on.map(function (o) {
         return (byLabel[o.label] = { label: o.label, color: o.color, train_loss: [], train_loss_epoch: [],
-                                     test_loss: [], test_accuracy: [], diverged_at: -1, done: false, W1: [], wrong: [] });
+                                     test_loss: [], test_accuracy: [], diverged_at: -1, done: false, W1: [], wrong: [], proj: [] });
       });
       var cores = (root.navigator && root.navigator.hardwareConcurrency) || 2;
       var nw = Math.max(1, Math.min(on.length, cores - 1)), groups = [];
@@ -488,6 +491,7 @@
           run.test_accuracy.push(m.test_accuracy);
           run.W1.push(m.W1);
           run.wrong.push(m.wrong);
+          if (m.proj) run.proj.push(m.proj);
           run.diverged_at = m.diverged_at;
           if (m.done) {
             run.done = true;
@@ -502,7 +506,8 @@
                                         // (Muon: its rule for W1, `rest` for b1, W2, b2, as ol.nets.train's list)
                                         rule: o.rest ? null : rule, rules: o.rest ? [rule, o.rest, o.rest, o.rest] : null,
                                         epochs: st.epochs, batch_size: st.batch_size, seed: st.seed, bound: 1e6,
-                                        schedule: self.schedule(), clip: st.clipping ? st.clip : null } };
+                                        schedule: self.schedule(), clip: st.clipping ? st.clip : null,
+                                        plane: self.planeApplies() ? self.planeDirs : null } };
         }) });
       });
       if (!this.runs.length) this.finish(id, t0);
@@ -550,6 +555,7 @@
     P.relayout = function () {
       if (this.projector) { this.drawInside(); this.fit(); }  // (the inside's projector size first)
       var W = this.layoutCharts();
+      this.layoutPlane(W);
       this.insideNow = true;
       this.draw();
       this.el.setAttribute("data-width", String(W));
@@ -669,6 +675,7 @@
         this.drawInside();
       }
       if (done || !(now - this.lastStatus < STATUS_EVERY)) { this.status(); this.lastStatus = now; }
+      this.drawPlane();
       this.timing.draws++;
     };
 
@@ -685,6 +692,122 @@
       });
       this.progress.textContent = busy ? "Training " + busy + " network" + (busy > 1 ? "s" : "") + " in this page…"
         : (this.runs || []).length ? "Trained in this page" + (this.timing.race ? " in " + (this.timing.race / 1000).toFixed(1) + " s" : "") + "." : "";
+    };
+
+    // ---------------------------------------------------------------- the loss plane (Li et al. 2018)
+    // spec.plane (optimlab.explorers.network_plane): the training loss on the plane through the
+    // chapter's setting's initial weights θ₀ spanned by d1, d2, the top two principal directions of
+    // that setting's paths (ol.nets.loss_plane).  The worker projects each run's weights after every
+    // epoch onto it (network.js project).  Another seed, width or input scaling has another θ₀ or
+    // another loss: the panel then says so and draws nothing.  Other learning rates, betas,
+    // schedules or optimizers share θ₀ and the loss: their paths are drawn, with the fraction of
+    // each that the plane holds.
+    P.buildPlane = function () {
+      var pl = this.spec.plane;
+      if (!pl) return;
+      this.planeCanvas = h("canvas", { "class": "ol-plane", role: "img" });
+      // (room for the longest caption, and the canvas hidden rather than removed, so that neither a
+      // new epoch's caption nor another setting's note moves the page: a long task on a long chapter)
+      this.planeCaption = h("div", { "class": "ol-note ol-plane-note", style: "min-height:20em" });
+      this.planeBox = h("div", { "class": "ol-plane-box", style: "display:flex;flex-wrap:wrap;gap:8px 16px;width:100%;align-items:flex-start" },
+        [this.planeCanvas, h("div", { style: "flex:1 1 260px;min-width:0" }, [this.planeCaption])]);
+      this.inside.parentNode.insertBefore(this.planeBox, this.inside.nextSibling);
+      this.planeChart = new Chart(this.planeCanvas, { margin: { l: 50, r: 10, t: 8, b: 42 }, equal: true });
+      this.planeBg = new parts.Background({ nx: pl.grid.nx, ny: pl.grid.ny, z: api.decode(pl.grid.z),
+                                            levels: pl.grid.levels, window: pl.window }, this.spec.style);
+      this.planeDirs = { d1: api.decode(pl.d1), d2: api.decode(pl.d2) };
+    };
+
+    // Whether the runs start at the plane's θ₀ and train on its loss.
+    P.planeApplies = function () {
+      var s = this.spec.plane && this.spec.plane.setting, st = this.state;
+      return !!s && s.seed === st.seed && s.hidden === st.hidden && s.scaling === st.scaling;
+    };
+
+    P.layoutPlane = function (W) {
+      if (!this.planeChart) return;
+      var pl = this.spec.plane, w = W >= api.SIDE_BY_SIDE ? Math.floor((W - parts.GAP) / 2) : W;
+      this.planeChart.layout(w, Math.min(w, 420), pl.window[0], pl.window[1], false, false);
+    };
+
+    // The fraction of a run's path (so far) the plane holds: Σₑ (aₑ² + bₑ²) / Σₑ ‖θₑ − θ₀‖².
+    function captured(run) {
+      var inPlane = 0, all = 0;
+      run.proj.forEach(function (q) { inPlane += q[0] * q[0] + q[1] * q[1]; all += q[2]; });
+      return all > 0 ? inPlane / all : null;
+    }
+
+    P.planeRuns = function () {
+      var self = this;
+      return this.planeApplies() ? (this.runs || []).filter(function (r) { return self.isOn(r.label) && r.proj.length; }) : [];
+    };
+
+    P.drawPlane = function () {
+      var C = this.planeChart;
+      if (!C || !C.rect) return;
+      var self = this, pl = this.spec.plane, st = this.state, set = pl.setting, runs = this.planeRuns();
+      var dims = this.planeDirs.d1.length;
+      if (!this.planeApplies()) {
+        this.planeCanvas.style.visibility = "hidden";
+        var differ = [];
+        if (st.seed !== set.seed) differ.push("seed " + st.seed + " (the plane's: " + set.seed + ")");
+        if (st.hidden !== set.hidden) differ.push(st.hidden + " hidden units (the plane's: " + set.hidden + ")");
+        if (st.scaling !== set.scaling) differ.push("other inputs (the plane's: " + this.scalingLabel(set.scaling) + ")");
+        text(this.planeCaption, "The loss plane is not drawn for this setting. It was computed for the chapter's setting " +
+          "(seed " + set.seed + ", " + set.hidden + " hidden units, " + this.scalingLabel(set.scaling) + "); with " +
+          differ.join(", ") + " the network " + (st.seed !== set.seed || st.hidden !== set.hidden ? "starts from other weights" : "") +
+          (st.scaling !== set.scaling ? (st.seed !== set.seed || st.hidden !== set.hidden ? " and " : "") + "has another loss" : "") +
+          ", so that picture would be wrong here. Set " + (differ.length > 1 ? "them" : "it") + " back, or ↺ Reset, to see the paths on it.");
+        this.planeCanvas.setAttribute("aria-label", "Loss plane not drawn: another setting");
+        return;
+      }
+      this.planeCanvas.style.visibility = "";
+      C.clear();
+      this.planeBg.draw(C);
+      C.clip(true);
+      runs.forEach(function (r) {
+        var get = function (i) { return [r.proj[i][0], r.proj[i][1]]; };
+        C.line(get, r.proj.length, r.color, 2.2, null, r.label);
+        C.dots(get, r.proj.length, r.color, 2.4);
+      });
+      C.clip(false);
+      C.marker(0, 0, "start", "#000", 5.5);
+      runs.forEach(function (r) {
+        var e = Math.min(self.shownEpoch(r), r.proj.length - 1), q = r.proj[Math.max(e, 0)];
+        C.marker(q[0], q[1], "head", r.color, 6);
+      });
+      C.axes("a (along d₁)", "b (along d₂)", false);
+      // The caption follows the training at the status lines' pace (a text change lays the explorer out again).
+      var now = root.performance.now(), done = runs.every(function (r) { return r.done; });
+      if (!done && this.planeCaption.textContent && now - this.planeCaptionAt < STATUS_EVERY) return;
+      this.planeCaptionAt = now;
+      var held = runs.map(function (r) {
+        var f = captured(r);
+        return r.label + " " + (f === null ? "—" : (100 * f).toFixed(0) + " %");
+      });
+      text(this.planeCaption, "The paths on a plane through the weights (Li et al. 2018): the training loss (contours, " +
+        "log scale, darker higher) at θ₀ + a·d₁ + b·d₂, where θ₀ are the initial weights (○) and d₁, d₂ the two " +
+        "directions that hold most of the chapter's runs (" + (100 * pl.explained).toFixed(0) + " % of them); dots: " +
+        "epochs, ● the epoch shown. Of each path the plane holds " + (held.length ? held.join(", ") : "—") +
+        " (of its squared distance from θ₀, over the epochs); the rest leaves the plane into the other " +
+        (dims - 2).toLocaleString("en") + " dimensions, and the contour under a dot is the loss of the dot, " +
+        "not of the network it stands for.");
+      this.planeCanvas.setAttribute("aria-label", "Training paths projected on a plane through the initial weights, " +
+        "over the training loss on that plane; the plane holds " + (held.join(", ") || "nothing yet"));
+    };
+
+    P.scalingLabel = function (name) {
+      return this.spec.scalings.filter(function (s) { return s.name === name; })[0].label;
+    };
+
+    P.planeSnapshot = function () {
+      if (!this.spec.plane) return null;
+      var runs = {};
+      this.planeRuns().forEach(function (r) {
+        runs[r.label] = { a: r.proj.map(function (q) { return q[0]; }), b: r.proj.map(function (q) { return q[1]; }),
+                          captured: captured(r) };
+      });
+      return { applies: this.planeApplies(), note: this.planeCaption.textContent, runs: runs };
     };
 
     // ---------------------------------------------------------------- code, hooks
@@ -727,6 +850,7 @@
       }
       out.view = { epoch: this.view.epoch, optimizer: run ? run.label : null, shown: e,
                    weights: run && e >= 0 ? Array.from(run.W1[e]) : null, misclassified: mis };
+      out.plane = this.planeSnapshot();
       return out;
     };
 

@@ -426,3 +426,67 @@ def test_trains_in_make_lab(browser, lab):
         assert external == [], f"requests leaving 127.0.0.1: {external[:5]}"
     finally:
         context.close()
+
+
+_COLOUR_PIXELS = """(el, colours) => {
+  const c = el.querySelector('canvas.ol-plane'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const rgb = colours.map(h => [1, 3, 5].map(k => parseInt(h.substr(k, 2), 16)));
+  const counts = rgb.map(() => 0);
+  let painted = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i + 3] === 0) continue;
+    painted++;
+    rgb.forEach((q, k) => { if (Math.abs(d[i] - q[0]) + Math.abs(d[i + 1] - q[1]) + Math.abs(d[i + 2] - q[2]) < 24) counts[k]++; });
+  }
+  return {painted: painted / (d.length / 4), counts: counts};
+}"""
+
+
+def test_the_loss_plane_draws_the_copied_codes_paths_and_refuses_another_setting(visit, monkeypatch):
+    import functools
+
+    import optimlab as ol
+    from optimlab import explorers
+
+    v = visit(PATH)
+    ex = _network(v.page)
+    _reset(ex, epochs=4)
+    _type(ex, "lr", 0.05, "SGD")  # another learning rate: same start, same loss, still on the plane
+    snap = _done(ex)
+    plane, st = snap["plane"], snap["state"]
+    assert plane["applies"] and set(plane["runs"]) == set(snap["runs"]) == set(st["active"])
+    canvas = ex.locator("canvas.ol-plane")
+    assert canvas.is_visible() and canvas.bounding_box()["width"] > 150
+    colours = {o["label"]: o["color"] for o in ex.evaluate("el => el.__ol.spec.optimizers")}
+    drawn = ex.evaluate(_COLOUR_PIXELS, [colours[label] for label in plane["runs"]])
+    assert drawn["painted"] > 0.5, drawn  # the contours fill the plot
+    # Every path in its colour (more than its ● marker's ~70 px), but one drawn under another may be hidden.
+    assert sum(n > 150 for n in drawn["counts"]) >= len(drawn["counts"]) - 1, drawn
+    # The projected coordinates are those of the copied code's runs on the spec's (decoded) plane.
+    spec = ex.evaluate("el => el.__ol.spec.plane")
+    d1, d2 = explorers.decode(spec["d1"]), explorers.decode(spec["d2"])
+    code = ex.locator(".ol-code pre").text_content()
+    monkeypatch.setattr(ol.nets, "train", functools.partial(ol.nets.train, keep_params=True))
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 - the page's own code, run as a reader would
+    origin = ol.nets.flatten(namespace["net"].init(st["seed"]))
+    for label, rec in namespace["runs"].items():
+        coords, held = ol.nets.project(rec, origin, d1, d2)
+        got = plane["runs"][label]
+        scale = np.abs(coords).max()
+        np.testing.assert_allclose(got["a"], coords[:, 0], rtol=1e-9, atol=1e-9 * scale, err_msg=label)
+        np.testing.assert_allclose(got["b"], coords[:, 1], rtol=1e-9, atol=1e-9 * scale, err_msg=label)
+        assert got["captured"] == pytest.approx(held, rel=1e-9), label
+        assert f"{label} {100 * held:.0f} %" in plane["note"], (label, held, plane["note"])
+    assert "Li et al. 2018" in plane["note"]
+    # Another seed starts elsewhere: the panel says so and draws nothing.
+    _type(ex, "seed", 5)
+    snap = _done(ex)
+    assert not snap["plane"]["applies"] and snap["plane"]["runs"] == {}
+    note = ex.locator(".ol-plane-note").inner_text()
+    assert note == snap["plane"]["note"] and "not drawn" in note and "seed 5" in note, note
+    assert not canvas.is_visible()
+    ex.locator(".ol-reset").click()
+    ex.page.wait_for_function("el => el.__ol.snapshot().plane.applies", arg=ex.element_handle())
+    assert canvas.is_visible()
+    assert v.errors == [], v.errors[:5]
