@@ -514,7 +514,9 @@ def _live_entries(optimizers, knobs, catalogue, network=False):
             if e["label"] in lrs or signature(e) in seen:
                 continue
             entries.append(e)
-            lrs[e["label"]] = entries[0]["hp"]["lr"]
+            # (a race's catalogue starts at the chapter's first η, to compare at one rate; a
+            # network's at each rule's PyTorch default, where each trains: Lion at SGD's η does not)
+            lrs[e["label"]] = e["hp"]["lr"] if network else entries[0]["hp"]["lr"]
     cols = style.colors([e["label"] for e in entries])
     for e in entries:
         e["color"] = cols[e["label"]]
@@ -949,10 +951,12 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
                                           for k, v in optimizers.items()},
                                          [k["name"] for k in knob_specs], catalogue, network=True)
     chapter_lrs = [lrs[str(k)] for k in optimizers]
-    state.update({"active": [str(k) for k in optimizers], "lrs": lrs, "linked": bool(linked),
-                  **{k["name"]: values[k["name"]] for k in knob_specs}})
     limits = {"lr": _lr_range(chapter_lrs, lr_range), "clip": list(NETWORK_CLIP),
               **{k: list(v) for k, v in NETWORK_LIMITS.items()}}
+    lo, hi = limits["lr"]
+    lrs = {k: v if k in optimizers else min(max(v, lo), hi) for k, v in lrs.items()}  # (the catalogue's, in range)
+    state.update({"active": [str(k) for k in optimizers], "lrs": lrs, "linked": bool(linked),
+                  **{k["name"]: values[k["name"]] for k in knob_specs}})
     spec = {"v": SPEC_VERSION, "kind": "network", "live": True, "animate": False,
             "title": "A network trained in this page" if title is None else str(title),
             "data": network_data(), "scalings": network_scalings(),
