@@ -39,7 +39,7 @@
 
   function build(api) {
     var parts = api.parts, h = parts.h, Chart = parts.Chart, fmt = parts.fmt;
-    var Base = api.Explorer.prototype;
+    var Base = api.LiveExplorer.prototype;
 
     function NetworkView(el, spec, opts) {
       opts = opts || {};
