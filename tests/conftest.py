@@ -96,3 +96,13 @@ def _torch_reference(cls, kwargs, problem: Problem, steps: int = 100):
 @pytest.fixture(scope="session")
 def torch_reference():
     return _torch_reference
+
+
+@pytest.fixture
+def float64_default():
+    """torch's default dtype float64 for one test (see above: torch.optim's scalar state follows it)."""
+    import torch
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(default)

@@ -22,12 +22,7 @@ def small():
     return datasets.Dataset(d.X_train[:200], d.y_train[:200], d.X_test[:60], d.y_test[:60], 10)
 
 
-@pytest.fixture(autouse=True)
-def float64_default():
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(default)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 # ----------------------------------------------------------------------------- the network

@@ -34,13 +34,8 @@ CASES = [
 IDS = [f"{n}-{i}" for i, (n, _) in enumerate(CASES)]
 
 
-@pytest.fixture(autouse=True)
-def float64_default():
-    """torch.optim keeps scalar state (NAdam's μ-product) in the default dtype: make it float64."""
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(default)
+# torch.optim keeps scalar state (NAdam's μ-product) in the default dtype: make it float64.
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 def torch_twin(name, kwargs):

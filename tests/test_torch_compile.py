@@ -58,15 +58,8 @@ def test_a_compiled_training_step_breaks_the_graph_only_where_torchs_does(name):
     assert breaks[olt][0] <= breaks[torch.optim][0] <= 4, breaks
 
 
-@pytest.fixture
-def float64():
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(torch.float32)
-
-
 @pytest.mark.parametrize("name", NAMES)
-def test_compiled_step_fullgraph_no_recompiles_torchs_numbers(name, float64):
+def test_compiled_step_fullgraph_no_recompiles_torchs_numbers(name, float64_default):
     dynamo.reset()
     model, opt, loss = setup(olt, name)
     counter = CompileCounter()

@@ -3,11 +3,10 @@
  * lecturer's widget.  Written by optimlab/explorers.py (spec format, test hooks) and wrapped as
  * an anywidget by optimlab/widgets.py.
  *
- * Two modes, one controller:
- *  - live (spec.live): trajectories are computed in the page by optimlabEngine (engine.js, loaded
- *    first) on every change: click or drag the start on the contour, per-optimizer learning rates
- *    on a log scale (linkable), shared β₁/β₂/ε, steps, surface, optimizers on and off.
- *  - replay: precomputed runs or curves (16-bit, see explorers.encode) indexed by sliders.
+ * One base, a view per figure: Explorer (controls, projector mode, Save PNG/SVG, widget sync, test
+ * hooks; it draws nothing), LiveRace (runs computed in the page by optimlabEngine, engine.js, on
+ * every change), ReplayRace and LinesView (precomputed 16-bit rows chosen by sliders); the
+ * network view (network_view.js) is built on LiveExplorer.
  * Drawn on <canvas> (a cached contour background, paths and loss curves on top): a redraw after a
  * change costs a millisecond or two, and the page loads no plotting library.
  *
@@ -635,20 +634,20 @@
     return pwSide >= pwStack ? { side: true, map: sideW, mapH: H } : { side: false, map: W, mapH: stackH };
   }
 
-  // ------------------------------------------------------------------ the controller
+  // ------------------------------------------------------------------ the base: Explorer
+  // A view supplies init(given) (its state), resetPatch(); its controls (buildHead, buildFigure,
+  // optionEntries, rowField, buildSliders, buildNotes); compute() (its runs); its charts (charts,
+  // layoutFigure, drawCharts, legendEntries); caption, stepText, figureName, drawn (test hooks).
   function Explorer(el, spec, opts) {
     opts = opts || {};
     this.el = el;
     this.spec = spec;
     this.onChange = opts.onChange || null;
-    this.live = !!spec.live;
-    this.kind = spec.kind;
     this.style = spec.style;  // drawing constants (races): see optimlab.explorers.spec_style
     this.timing = { last: null, n: 0, draws: 0 };  // input event → painted frame (ms), see draw()
     this.playing = false;
     this.hidden = {};
-    if (this.kind === "race") this.initRace(opts.state);
-    else this.initLines();
+    this.init(opts.state);
     this.build();
     this.compute();
     this.relayout();
@@ -656,107 +655,26 @@
 
   var P = Explorer.prototype;
 
-  P.initRace = function (given) {
-    var spec = this.spec;
-    this.initial = JSON.parse(JSON.stringify(spec.state || {}));
-    if (this.live) {
-      this.state = Object.assign(JSON.parse(JSON.stringify(spec.state)), given || {});
-      this.surfaces = spec.surfaces;
-      this.extra = spec.extra || {};
-    } else {
-      // Replay: decode the stored rows once.
-      this.state = { step: spec.T, idx: spec.sliders.map(function (s) { return s.init; }) };
-      this.series = spec.series.map(function (s) {
-        return { s: s, X: decode(s.x), Y: decode(s.y), F: decode(s.f) };
-      });
-      this.grid = spec.grid;
-    }
-  };
+  // A view built on Base, with the methods of the mixins it shares with other views.
+  function view(Base, mixins) {
+    function View(el, spec, opts) { Base.call(this, el, spec, opts); }
+    var V = View.prototype = Object.create(Base.prototype);
+    V.constructor = View;
+    mixins.forEach(function (m) { Object.keys(m).forEach(function (k) { V[k] = m[k]; }); });
+    return View;
+  }
 
-  P.initLines = function () {
-    var spec = this.spec;
-    this.state = { step: spec.T, idx: spec.sliders.map(function (s) { return s.init; }) };
-    this.X = Float64Array.from(spec.x);
-    this.series = spec.series.map(function (s) { return { s: s, Y: decode(s.y) }; });
-  };
-
-  P.T = function () { return this.live ? this.state.steps : this.spec.T; };
-
-  P.combo = function () {
-    var c = 0, sl = this.spec.sliders, idx = this.state.idx;
-    for (var i = 0; i < sl.length; i++) c = c * sl[i].values.length + idx[i];
-    return c;
-  };
-
-  P.surface = function () { return this.live ? this.surfaces[this.state.surface] : this.spec.surface; };
-
-  // What the loss panel shows: the loss itself when the minimum is 0 or unknown, else f − f*.
-  P.word = function () {
-    var f = this.surface().fmin;
-    return f === null || f === undefined || f === 0 ? "loss" : "f − f*";
-  };
-
-  // ---------------------------------------------------------------- computing
-  P.compute = function () {
-    if (this.kind === "lines") return;
-    var spec = this.spec, self = this, sp = this.surface(), w = sp.window;
-    var shift = sp.fmin !== null && sp.fmin !== undefined ? sp.fmin : 0;
-    this.runs = [];
-    if (this.live) {
-      var st = this.state, E = root.optimlabEngine;
-      if (!this.S || this.Skey !== st.surface) {
-        this.S = E.surface(sp); this.Skey = st.surface;
-        this.bg = new Background(surfaceGrid(this.S, sp, GRID, this.style.contour_levels), this.style);
-      }
-      spec.optimizers.forEach(function (o) {
-        if (st.active.indexOf(o.label) < 0) return;
-        var r = E.run({ rule: o.rule, hp: self.hp(o) }, self.S, st.start, st.steps, 1e6);
-        self.runs.push(self.shape(o.label, o.color, r.xs, r.losses, r.divergedAt, shift, w));
-      });
-      Object.keys(this.extra).forEach(function (label) {
-        var e = self.extra[label];
-        if (!e || e.surface !== st.surface) return;
-        self.runs.push(self.shape(label, e.color, Float64Array.from(e.xs), Float64Array.from(e.losses), e.div, shift, w, true));
-      });
-    } else {
-      if (!this.bg) this.bg = new Background(this.decodedGrid(), this.style);
-      var c = this.combo();
-      this.series.forEach(function (d) {
-        var s = d.s, r = s.m ? s.m[c] : c, end = s.end[r], div = s.div[r], n = end + 1;
-        var xs = new Float64Array(2 * n);
-        for (var i = 0; i < n; i++) { xs[2 * i] = d.X[s.px[r] + i]; xs[2 * i + 1] = d.Y[s.px[r] + i]; }
-        var lf = Math.max(div >= 0 ? div - 1 : spec.T, 0);
-        var gap = d.F.subarray(s.pf[r], s.pf[r] + lf + 1);
-        self.runs.push({ label: s.label, color: s.color, xs: xs, end: end, div: div, gap: gap });
-      });
-    }
-    this.lossRange = lossLimits(this.runs.filter(function (r) { return !self.hidden[r.label]; }),
-                                this.style.loss_floor);
-  };
-
-  P.decodedGrid = function () {
-    var g = this.grid;
-    return { nx: g.nx, ny: g.ny, z: decode(g.z), levels: g.levels, window: this.spec.surface.window };
-  };
-
-  // The hyperparameters of optimizer o under the current knobs and learning rates.
-  P.hp = function (o) {
-    var hp = JSON.parse(JSON.stringify(o.hp)), st = this.state;
-    hp.lr = st.lrs[o.label];
-    Object.keys(o.bind || {}).forEach(function (knob) {
-      var path = o.bind[knob].split(".");
-      if (path.length === 2) hp[path[0]][+path[1]] = st[knob]; else hp[path[0]] = st[knob];
-    });
-    return hp;
-  };
-
-  P.shape = function (label, color, xs, losses, div, shift, w, python) {
-    var n = losses.length, cut = displayEnd(xs, n, div, w), end = cut.end;
-    if (cut.exit) { xs = xs.slice(0, 2 * (end + 1)); xs[2 * end] = cut.exit[0]; xs[2 * end + 1] = cut.exit[1]; }
-    var lf = Math.max(div >= 0 ? div - 1 : n - 1, 0), gap = new Float64Array(lf + 1);
-    for (var i = 0; i <= lf; i++) gap[i] = Math.max(losses[i] - shift, this.style.loss_floor);
-    return { label: label, color: color, xs: xs, end: end, div: div, gap: gap, python: !!python };
-  };
+  P.compute = function () {};
+  P.T = function () { return this.spec.T; };
+  P.title = function () { return this.spec.title || ""; };
+  P.figureName = function () { return this.spec.title || "figure"; };
+  P.resettable = function () { return true; };
+  P.togglesLabel = "optimizers shown";
+  P.rowsShown = true;
+  P.buildHead = function () {};
+  P.buildNotes = function () {};
+  P.rowField = function () { return null; };
+  P.drawn = function () {};
 
   // ---------------------------------------------------------------- building the controls
   P.build = function () {
@@ -767,19 +685,8 @@
     this.titleEl = h("span", { "class": "ol-title", text: spec.title || "" });
     var head = h("div", { "class": "ol-head" }, [this.titleEl]);
     el.appendChild(head);
-    if (this.live) {
-      var sel = h("select", { "class": "ol-surface", "aria-label": "surface" });
-      Object.keys(this.surfaces).forEach(function (k) {
-        sel.appendChild(h("option", { value: k, text: self.surfaces[k].name }));
-      });
-      sel.addEventListener("change", function (ev) {
-        var k = sel.value;
-        self.set({ surface: k, start: self.surfaces[k].start.slice() }, ev);
-      });
-      head.appendChild(h("label", { "class": "ol-field", style: "flex:0 1 auto" }, [h("span", { text: "surface" }), sel]));
-      this.surfaceSelect = sel;
-    }
-    if (this.kind === "race" || this.spec.sliders.length) {
+    this.buildHead(head);
+    if (this.resettable()) {
       var reset = h("button", { type: "button", "class": "ol-reset", text: "↺ Reset",
                                  "aria-label": "Reset to the chapter's setting" });
       reset.addEventListener("click", function (ev) { self.reset(ev); });
@@ -792,28 +699,7 @@
     var fig = h("div", { "class": "ol-figure" });
     el.appendChild(fig);
     this.figure = fig;
-    if (this.kind === "race") {
-      var sp = this.surface();
-      this.mapCanvas = h("canvas", { "class": "ol-map", role: this.live ? "application" : "img",
-        tabindex: this.live ? "0" : null, "aria-roledescription": this.live ? "start point map" : null,
-        "aria-label": "Contour plot of the surface with the optimizers' paths" + (this.live ?
-          "; arrow keys move the start point (Shift: larger steps); click, tap or drag to set it" : "") });
-      fig.appendChild(this.mapCanvas);
-      this.map = new Chart(this.mapCanvas, { margin: { l: 50, r: 10, t: 8, b: 42 }, equal: true });
-      if (spec.loss_panel) {
-        this.lossCanvas = h("canvas", { "class": "ol-loss", role: "img",
-          "aria-label": "Loss against the step, log scale" });
-        fig.appendChild(this.lossCanvas);
-        this.loss = new Chart(this.lossCanvas, { margin: { l: 60, r: 14, t: 8, b: 42 } });
-      }
-      this.readout = h("div", { "class": "ol-readout", "aria-live": "off" });
-      el.appendChild(this.readout);
-      this.wireMap(sp);
-    } else {
-      this.lineCanvas = h("canvas", { "class": "ol-lines", role: "img", "aria-label": spec.title || "curves" });
-      fig.appendChild(this.lineCanvas);
-      this.chart = new Chart(this.lineCanvas, { margin: { l: 64, r: 14, t: 10, b: 44 } });
-    }
+    this.buildFigure(fig);
     // Time: play and scrub.
     if (spec.animate) {
       this.playBtn = h("button", { type: "button", "class": "ol-play", "aria-label": "Play", text: "▶ Play" });
@@ -829,22 +715,14 @@
     }
     // Optimizers (or curves): a row of toggles, then (races) a row per optimizer shown.
     this.rows = {};
-    var toggles = h("div", { "class": "ol-toggles", role: "group",
-                             "aria-label": this.kind === "lines" ? "curves shown" : "optimizers shown" });
+    var toggles = h("div", { "class": "ol-toggles", role: "group", "aria-label": this.togglesLabel });
     var rows = h("div", { "class": "ol-opts" });
     // The controls below the figure; in projector mode, a column beside it.
     var side = this.side = h("div", { "class": "ol-side" });
     el.appendChild(side);
     side.appendChild(toggles);
-    if (this.kind === "race") side.appendChild(rows);
-    var entries = this.live ? spec.optimizers.slice()
-      : this.series.map(function (d) { return { label: d.s.label, color: d.s.color, dash: d.s.dash }; });
-    if (this.live) {
-      Object.keys(this.extra).forEach(function (k) {
-        entries.push({ label: k, color: self.extra[k].color, python: true });
-      });
-    }
-    entries.forEach(function (o) {
+    if (this.rowsShown) side.appendChild(rows);
+    this.optionEntries().forEach(function (o) {
       var r = self.optionRow(o);
       toggles.appendChild(r.btn);
       rows.appendChild(r.row);
@@ -852,34 +730,10 @@
     // Shared sliders.
     var knobs = h("div", { "class": "ol-row ol-knobs" });
     side.appendChild(knobs);
-    if (this.live) {
-      this.linkBox = h("input", { type: "checkbox", "class": "ol-link", "aria-label": "link the learning rates" });
-      this.linkBox.addEventListener("change", function (ev) { self.set({ linked: self.linkBox.checked }, ev); });
-      knobs.appendChild(h("label", { "class": "ol-field", style: "flex:0 1 auto" },
-        [this.linkBox, h("span", { text: "link learning rates" })]));
-      (spec.knobs || []).forEach(function (k) { knobs.appendChild(self.field(k)); });
-      knobs.appendChild(this.field({ name: "steps", label: "steps", min: spec.limits.steps[0],
-                                     max: spec.limits.steps[1], step: 1, integer: true }));
-    } else {
-      spec.sliders.forEach(function (s, i) { knobs.appendChild(self.indexSlider(s, i)); });
-    }
+    this.buildSliders(knobs);
     this.error = h("div", { "class": "ol-error", role: "alert" });
     side.appendChild(this.error);
-    if (this.live) {
-      this.codeBox = h("pre", {});
-      this.copyBtn = h("button", { type: "button", "class": "ol-copy", text: "Copy",
-                                   "aria-label": "Copy this setting as optimlab code" });
-      this.copyBtn.addEventListener("click", function () { self.copy(); });
-      side.appendChild(h("details", { "class": "ol-code" }, [
-        h("summary", { text: "This setting as optimlab code " }), this.codeBox, this.copyBtn]));
-      if (Object.keys(this.extra).length) {
-        side.appendChild(h("div", { "class": "ol-note", text: "Runs marked (Python) were computed by " +
-          "the notebook's kernel; they follow the controls only in a live notebook." }));
-      }
-    } else if (this.kind === "race") {
-      side.appendChild(h("div", { "class": "ol-note", text: "Precomputed runs: the sliders switch " +
-        "between them." }));
-    }
+    this.buildNotes(side);
     // Keyboard: space plays and pauses when the focus is on the figure or a slider.  Keys pressed
     // in the explorer stay there (a notebook would otherwise move between cells on an arrow key).
     el.addEventListener("keydown", function (ev) { ev.stopPropagation(); });
@@ -907,7 +761,7 @@
     this.ro.observe(this.el);
   };
 
-  // An optimizer's (or a curve's) toggle, and its row: name, learning rate (live), status.
+  // An optimizer's (or a curve's) toggle, and its row: name, learning rate (rowField), status.
   P.optionRow = function (o) {
     var self = this, python = !!o.python;
     var name = o.label + (python ? " (Python)" : "");
@@ -919,10 +773,8 @@
     var status = h("span", { "class": "ol-status" }), held = h("span", { "class": "ol-held", "aria-live": "polite" });
     var row = h("div", { "class": "ol-opt", "data-label": o.label },
                 [h("span", { "class": "ol-name" }, [swatch(), h("span", { text: name })])]);
-    if (this.live && !python) {
-      row.appendChild(this.field({ name: "lr", label: "η", opt: o.label, log: true,
-                                   min: this.spec.limits.lr[0], max: this.spec.limits.lr[1] }));
-    }
+    var field = this.rowField(o);
+    if (field) row.appendChild(field);
     row.appendChild(status);
     row.appendChild(held);
     this.rows[o.label] = { row: row, btn: btn, status: status, held: held, python: python };
@@ -976,20 +828,6 @@
 
   P.value = function (name, opt) { return name === "lr" ? this.state.lrs[opt] : this.state[name]; };
 
-  P.indexSlider = function (s, i) {
-    var self = this;
-    var range = h("input", { type: "range", "class": "ol-param", "data-name": s.name, min: 0,
-                             max: s.values.length - 1, step: 1, value: s.init, "aria-label": s.label });
-    var out = h("output", { text: s.text[s.init] });
-    range.addEventListener("input", function (ev) {
-      var idx = self.state.idx.slice();
-      idx[i] = clamp(parseInt(range.value, 10) || 0, 0, s.values.length - 1);
-      self.set({ idx: idx }, ev);
-    });
-    this.fields[s.name] = { range: range, out: out, index: i };
-    return h("label", { "class": "ol-field" }, [h("span", { text: s.label }), range, out]);
-  };
-
   // A value from a slider or a box.  Linked learning rates keep their ratios to one another
   // (taken when the link was made) and each stays within its slider's range; one held at a limit
   // says so in its row.
@@ -1007,103 +845,6 @@
     lrs[opt] = v;
     delete held[opt];
     this.set({ lrs: lrs }, ev, false, held);
-  };
-
-  var LONG_PRESS = 400, SLOP = 10;  // ms a finger rests before it drags the start; px it may wander
-
-  // The map: a mouse or pen sets the start where it presses and drags it.  A finger scrolls the
-  // page (touch-action), sets the start where it taps, and drags it after a long press (the
-  // explorer's data-touch-drag is "1" then).
-  P.wireMap = function () {
-    var self = this, cv = this.mapCanvas, el = this.el, dragging = false, touch = null;
-    function at(ev) {
-      var b = cv.getBoundingClientRect();
-      return [ev.clientX - b.left, ev.clientY - b.top];
-    }
-    function point(ev) {
-      var p = at(ev), w = self.surface().window, d = self.map.inv(p[0], p[1]);
-      return [clamp(d[0], w[0][0], w[0][1]), clamp(d[1], w[1][0], w[1][1])];
-    }
-    function startDrag(ev) {
-      dragging = true;
-      self.pause();
-      self.set({ start: point(ev) }, ev);
-    }
-    function endTouch() {
-      if (touch) clearTimeout(touch.timer);
-      touch = null;
-      el.removeAttribute("data-touch-drag");
-    }
-    cv.addEventListener("pointerdown", function (ev) {
-      if (!self.live || ev.button !== 0) return;
-      var p = at(ev);
-      if (!self.map.inside(p[0], p[1])) return;
-      if (ev.pointerType === "touch") {
-        endTouch();
-        touch = { x: ev.clientX, y: ev.clientY, down: ev };
-        touch.timer = setTimeout(function () {
-          el.setAttribute("data-touch-drag", "1");
-          startDrag(touch.down);
-        }, LONG_PRESS);
-        return;
-      }
-      try { cv.setPointerCapture(ev.pointerId); } catch (e) { /* synthetic events */ }
-      startDrag(ev);
-    });
-    cv.addEventListener("pointermove", function (ev) {
-      if (dragging) { self.set({ start: point(ev) }, ev); return; }
-      if (touch) {
-        if (Math.abs(ev.clientX - touch.x) + Math.abs(ev.clientY - touch.y) > SLOP) endTouch();  // a swipe
-        return;
-      }
-      var p = at(ev);
-      if (self.map.inside(p[0], p[1])) {
-        var d = self.map.inv(p[0], p[1]), sp = self.surface(), names = sp.axes || ["x", "y"];
-        var f = self.live && self.S ? ", f = " + fmt(self.S.f(d[0], d[1])) : "";
-        self.readout.textContent = names[0] + " = " + fmt(d[0]) + ", " + names[1] + " = " + fmt(d[1]) + f +
-          (self.live ? "   (click or drag to start here)" : "");
-      }
-    });
-    // Once a long press has begun a drag, the finger's moves drag the start instead of scrolling.
-    cv.addEventListener("touchmove", function (ev) { if (dragging) ev.preventDefault(); }, { passive: false });
-    cv.addEventListener("contextmenu", function (ev) { if (touch || dragging) ev.preventDefault(); });
-    cv.addEventListener("pointerup", function (ev) {
-      if (touch && !dragging) self.set({ start: point(ev) }, ev);  // a tap
-      endTouch();
-      if (!dragging) return;
-      dragging = false;
-      self.flush();
-    });
-    cv.addEventListener("pointercancel", function () {  // the page scrolls: the finger was swiping
-      endTouch();
-      if (dragging) { dragging = false; self.flush(); }
-    });
-    cv.addEventListener("pointerleave", function () { if (!dragging) self.readout.textContent = ""; });
-    cv.addEventListener("keydown", function (ev) {
-      var d = KEY_MOVES[ev.key];
-      if (!self.live || !d) return;
-      ev.preventDefault();
-      var w = self.surface().window, f = ev.shiftKey ? 0.1 : 0.01, s = self.state.start, p = [];
-      for (var k = 0; k < 2; k++) {
-        p.push(clamp(Number((s[k] + d[k] * f * (w[k][1] - w[k][0])).toPrecision(12)), w[k][0], w[k][1]));
-      }
-      self.pause();
-      self.set({ start: p }, ev);
-      self.announce();
-    });
-  };
-
-  // Arrow keys on the focused map: the start moves by 1 % of the window (Shift: 10 %).
-  var KEY_MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
-
-  // For screen readers: where the start is now and how each optimizer ends.
-  P.announce = function () {
-    var st = this.state, names = this.surface().axes || ["x", "y"], self = this;
-    var parts = ["start " + names[0] + " = " + fmt(st.start[0]) + ", " + names[1] + " = " + fmt(st.start[1])];
-    Object.keys(this.rows).forEach(function (l) {
-      if (self.isOn(l)) parts.push(l + ": " + self.rows[l].status.textContent);
-    });
-    this.said.textContent = parts.join("; ");
   };
 
   // ---------------------------------------------------------------- state changes
@@ -1156,34 +897,19 @@
   };
 
   P.toggle = function (label, ev) {
-    if (this.live && !(label in this.extra)) {
-      var active = this.state.active.slice(), i = active.indexOf(label);
-      if (i >= 0) active.splice(i, 1); else active.push(label);
-      var order = this.spec.optimizers.map(function (o) { return o.label; });
-      active.sort(function (a, b) { return order.indexOf(a) - order.indexOf(b); });
-      this.set({ active: active }, ev);
-    } else {
-      this.hidden[label] = !this.hidden[label];
-      if (this.kind === "race") this.compute();
-      this.syncControls();
-      this.draw(ev ? ev.timeStamp : undefined);
-    }
+    this.hidden[label] = !this.hidden[label];
+    this.compute();
+    this.syncControls();
+    this.draw(ev ? ev.timeStamp : undefined);
   };
 
   P.reset = function (ev) {
     this.pause();
     this.hidden = {};
-    if (this.live) {
-      this.set(JSON.parse(JSON.stringify(this.initial)), ev);
-    } else {
-      this.set({ idx: this.spec.sliders.map(function (s) { return s.init; }), step: this.spec.T }, ev);
-    }
+    this.set(this.resetPatch(), ev);
   };
 
-  P.isOn = function (label) {
-    if (this.live && !(label in this.extra)) return this.state.active.indexOf(label) >= 0;
-    return !this.hidden[label];
-  };
+  P.isOn = function (label) { return !this.hidden[label]; };
 
   // Make every control show the state.
   P.syncControls = function () {
@@ -1199,37 +925,13 @@
     this.titleEl.textContent = this.title();
     Object.keys(this.fields).forEach(function (id) {
       var f = self.fields[id];
-      if (f.index !== undefined) {
-        f.range.value = String(st.idx[f.index]);
-        f.out.textContent = self.spec.sliders[f.index].text[st.idx[f.index]];
-        return;
-      }
+      if (f.sync) { f.sync(); return; }
       var v = self.value(f.k.name, f.k.opt);
       if (v === undefined) return;
       f.range.value = String(f.log ? Math.log10(v) : v);
       if (doc.activeElement !== f.num) { f.num.value = String(v); f.num.setAttribute("aria-invalid", "false"); }
     });
-    if (this.linkBox) this.linkBox.checked = !!st.linked;
-    if (this.surfaceSelect) this.surfaceSelect.value = st.surface;
     if (this.stepInput) { this.stepInput.max = String(this.T()); this.stepInput.value = String(st.step); }
-    if (this.codeBox) this.codeBox.textContent = this.code();
-    var knobsUsed = {};
-    if (this.live) {
-      this.spec.optimizers.forEach(function (o) {
-        if (st.active.indexOf(o.label) >= 0) Object.keys(o.bind || {}).forEach(function (k) { knobsUsed[k] = 1; });
-      });
-      (this.spec.knobs || []).forEach(function (k) {
-        var f = self.fields[k.name];
-        if (f) f.range.parentNode.style.display = knobsUsed[k.name] ? "" : "none";  // only what acts
-      });
-      if (st.start) this.el.setAttribute("data-start", st.start[0] + "," + st.start[1]);
-    }
-  };
-
-  // The title: the chapter's, and the surface's name once the reader has chosen another surface.
-  P.title = function () {
-    var st = this.state;
-    return this.live && st.surface !== this.initial.surface ? this.surfaces[st.surface].name : this.spec.title || "";
   };
 
   // ---------------------------------------------------------------- play
@@ -1282,55 +984,21 @@
   };
 
   // The charts; the last one carries the legend (the loss panel, when there is one).
-  P.charts = function () { return this.kind === "race" ? [this.map, this.loss].filter(Boolean) : [this.chart]; };
   P.legendChart = function () { var c = this.charts(); return c[c.length - 1]; };
 
   // Size the canvases: below the controls for the page's width, or (projector mode) filling the
   // figure's place on the screen.  Returns the width laid out for.
   P.layoutCharts = function () {
-    var k = (parseFloat(root.getComputedStyle(this.el).fontSize) || BASE_PX) / BASE_PX, spec = this.spec;
+    var k = (parseFloat(root.getComputedStyle(this.el).fontSize) || BASE_PX) / BASE_PX;
     this.charts().forEach(function (c) { c.k = k; });
-    var W, H, mapW, mapH, side = false;
-    if (this.projector) {
-      var cs = root.getComputedStyle(this.figure);
-      W = Math.max(1, Math.floor(parseFloat(cs.width))); H = Math.max(120, Math.floor(parseFloat(cs.height)));
-      var P = this.kind === "race" && this.loss ? projectorLayout(W, H, this.map, this.surface().window) : null;
-      side = P ? P.side : false;
-      mapW = P ? P.map : W;
-      mapH = P ? P.mapH : H;
-    } else {
-      var L = raceLayout(contentWidth(this.figure), root.innerHeight || 800, !!this.loss);
-      W = L.width; side = L.side; mapW = L.map; mapH = L.maxH;
-    }
-    if (this.kind === "race") {
-      var w = this.surface().window;
-      var mh = this.map.layout(mapW, mapH, w[0], w[1]);
-      if (this.loss) {
-        var lh = side ? mh : this.projector ? H - mh - GAP : L.lossH;
-        this.loss.layout(side ? W - GAP - mapW : W, lh, [0, this.T()], this.lossRange, false, true);
-      }
-    } else {
-      this.chart.layout(W, this.projector ? H : spec.height || 380, spec.xrange, spec.yrange, spec.logx, spec.logy);
-    }
-    return W;
-  };
-
-  // The legend on the figure: every run or curve shown, with its colour (and dash).
-  P.legendEntries = function () {
-    var self = this;
-    if (this.kind === "lines") {
-      return this.series.filter(function (d) { return !self.hidden[d.s.label]; }).map(function (d) {
-        return { label: d.s.label, color: d.s.color, dash: DASHES[d.s.dash] || null };
-      });
-    }
-    return (this.runs || []).filter(function (r) { return self.isOn(r.label); }).map(function (r) {
-      return { label: r.label + (r.python ? " (Python)" : ""), color: r.color, dash: r.python ? [6, 4] : null };
-    });
+    if (!this.projector) return this.layoutFigure();
+    var cs = root.getComputedStyle(this.figure);
+    return this.layoutFigure(Math.max(1, Math.floor(parseFloat(cs.width))), Math.max(120, Math.floor(parseFloat(cs.height))));
   };
 
   // The charts' drawing (on canvases, or on SVG recorders for an export).
   P.paint = function () {
-    if (this.kind === "race") this.drawRace(); else this.drawLines();
+    this.drawCharts();
     var c = this.legendChart();
     c.entries = this.legendEntries();
     c.drawLegend();
@@ -1338,13 +1006,10 @@
 
   P.draw = function (t0) {
     this.paint();
-    var st = this.state, T = this.T();
-    if (this.stepOut) {
-      this.stepOut.textContent = this.kind === "race" ? "step " + st.step + " / " + T
-        : (this.spec.stepword || "x") + " = " + fmt(this.X[st.step]);
-    }
+    var st = this.state;
+    if (this.stepOut) this.stepOut.textContent = this.stepText();
     this.el.setAttribute("data-step", String(st.step));
-    if (!this.live) this.el.setAttribute("data-combo", String(this.combo()));
+    this.drawn();
     this.timing.draws++;
     if (t0 !== undefined && root.requestAnimationFrame) {
       // Input event → the frame that shows it: read when the next frame has been produced.
@@ -1355,115 +1020,7 @@
     }
   };
 
-  P.drawRace = function () {
-    var self = this, map = this.map, st = this.state, sp = this.surface(), k = st.step;
-    if (!map.rect) return;
-    map.clear();
-    this.bg.draw(map);
-    map.clip(true);
-    sp.minima.forEach(function (m) { map.marker(m[0], m[1], "star", self.style.minimum, 9); });
-    this.runs.forEach(function (r) {
-      if (!self.isOn(r.label)) return;
-      var e = Math.min(k, r.end);
-      map.line(function (i) { return [r.xs[2 * i], r.xs[2 * i + 1]]; }, e + 1, r.color, 2.4, r.python ? [6, 4] : null, r.label);
-      if (e < 400) map.dots(function (i) { return [r.xs[2 * i], r.xs[2 * i + 1]]; }, e + 1, r.color, 2.1);
-    });
-    map.clip(false);
-    var start = this.live ? st.start : this.spec.start;
-    map.marker(start[0], start[1], "start", "#000", 5.5);
-    this.runs.forEach(function (r) {
-      if (!self.isOn(r.label)) return;
-      var e = Math.min(k, r.end), gone = r.div >= 0 && k >= r.div;
-      map.marker(r.xs[2 * e], r.xs[2 * e + 1], gone ? "cross" : "head", r.color, gone ? 7 : 6);
-    });
-    map.axes((sp.axes || [])[0], (sp.axes || [])[1], false);
-    if (this.loss) {
-      var loss = this.loss;
-      loss.xr = [0, this.T()];
-      loss.yr = this.lossRange;
-      loss.clear();
-      loss.axes("step", this.word(), true);
-      loss.clip(true);
-      this.runs.forEach(function (r) {
-        if (!self.isOn(r.label)) return;
-        var e = Math.min(k, r.gap.length - 1);
-        loss.line(function (i) { return [i, r.gap[i]]; }, e + 1, r.color, 2.2, r.python ? [6, 4] : null, r.label);
-      });
-      loss.clip(false);
-      var top = Math.pow(10, this.lossRange[1]) / 1.5;
-      this.runs.forEach(function (r) {
-        if (!self.isOn(r.label)) return;
-        var e = Math.min(k, r.gap.length - 1), gone = r.div >= 0 && k >= r.div;
-        loss.marker(e, Math.min(r.gap[e], gone ? top : Infinity), gone ? "cross" : "head", r.color, gone ? 6 : 4.5);
-      });
-    }
-    this.status();
-  };
-
-  P.status = function () {
-    var self = this, k = this.state.step, word = this.word(), floor = this.style.loss_floor;
-    this.runs.forEach(function (r) {
-      var row = self.rows[r.label];
-      if (!row) return;
-      var msg;
-      if (r.div >= 0 && k >= r.div) msg = "✗ diverged at step " + r.div;
-      else {
-        var f = r.gap[Math.min(k, r.gap.length - 1)];
-        msg = word + " " + (f <= floor * 1.0001 ? "< " + fmt(floor) : fmt(f)) + " at step " + k;
-      }
-      row.status.textContent = msg;
-    });
-  };
-
-  P.drawLines = function () {
-    var c = this.chart, spec = this.spec, self = this, st = this.state, X = this.X;
-    var T = spec.T + 1, e = spec.animate ? st.step : spec.T, combo = this.combo();
-    c.clear();
-    c.axes(spec.xlabel, spec.ylabel, true);
-    c.clip(true);
-    this.series.forEach(function (d) {
-      if (self.hidden[d.s.label]) return;
-      var base = d.s.fixed ? 0 : (d.s.m ? d.s.m[combo] : combo) * T, n = d.s.fixed ? T : e + 1;
-      c.line(function (i) { return [X[i], d.Y[base + i]]; }, n, d.s.color, d.s.fixed ? 1.8 : 2.4, DASHES[d.s.dash], d.s.label);
-    });
-    c.clip(false);
-  };
-
-  var DASHES = { dash: [7, 5], dot: [2, 4], dashdot: [7, 4, 2, 4] };
-
-  // ---------------------------------------------------------------- code and copy
-  P.code = function () {
-    if (!this.live) return "";
-    var st = this.state, spec = this.spec, self = this, sp = this.surfaces[st.surface];
-    var lines = ["import optimlab as ol", "", "surface = " + sp.code].concat(this.optimizersCode());
-    lines.push("runs = {label: ol.run(opt, surface, (" + py(st.start[0]) + ", " + py(st.start[1]) +
-               "), steps=" + st.steps + ") for label, opt in optimizers.items()}");
-    return lines.join("\n");
-  };
-
-  // `optimizers = {...}`: every active optimizer as the optimlab rule that computes it.
-  P.optimizersCode = function () {
-    var st = this.state, spec = this.spec, self = this, lines = ["optimizers = {"];
-    spec.optimizers.forEach(function (o) {
-      if (st.active.indexOf(o.label) < 0) return;
-      lines.push("    " + JSON.stringify(o.label) + ": " + self.entryCode(o) + ",");
-    });
-    lines.push("}");
-    return lines;
-  };
-
-  P.entryCode = function (o) { return this.ruleCode(o.rule, this.hp(o)); };
-
-  // `ol.Rule(...)` with the hyperparameters that differ from the rule's defaults (and lr).
-  P.ruleCode = function (rule, hp) {
-    var defaults = this.spec.defaults[rule], args = [];
-    Object.keys(hp).forEach(function (k) {
-      if (k !== "lr" && JSON.stringify(hp[k]) === JSON.stringify(defaults[k])) return;
-      args.push(k + "=" + py(hp[k]));
-    });
-    return "ol." + rule + "(" + args.join(", ") + ")";
-  };
-
+  // ---------------------------------------------------------------- copy as code
   P.copy = function () {
     var text = this.code(), btn = this.copyBtn;
     function done(ok) { btn.textContent = ok ? "Copied ✓" : "Select and copy the text above"; }
@@ -1571,35 +1128,6 @@
     }
   };
 
-  // One line of the settings shown: surface, start, each optimizer's η and knobs, steps.
-  P.caption = function () {
-    var st = this.state, spec = this.spec, self = this, parts = [];
-    function start(p) { return "start (" + fmt(p[0]) + ", " + fmt(p[1]) + ")"; }
-    function sliders() {
-      spec.sliders.forEach(function (sl, i) { parts.push(sl.label + " " + sl.text[st.idx[i]]); });
-    }
-    if (this.kind === "lines") {
-      if (spec.title) parts.push(spec.title);
-      sliders();
-      if (spec.animate) parts.push((spec.stepword || "x") + " = " + fmt(this.X[st.step]));
-      return parts.join(" · ");
-    }
-    parts.push(this.surface().name, start(this.live ? st.start : spec.start));
-    if (this.live) {
-      var knobs = {};
-      (spec.knobs || []).forEach(function (k) { knobs[k.name] = k.label.split(" (")[0]; });
-      spec.optimizers.forEach(function (o) {
-        if (!self.isOn(o.label)) return;
-        parts.push([o.label, "η " + fmt(st.lrs[o.label])].concat(Object.keys(o.bind || {}).map(function (k) {
-          return (knobs[k] || k) + " " + fmt(st[k]);
-        })).join(" "));
-      });
-      Object.keys(this.extra).forEach(function (l) { if (self.isOn(l)) parts.push(l + " (Python)"); });
-    } else sliders();
-    parts.push(this.T() + " steps" + (st.step < this.T() ? ", shown at step " + st.step : ""));
-    return parts.join(" · ");
-  };
-
   // Where each chart sits in the figure (CSS px, from the figure's top left).
   P.placement = function () {
     var charts = this.charts(), boxes = charts.map(function (c) {
@@ -1661,7 +1189,7 @@
 
   // A file name for this view: optimlab-<surface or title>.<ext>.
   P.fileName = function (ext) {
-    var name = this.kind === "race" ? this.surface().name : this.spec.title || "figure";
+    var name = this.figureName();
     return "optimlab-" + (name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "figure") + "." + ext;
   };
 
@@ -1681,10 +1209,6 @@
   };
 
   // ---------------------------------------------------------------- hooks for tests
-  P.toPixel = function (x, y) {
-    var b = this.mapCanvas.getBoundingClientRect();
-    return [b.left + this.map.fx(x), b.top + this.map.fy(y)];
-  };
 
   // The legend's entries where they are drawn, in the window's coordinates (CSS px).
   P.legendBoxes = function () {
@@ -1702,14 +1226,6 @@
       out.runs[r.label] = { xs: Array.from(r.xs.subarray ? r.xs.subarray(0, 2 * (r.end + 1)) : r.xs),
                             div: r.div, end: r.end, python: !!r.python };
     });
-    if (this.kind === "lines") {
-      var combo = this.combo(), T = this.spec.T + 1;
-      this.series.forEach(function (d) {
-        if (self.hidden[d.s.label]) return;
-        var base = d.s.fixed ? 0 : (d.s.m ? d.s.m[combo] : combo) * T;
-        out.runs[d.s.label] = { y: Array.from(d.Y.subarray(base, base + T)) };
-      });
-    }
     out.state = JSON.parse(JSON.stringify(this.state));
     return out;
   };
@@ -1720,6 +1236,631 @@
     doc.removeEventListener("fullscreenchange", this.onFullscreen);
     doc.removeEventListener("webkitfullscreenchange", this.onFullscreen);
     if (this.outTimer) clearTimeout(this.outTimer);
+  };
+
+  // ------------------------------------------------------------------ LiveExplorer
+  // Optimizers run in the page (live race, network view): toggles set state.active, rows carry
+  // a learning rate, the knobs shown are those of the optimizers on.
+  var LiveExplorer = view(Explorer, []), L = LiveExplorer.prototype;
+  L.live = true;
+
+  L.init = function (given) {
+    var spec = this.spec;
+    this.initial = JSON.parse(JSON.stringify(spec.state || {}));
+    this.state = Object.assign(JSON.parse(JSON.stringify(spec.state)), given || {});
+    this.extra = spec.extra || {};
+  };
+
+  L.rowField = function (o) {
+    if (o.python) return null;
+    return this.field({ name: "lr", label: "η", opt: o.label, log: true,
+                        min: this.spec.limits.lr[0], max: this.spec.limits.lr[1] });
+  };
+
+  L.toggle = function (label, ev) {
+    if (label in this.extra) { P.toggle.call(this, label, ev); return; }
+    var active = this.state.active.slice(), i = active.indexOf(label);
+    if (i >= 0) active.splice(i, 1); else active.push(label);
+    var order = this.spec.optimizers.map(function (o) { return o.label; });
+    active.sort(function (a, b) { return order.indexOf(a) - order.indexOf(b); });
+    this.set({ active: active }, ev);
+  };
+
+  L.isOn = function (label) {
+    if (label in this.extra) return P.isOn.call(this, label);
+    return this.state.active.indexOf(label) >= 0;
+  };
+
+  L.resetPatch = function () { return JSON.parse(JSON.stringify(this.initial)); };
+
+  L.syncControls = function () {
+    P.syncControls.call(this);
+    var st = this.state, self = this, knobsUsed = {};
+    if (this.linkBox) this.linkBox.checked = !!st.linked;
+    if (this.codeBox) this.codeBox.textContent = this.code();
+    this.spec.optimizers.forEach(function (o) {
+      if (st.active.indexOf(o.label) >= 0) Object.keys(o.bind || {}).forEach(function (k) { knobsUsed[k] = 1; });
+    });
+    (this.spec.knobs || []).forEach(function (k) {
+      var f = self.fields[k.name];
+      if (f) f.range.parentNode.style.display = knobsUsed[k.name] ? "" : "none";  // only what acts
+    });
+  };
+
+  L.linkField = function () {
+    var self = this;
+    this.linkBox = h("input", { type: "checkbox", "class": "ol-link", "aria-label": "link the learning rates" });
+    this.linkBox.addEventListener("change", function (ev) { self.set({ linked: self.linkBox.checked }, ev); });
+    return h("label", { "class": "ol-field", style: "flex:0 1 auto" },
+      [this.linkBox, h("span", { text: "link learning rates" })]);
+  };
+
+  L.codeDetails = function () {
+    var self = this;
+    this.codeBox = h("pre", {});
+    this.copyBtn = h("button", { type: "button", "class": "ol-copy", text: "Copy",
+                                 "aria-label": "Copy this setting as optimlab code" });
+    this.copyBtn.addEventListener("click", function () { self.copy(); });
+    return h("details", { "class": "ol-code" }, [
+      h("summary", { text: "This setting as optimlab code " }), this.codeBox, this.copyBtn]);
+  };
+
+  // The hyperparameters of optimizer o under the current knobs and learning rates.
+  L.hp = function (o) {
+    var hp = JSON.parse(JSON.stringify(o.hp)), st = this.state;
+    hp.lr = st.lrs[o.label];
+    Object.keys(o.bind || {}).forEach(function (knob) {
+      var path = o.bind[knob].split(".");
+      if (path.length === 2) hp[path[0]][+path[1]] = st[knob]; else hp[path[0]] = st[knob];
+    });
+    return hp;
+  };
+
+  // `optimizers = {...}`: every active optimizer as the optimlab rule that computes it.
+  L.optimizersCode = function () {
+    var st = this.state, spec = this.spec, self = this, lines = ["optimizers = {"];
+    spec.optimizers.forEach(function (o) {
+      if (st.active.indexOf(o.label) < 0) return;
+      lines.push("    " + JSON.stringify(o.label) + ": " + self.entryCode(o) + ",");
+    });
+    lines.push("}");
+    return lines;
+  };
+
+  L.entryCode = function (o) { return this.ruleCode(o.rule, this.hp(o)); };
+
+  // `ol.Rule(...)` with the hyperparameters that differ from the rule's defaults (and lr).
+  L.ruleCode = function (rule, hp) {
+    var defaults = this.spec.defaults[rule], args = [];
+    Object.keys(hp).forEach(function (k) {
+      if (k !== "lr" && JSON.stringify(hp[k]) === JSON.stringify(defaults[k])) return;
+      args.push(k + "=" + py(hp[k]));
+    });
+    return "ol." + rule + "(" + args.join(", ") + ")";
+  };
+
+  // ------------------------------------------------------------------ race (a mixin)
+  // The map and the loss panel of both races; a race supplies surface(), start(), computeRuns()
+  // and settings() (for the caption).
+  var race = {};
+  // What the loss panel shows: the loss itself when the minimum is 0 or unknown, else f − f*.
+  race.word = function () {
+    var f = this.surface().fmin;
+    return f === null || f === undefined || f === 0 ? "loss" : "f − f*";
+  };
+
+  race.figureName = function () { return this.surface().name; };
+
+  race.mapAttributes = function (a) { return a; };
+
+  race.compute = function () {
+    var self = this;
+    this.runs = this.computeRuns();
+    this.lossRange = lossLimits(this.runs.filter(function (r) { return !self.hidden[r.label]; }),
+                                this.style.loss_floor);
+  };
+
+  race.buildFigure = function (fig) {
+    var spec = this.spec;
+    this.mapCanvas = h("canvas", this.mapAttributes({ "class": "ol-map", role: "img",
+      "aria-label": "Contour plot of the surface with the optimizers' paths" }));
+    fig.appendChild(this.mapCanvas);
+    this.map = new Chart(this.mapCanvas, { margin: { l: 50, r: 10, t: 8, b: 42 }, equal: true });
+    if (spec.loss_panel) {
+      this.lossCanvas = h("canvas", { "class": "ol-loss", role: "img",
+        "aria-label": "Loss against the step, log scale" });
+      fig.appendChild(this.lossCanvas);
+      this.loss = new Chart(this.lossCanvas, { margin: { l: 60, r: 14, t: 8, b: 42 } });
+    }
+    this.readout = h("div", { "class": "ol-readout", "aria-live": "off" });
+    this.el.appendChild(this.readout);
+    this.wireMap();
+  };
+
+  // The readout under the map: where pixel p is.
+  race.hover = function (p) {
+    if (!this.map.inside(p[0], p[1])) return;
+    var d = this.map.inv(p[0], p[1]), names = this.surface().axes || ["x", "y"];
+    this.readout.textContent = names[0] + " = " + fmt(d[0]) + ", " + names[1] + " = " + fmt(d[1]) + this.readoutMore(d);
+  };
+  race.readoutMore = function () { return ""; };
+
+  race.at = function (ev) {
+    var b = this.mapCanvas.getBoundingClientRect();
+    return [ev.clientX - b.left, ev.clientY - b.top];
+  };
+
+  race.wireMap = function () {
+    var self = this, cv = this.mapCanvas;
+    cv.addEventListener("pointermove", function (ev) { self.hover(self.at(ev)); });
+    cv.addEventListener("pointerleave", function () { self.readout.textContent = ""; });
+  };
+
+  race.charts = function () { return [this.map, this.loss].filter(Boolean); };
+
+  race.layoutFigure = function (W, H) {
+    var mapW, mapH, side = false, L;
+    if (this.projector) {
+      var P = this.loss ? projectorLayout(W, H, this.map, this.surface().window) : null;
+      side = P ? P.side : false;
+      mapW = P ? P.map : W;
+      mapH = P ? P.mapH : H;
+    } else {
+      L = raceLayout(contentWidth(this.figure), root.innerHeight || 800, !!this.loss);
+      W = L.width; side = L.side; mapW = L.map; mapH = L.maxH;
+    }
+    var w = this.surface().window;
+    var mh = this.map.layout(mapW, mapH, w[0], w[1]);
+    if (this.loss) {
+      var lh = side ? mh : this.projector ? H - mh - GAP : L.lossH;
+      this.loss.layout(side ? W - GAP - mapW : W, lh, [0, this.T()], this.lossRange, false, true);
+    }
+    return W;
+  };
+
+  // The legend on the figure: every run shown, with its colour (and dash).
+  race.legendEntries = function () {
+    var self = this;
+    return (this.runs || []).filter(function (r) { return self.isOn(r.label); }).map(function (r) {
+      return { label: r.label + (r.python ? " (Python)" : ""), color: r.color, dash: r.python ? [6, 4] : null };
+    });
+  };
+
+  race.stepText = function () { return "step " + this.state.step + " / " + this.T(); };
+
+  race.drawCharts = function () {
+    var self = this, map = this.map, st = this.state, sp = this.surface(), k = st.step;
+    if (!map.rect) return;
+    map.clear();
+    this.bg.draw(map);
+    map.clip(true);
+    sp.minima.forEach(function (m) { map.marker(m[0], m[1], "star", self.style.minimum, 9); });
+    this.runs.forEach(function (r) {
+      if (!self.isOn(r.label)) return;
+      var e = Math.min(k, r.end);
+      map.line(function (i) { return [r.xs[2 * i], r.xs[2 * i + 1]]; }, e + 1, r.color, 2.4, r.python ? [6, 4] : null, r.label);
+      if (e < 400) map.dots(function (i) { return [r.xs[2 * i], r.xs[2 * i + 1]]; }, e + 1, r.color, 2.1);
+    });
+    map.clip(false);
+    var start = this.start();
+    map.marker(start[0], start[1], "start", "#000", 5.5);
+    this.runs.forEach(function (r) {
+      if (!self.isOn(r.label)) return;
+      var e = Math.min(k, r.end), gone = r.div >= 0 && k >= r.div;
+      map.marker(r.xs[2 * e], r.xs[2 * e + 1], gone ? "cross" : "head", r.color, gone ? 7 : 6);
+    });
+    map.axes((sp.axes || [])[0], (sp.axes || [])[1], false);
+    if (this.loss) {
+      var loss = this.loss;
+      loss.xr = [0, this.T()];
+      loss.yr = this.lossRange;
+      loss.clear();
+      loss.axes("step", this.word(), true);
+      loss.clip(true);
+      this.runs.forEach(function (r) {
+        if (!self.isOn(r.label)) return;
+        var e = Math.min(k, r.gap.length - 1);
+        loss.line(function (i) { return [i, r.gap[i]]; }, e + 1, r.color, 2.2, r.python ? [6, 4] : null, r.label);
+      });
+      loss.clip(false);
+      var top = Math.pow(10, this.lossRange[1]) / 1.5;
+      this.runs.forEach(function (r) {
+        if (!self.isOn(r.label)) return;
+        var e = Math.min(k, r.gap.length - 1), gone = r.div >= 0 && k >= r.div;
+        loss.marker(e, Math.min(r.gap[e], gone ? top : Infinity), gone ? "cross" : "head", r.color, gone ? 6 : 4.5);
+      });
+    }
+    this.status();
+  };
+
+  race.status = function () {
+    var self = this, k = this.state.step, word = this.word(), floor = this.style.loss_floor;
+    this.runs.forEach(function (r) {
+      var row = self.rows[r.label];
+      if (!row) return;
+      var msg;
+      if (r.div >= 0 && k >= r.div) msg = "✗ diverged at step " + r.div;
+      else {
+        var f = r.gap[Math.min(k, r.gap.length - 1)];
+        msg = word + " " + (f <= floor * 1.0001 ? "< " + fmt(floor) : fmt(f)) + " at step " + k;
+      }
+      row.status.textContent = msg;
+    });
+  };
+
+  // One line of the settings shown: surface, start, each optimizer's η and knobs, steps.
+  race.caption = function () {
+    var st = this.state, start = this.start();
+    var parts = [this.surface().name, "start (" + fmt(start[0]) + ", " + fmt(start[1]) + ")"].concat(this.settings());
+    parts.push(this.T() + " steps" + (st.step < this.T() ? ", shown at step " + st.step : ""));
+    return parts.join(" · ");
+  };
+
+  race.toPixel = function (x, y) {
+    var b = this.mapCanvas.getBoundingClientRect();
+    return [b.left + this.map.fx(x), b.top + this.map.fy(y)];
+  };
+
+  // ------------------------------------------------------------------ indexed (a mixin)
+  // Replay race and lines: stored rows, one per combination of the sliders (state.idx).
+  var indexed = {};
+  indexed.startState = function () {
+    return { step: this.spec.T, idx: this.spec.sliders.map(function (s) { return s.init; }) };
+  };
+  indexed.resetPatch = function () { return this.startState(); };
+
+  indexed.combo = function () {
+    var c = 0, sl = this.spec.sliders, idx = this.state.idx;
+    for (var i = 0; i < sl.length; i++) c = c * sl[i].values.length + idx[i];
+    return c;
+  };
+
+  indexed.optionEntries = function () {
+    return this.series.map(function (d) { return { label: d.s.label, color: d.s.color, dash: d.s.dash }; });
+  };
+
+  indexed.buildSliders = function (row) {
+    var self = this;
+    this.spec.sliders.forEach(function (s, i) { row.appendChild(self.indexSlider(s, i)); });
+  };
+
+  indexed.indexSlider = function (s, i) {
+    var self = this;
+    var range = h("input", { type: "range", "class": "ol-param", "data-name": s.name, min: 0,
+                             max: s.values.length - 1, step: 1, value: s.init, "aria-label": s.label });
+    var out = h("output", { text: s.text[s.init] });
+    range.addEventListener("input", function (ev) {
+      var idx = self.state.idx.slice();
+      idx[i] = clamp(parseInt(range.value, 10) || 0, 0, s.values.length - 1);
+      self.set({ idx: idx }, ev);
+    });
+    this.fields[s.name] = { range: range, out: out, sync: function () {
+      range.value = String(self.state.idx[i]);
+      out.textContent = s.text[self.state.idx[i]];
+    } };
+    return h("label", { "class": "ol-field" }, [h("span", { text: s.label }), range, out]);
+  };
+
+  indexed.settings = function () {
+    var idx = this.state.idx;
+    return this.spec.sliders.map(function (sl, i) { return sl.label + " " + sl.text[idx[i]]; });
+  };
+
+  indexed.drawn = function () { this.el.setAttribute("data-combo", String(this.combo())); };
+
+  var LONG_PRESS = 400, SLOP = 10;  // ms a finger rests before it drags the start; px it may wander
+  // Arrow keys on the focused map: the start moves by 1 % of the window (Shift: 10 %).
+  var KEY_MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+
+  // ------------------------------------------------------------------ LiveRace
+  var LiveRace = view(LiveExplorer, [race]), LR = LiveRace.prototype;
+  LR.T = function () { return this.state.steps; };
+  LR.surface = function () { return this.spec.surfaces[this.state.surface]; };
+  LR.start = function () { return this.state.start; };
+
+  // The title: the chapter's, and the surface's name once the reader has chosen another surface.
+  LR.title = function () {
+    var st = this.state;
+    return st.surface !== this.initial.surface ? this.surface().name : this.spec.title || "";
+  };
+
+  LR.buildHead = function (head) {
+    var self = this, surfaces = this.spec.surfaces, sel = h("select", { "class": "ol-surface", "aria-label": "surface" });
+    Object.keys(surfaces).forEach(function (k) {
+      sel.appendChild(h("option", { value: k, text: surfaces[k].name }));
+    });
+    sel.addEventListener("change", function (ev) {
+      var k = sel.value;
+      self.set({ surface: k, start: surfaces[k].start.slice() }, ev);
+    });
+    head.appendChild(h("label", { "class": "ol-field", style: "flex:0 1 auto" }, [h("span", { text: "surface" }), sel]));
+    this.surfaceSelect = sel;
+  };
+
+  LR.mapAttributes = function (a) {
+    a.role = "application"; a.tabindex = "0"; a["aria-roledescription"] = "start point map";
+    a["aria-label"] += "; arrow keys move the start point (Shift: larger steps); click, tap or drag to set it";
+    return a;
+  };
+
+  LR.optionEntries = function () {
+    var self = this, entries = this.spec.optimizers.slice();
+    Object.keys(this.extra).forEach(function (k) {
+      entries.push({ label: k, color: self.extra[k].color, python: true });
+    });
+    return entries;
+  };
+
+  LR.buildSliders = function (knobs) {
+    var spec = this.spec, self = this;
+    knobs.appendChild(this.linkField());
+    (spec.knobs || []).forEach(function (k) { knobs.appendChild(self.field(k)); });
+    knobs.appendChild(this.field({ name: "steps", label: "steps", min: spec.limits.steps[0],
+                                   max: spec.limits.steps[1], step: 1, integer: true }));
+  };
+
+  LR.buildNotes = function (side) {
+    side.appendChild(this.codeDetails());
+    if (Object.keys(this.extra).length) {
+      side.appendChild(h("div", { "class": "ol-note", text: "Runs marked (Python) were computed by " +
+        "the notebook's kernel; they follow the controls only in a live notebook." }));
+    }
+  };
+
+  LR.syncControls = function () {
+    LiveExplorer.prototype.syncControls.call(this);
+    var st = this.state;
+    this.surfaceSelect.value = st.surface;
+    if (st.start) this.el.setAttribute("data-start", st.start[0] + "," + st.start[1]);
+  };
+
+  LR.computeRuns = function () {
+    var spec = this.spec, self = this, sp = this.surface(), w = sp.window, runs = [];
+    var shift = sp.fmin !== null && sp.fmin !== undefined ? sp.fmin : 0;
+    var st = this.state, E = root.optimlabEngine;
+    if (!this.S || this.Skey !== st.surface) {
+      this.S = E.surface(sp); this.Skey = st.surface;
+      this.bg = new Background(surfaceGrid(this.S, sp, GRID, this.style.contour_levels), this.style);
+    }
+    spec.optimizers.forEach(function (o) {
+      if (st.active.indexOf(o.label) < 0) return;
+      var r = E.run({ rule: o.rule, hp: self.hp(o) }, self.S, st.start, st.steps, 1e6);
+      runs.push(self.shape(o.label, o.color, r.xs, r.losses, r.divergedAt, shift, w));
+    });
+    Object.keys(this.extra).forEach(function (label) {
+      var e = self.extra[label];
+      if (!e || e.surface !== st.surface) return;
+      runs.push(self.shape(label, e.color, Float64Array.from(e.xs), Float64Array.from(e.losses), e.div, shift, w, true));
+    });
+    return runs;
+  };
+
+  LR.shape = function (label, color, xs, losses, div, shift, w, python) {
+    var n = losses.length, cut = displayEnd(xs, n, div, w), end = cut.end;
+    if (cut.exit) { xs = xs.slice(0, 2 * (end + 1)); xs[2 * end] = cut.exit[0]; xs[2 * end + 1] = cut.exit[1]; }
+    var lf = Math.max(div >= 0 ? div - 1 : n - 1, 0), gap = new Float64Array(lf + 1);
+    for (var i = 0; i <= lf; i++) gap[i] = Math.max(losses[i] - shift, this.style.loss_floor);
+    return { label: label, color: color, xs: xs, end: end, div: div, gap: gap, python: !!python };
+  };
+
+  // The map: a mouse or pen sets the start where it presses and drags it.  A finger scrolls the
+  // page (touch-action), sets the start where it taps, and drags it after a long press (the
+  // explorer's data-touch-drag is "1" then).
+  LR.wireMap = function () {
+    var self = this, cv = this.mapCanvas, el = this.el, dragging = false, touch = null;
+    function point(ev) {
+      var p = self.at(ev), w = self.surface().window, d = self.map.inv(p[0], p[1]);
+      return [clamp(d[0], w[0][0], w[0][1]), clamp(d[1], w[1][0], w[1][1])];
+    }
+    function startDrag(ev) {
+      dragging = true;
+      self.pause();
+      self.set({ start: point(ev) }, ev);
+    }
+    function endTouch() {
+      if (touch) clearTimeout(touch.timer);
+      touch = null;
+      el.removeAttribute("data-touch-drag");
+    }
+    cv.addEventListener("pointerdown", function (ev) {
+      if (ev.button !== 0) return;
+      var p = self.at(ev);
+      if (!self.map.inside(p[0], p[1])) return;
+      if (ev.pointerType === "touch") {
+        endTouch();
+        touch = { x: ev.clientX, y: ev.clientY, down: ev };
+        touch.timer = setTimeout(function () {
+          el.setAttribute("data-touch-drag", "1");
+          startDrag(touch.down);
+        }, LONG_PRESS);
+        return;
+      }
+      try { cv.setPointerCapture(ev.pointerId); } catch (e) { /* synthetic events */ }
+      startDrag(ev);
+    });
+    cv.addEventListener("pointermove", function (ev) {
+      if (dragging) { self.set({ start: point(ev) }, ev); return; }
+      if (touch) {
+        if (Math.abs(ev.clientX - touch.x) + Math.abs(ev.clientY - touch.y) > SLOP) endTouch();  // a swipe
+        return;
+      }
+      self.hover(self.at(ev));
+    });
+    // Once a long press has begun a drag, the finger's moves drag the start instead of scrolling.
+    cv.addEventListener("touchmove", function (ev) { if (dragging) ev.preventDefault(); }, { passive: false });
+    cv.addEventListener("contextmenu", function (ev) { if (touch || dragging) ev.preventDefault(); });
+    cv.addEventListener("pointerup", function (ev) {
+      if (touch && !dragging) self.set({ start: point(ev) }, ev);  // a tap
+      endTouch();
+      if (!dragging) return;
+      dragging = false;
+      self.flush();
+    });
+    cv.addEventListener("pointercancel", function () {  // the page scrolls: the finger was swiping
+      endTouch();
+      if (dragging) { dragging = false; self.flush(); }
+    });
+    cv.addEventListener("pointerleave", function () { if (!dragging) self.readout.textContent = ""; });
+    cv.addEventListener("keydown", function (ev) {
+      var d = KEY_MOVES[ev.key];
+      if (!d) return;
+      ev.preventDefault();
+      var w = self.surface().window, f = ev.shiftKey ? 0.1 : 0.01, s = self.state.start, p = [];
+      for (var k = 0; k < 2; k++) {
+        p.push(clamp(Number((s[k] + d[k] * f * (w[k][1] - w[k][0])).toPrecision(12)), w[k][0], w[k][1]));
+      }
+      self.pause();
+      self.set({ start: p }, ev);
+      self.announce();
+    });
+  };
+
+  LR.readoutMore = function (d) {
+    return (this.S ? ", f = " + fmt(this.S.f(d[0], d[1])) : "") + "   (click or drag to start here)";
+  };
+
+  // For screen readers: where the start is now and how each optimizer ends.
+  LR.announce = function () {
+    var st = this.state, names = this.surface().axes || ["x", "y"], self = this;
+    var parts = ["start " + names[0] + " = " + fmt(st.start[0]) + ", " + names[1] + " = " + fmt(st.start[1])];
+    Object.keys(this.rows).forEach(function (l) {
+      if (self.isOn(l)) parts.push(l + ": " + self.rows[l].status.textContent);
+    });
+    this.said.textContent = parts.join("; ");
+  };
+
+  LR.settings = function () {
+    var st = this.state, spec = this.spec, self = this, parts = [], knobs = {};
+    (spec.knobs || []).forEach(function (k) { knobs[k.name] = k.label.split(" (")[0]; });
+    spec.optimizers.forEach(function (o) {
+      if (!self.isOn(o.label)) return;
+      parts.push([o.label, "η " + fmt(st.lrs[o.label])].concat(Object.keys(o.bind || {}).map(function (k) {
+        return (knobs[k] || k) + " " + fmt(st[k]);
+      })).join(" "));
+    });
+    Object.keys(this.extra).forEach(function (l) { if (self.isOn(l)) parts.push(l + " (Python)"); });
+    return parts;
+  };
+
+  LR.code = function () {
+    var st = this.state, sp = this.surface();
+    var lines = ["import optimlab as ol", "", "surface = " + sp.code].concat(this.optimizersCode());
+    lines.push("runs = {label: ol.run(opt, surface, (" + py(st.start[0]) + ", " + py(st.start[1]) +
+               "), steps=" + st.steps + ") for label, opt in optimizers.items()}");
+    return lines.join("\n");
+  };
+
+  // ------------------------------------------------------------------ ReplayRace
+  var ReplayRace = view(Explorer, [race, indexed]), RR = ReplayRace.prototype;
+  RR.init = function () {
+    var spec = this.spec;
+    this.state = this.startState();
+    this.series = spec.series.map(function (s) {
+      return { s: s, X: decode(s.x), Y: decode(s.y), F: decode(s.f) };
+    });
+    this.grid = spec.grid;
+  };
+
+  RR.surface = function () { return this.spec.surface; };
+  RR.start = function () { return this.spec.start; };
+
+  RR.buildNotes = function (side) {
+    side.appendChild(h("div", { "class": "ol-note", text: "Precomputed runs: the sliders switch " +
+      "between them." }));
+  };
+
+  RR.computeRuns = function () {
+    var spec = this.spec, c = this.combo(), runs = [];
+    if (!this.bg) this.bg = new Background(this.decodedGrid(), this.style);
+    this.series.forEach(function (d) {
+      var s = d.s, r = s.m ? s.m[c] : c, end = s.end[r], div = s.div[r], n = end + 1;
+      var xs = new Float64Array(2 * n);
+      for (var i = 0; i < n; i++) { xs[2 * i] = d.X[s.px[r] + i]; xs[2 * i + 1] = d.Y[s.px[r] + i]; }
+      var lf = Math.max(div >= 0 ? div - 1 : spec.T, 0);
+      var gap = d.F.subarray(s.pf[r], s.pf[r] + lf + 1);
+      runs.push({ label: s.label, color: s.color, xs: xs, end: end, div: div, gap: gap });
+    });
+    return runs;
+  };
+
+  RR.decodedGrid = function () {
+    var g = this.grid;
+    return { nx: g.nx, ny: g.ny, z: decode(g.z), levels: g.levels, window: this.spec.surface.window };
+  };
+
+  // ------------------------------------------------------------------ LinesView
+  var DASHES = { dash: [7, 5], dot: [2, 4], dashdot: [7, 4, 2, 4] };
+
+  var LinesView = view(Explorer, [indexed]), LV = LinesView.prototype;
+  LV.togglesLabel = "curves shown";
+  LV.rowsShown = false;
+
+  LV.init = function () {
+    var spec = this.spec;
+    this.state = this.startState();
+    this.X = Float64Array.from(spec.x);
+    this.series = spec.series.map(function (s) { return { s: s, Y: decode(s.y) }; });
+  };
+
+  LV.resettable = function () { return this.spec.sliders.length > 0; };
+
+  LV.buildFigure = function (fig) {
+    var spec = this.spec;
+    this.lineCanvas = h("canvas", { "class": "ol-lines", role: "img", "aria-label": spec.title || "curves" });
+    fig.appendChild(this.lineCanvas);
+    this.chart = new Chart(this.lineCanvas, { margin: { l: 64, r: 14, t: 10, b: 44 } });
+  };
+
+  LV.charts = function () { return [this.chart]; };
+
+  LV.layoutFigure = function (W, H) {
+    var spec = this.spec;
+    W = W || raceLayout(contentWidth(this.figure), root.innerHeight || 800, false).width;
+    this.chart.layout(W, H || spec.height || 380, spec.xrange, spec.yrange, spec.logx, spec.logy);
+    return W;
+  };
+
+  LV.rowStart = function (d, combo) { return d.s.fixed ? 0 : (d.s.m ? d.s.m[combo] : combo) * (this.spec.T + 1); };
+
+  LV.drawCharts = function () {
+    var c = this.chart, spec = this.spec, self = this, st = this.state, X = this.X;
+    var T = spec.T + 1, e = spec.animate ? st.step : spec.T, combo = this.combo();
+    c.clear();
+    c.axes(spec.xlabel, spec.ylabel, true);
+    c.clip(true);
+    this.series.forEach(function (d) {
+      if (self.hidden[d.s.label]) return;
+      var base = self.rowStart(d, combo), n = d.s.fixed ? T : e + 1;
+      c.line(function (i) { return [X[i], d.Y[base + i]]; }, n, d.s.color, d.s.fixed ? 1.8 : 2.4, DASHES[d.s.dash], d.s.label);
+    });
+    c.clip(false);
+  };
+
+  LV.legendEntries = function () {
+    var self = this;
+    return this.series.filter(function (d) { return !self.hidden[d.s.label]; }).map(function (d) {
+      return { label: d.s.label, color: d.s.color, dash: DASHES[d.s.dash] || null };
+    });
+  };
+
+  LV.stepText = function () { return (this.spec.stepword || "x") + " = " + fmt(this.X[this.state.step]); };
+
+  LV.caption = function () {
+    var spec = this.spec, parts = [];
+    if (spec.title) parts.push(spec.title);
+    parts = parts.concat(this.settings());
+    if (spec.animate) parts.push(this.stepText());
+    return parts.join(" · ");
+  };
+
+  LV.snapshot = function () {
+    var self = this, out = P.snapshot.call(this), combo = this.combo(), T = this.spec.T + 1;
+    this.series.forEach(function (d) {
+      if (self.hidden[d.s.label]) return;
+      var base = self.rowStart(d, combo);
+      out.runs[d.s.label] = { y: Array.from(d.Y.subarray(base, base + T)) };
+    });
+    return out;
   };
 
   // ------------------------------------------------------------------ mounting
@@ -1766,7 +1907,10 @@
     if (spec.kind === "network") {  // its own view (network_view.js), built on this controller
       if (!root.optimlabNetworkView) throw new Error("network_view.js is not loaded");
       ex = root.optimlabNetworkView.create(el, spec, opts, api);
-    } else ex = new Explorer(el, spec, opts);
+    } else {
+      var View = spec.kind === "lines" ? LinesView : spec.live ? LiveRace : ReplayRace;
+      ex = new View(el, spec, opts);
+    }
     el.__ol = ex;
     return ex;
   }
@@ -1799,6 +1943,7 @@
               specProblem: specProblem, decode: decode, displayEnd: displayEnd, lossLimits: lossLimits,
               surfaceGrid: surfaceGrid, percentile: percentile, linTicks: linTicks, ticksFor: ticksFor,
               raceLayout: raceLayout, SIDE_BY_SIDE: SIDE_BY_SIDE, Explorer: Explorer,
+              LiveExplorer: LiveExplorer,
               parts: { h: h, Chart: Chart, fmt: fmt, py: py, clamp: clamp, contentWidth: contentWidth,
                        GAP: GAP, BASE_PX: BASE_PX, reduceMotion: reduceMotion, Background: Background } };
   root.optimlabExplorer = api;

@@ -41,7 +41,7 @@
 
   function build(api) {
     var parts = api.parts, h = parts.h, Chart = parts.Chart, fmt = parts.fmt;
-    var Base = api.Explorer.prototype;
+    var Base = api.LiveExplorer.prototype;
 
     function NetworkView(el, spec, opts) {
       opts = opts || {};
@@ -139,10 +139,7 @@
         rows.appendChild(r.row);
       });
       var knobs = h("div", { "class": "ol-row ol-knobs" });
-      this.linkBox = h("input", { type: "checkbox", "class": "ol-link", "aria-label": "link the learning rates" });
-      this.linkBox.addEventListener("change", function (ev) { self.set({ linked: self.linkBox.checked }, ev); });
-      knobs.appendChild(h("label", { "class": "ol-field", style: "flex:0 1 auto" },
-        [this.linkBox, h("span", { text: "link learning rates" })]));
+      knobs.appendChild(this.linkField());
       (spec.knobs || []).forEach(function (k) { knobs.appendChild(self.field(k)); });
       side.appendChild(knobs);
       var run = h("div", { "class": "ol-row ol-knobs" });
@@ -180,12 +177,7 @@
         side.appendChild(h("div", { "class": "ol-note ol-python-only", text: "Not trained in the page (Python only, " +
           "ol.nets.train): " + spec.python_only.map(function (p) { return p.label + " — " + p.note; }).join("; ") + "." }));
       }
-      this.codeBox = h("pre", {});
-      this.copyBtn = h("button", { type: "button", "class": "ol-copy", text: "Copy",
-                                   "aria-label": "Copy this setting as optimlab code" });
-      this.copyBtn.addEventListener("click", function () { self.copy(); });
-      side.appendChild(h("details", { "class": "ol-code" }, [
-        h("summary", { text: "This setting as optimlab code " }), this.codeBox, this.copyBtn]));
+      side.appendChild(this.codeDetails());
       el.addEventListener("keydown", function (ev) { ev.stopPropagation(); });
       this.wireProjector();
       // Space plays and pauses when the focus is on the epoch slider or a chart.

@@ -506,3 +506,50 @@ def test_a_spec_of_another_version_is_refused_visibly(browser, tmp_path):
     assert f"spec version {explorers.SPEC_VERSION + 1}" in text and page.locator("canvas").count() == 0
     assert len(errors) == 1 and "spec version" in errors[0]
     context.close()
+
+
+# --------------------------------------------------------------------------- the replay race
+def test_a_replay_race_draws_the_stored_runs_its_sliders_choose(browser, tmp_path):
+    """No chapter shows a replay race (precomputed runs, chosen by sliders): a standalone one draws,
+    for each setting of its sliders, the very runs optimlab stored for it; a toggle hides a run,
+    Reset brings back the chapter's setting; its map only reads out coordinates."""
+    from optimlab import explorers
+
+    ex = explorers.race(ol.surfaces.Quadratic(kappa=10),
+                        {"SGD": lambda lr: ol.SGD(lr=lr), "Momentum": lambda lr, beta: ol.SGD(lr=lr, momentum=beta)},
+                        {"lr": [0.01, 0.05, 0.3], "beta": [0.5, 0.9]}, steps=25)
+    assert not ex.live
+    context = new_context(browser, viewport={"width": 1000, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(ex.save(tmp_path / "replay.html").as_uri(), wait_until="load")
+    el = page.locator(".optimlab-explorer[data-ready='1']")
+    assert not _is_live(el) and el.locator("canvas.ol-map").get_attribute("role") == "img"
+
+    def drawn_are_stored(combo):
+        assert el.get_attribute("data-combo") == str(combo)
+        runs = _snap(el)["runs"]
+        assert sorted(runs) == ["Momentum", "SGD"]
+        for label, run in runs.items():
+            stored = ex.series_data(label)
+            assert run["end"] == stored["end"][combo] and run["div"] == stored["div"][combo]
+            np.testing.assert_allclose(np.reshape(run["xs"], (-1, 2)), stored["xs"][combo][:run["end"] + 1], atol=1e-12)
+
+    drawn_are_stored(3)  # the sliders start at their middle values: lr 0.05 (index 1), beta 0.9 (index 1)
+    for lr, beta in [(0, 0), (2, 1), (2, 0)]:
+        _set_range(el.locator("input.ol-param[data-name=lr]"), lr)
+        _set_range(el.locator("input.ol-param[data-name=beta]"), beta)
+        drawn_are_stored(2 * lr + beta)  # the first slider slowest
+    assert "0.3" in el.evaluate("el => el.__ol.caption()")
+    el.locator(".ol-toggle[data-label=SGD]").click()
+    assert sorted(_snap(el)["runs"]) == ["Momentum"]
+    el.locator(".ol-reset").click()
+    drawn_are_stored(3)
+    box = el.locator("canvas.ol-map").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 3)
+    readout, axes = el.locator(".ol-readout").inner_text(), ex.spec["surface"]["axes"] or ["x", "y"]
+    assert readout.startswith(f"{axes[0]} = ") and f", {axes[1]} = " in readout
+    assert "click" not in readout and "f = " not in readout  # nothing to compute or click here
+    assert errors == []
+    context.close()
