@@ -148,7 +148,8 @@ def test_legend_lists_the_optimizers_shown_and_follows_the_toggles(visit):
 
         assert legend() == shown() and legend(), f"explorer {i}: legend {legend()} for {shown()}"
         off = ex.locator(".ol-toggle[aria-pressed=false]")
-        toggle = off.first if off.count() else ex.locator(".ol-toggle").first
+        # (the element itself: `off.first` would be another toggle once this one is on)
+        toggle = (off.first if off.count() else ex.locator(".ol-toggle").first).element_handle()
         toggle.click()
         assert legend() == shown(), f"explorer {i}: after a toggle, legend {legend()} for {shown()}"
         box = ex.evaluate("el => el.__ol.legendBoxes()")[0]
