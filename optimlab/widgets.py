@@ -262,7 +262,8 @@ class Panel(_Synced):
         return {label: run(self.optimizer(label), s, self.start, self.steps) for label in self.active}
 
     def hyperparameters(self) -> dict:
-        """The controls a Python run can ask for (:data:`HYPERPARAMETERS`): ``lr`` is :attr:`lr`."""
+        """The controls a Python run can ask for (:data:`HYPERPARAMETERS`): ``lr`` is
+        ``panel.lr``, the first learning rate shown."""
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
                 "weight_decay": self.weight_decay}
 
@@ -272,8 +273,8 @@ class Panel(_Synced):
         ``compute(surface, start, steps, **hp)`` returns a :class:`~optimlab.Trajectory` (or
         points of shape (steps+1, 2)).  It receives the surface shown (an optimlab surface), the
         start ``(x, y)``, the number of steps and, by name, those of the panel's current
-        hyperparameters it declares: ``lr`` (:attr:`lr`), ``beta1``, ``beta2``, ``eps``,
-        ``weight_decay`` (all of them if it takes ``**hp``).  For example::
+        hyperparameters it declares: ``lr`` (``panel.lr``, the first rate shown), ``beta1``,
+        ``beta2``, ``eps``, ``weight_decay`` (all of them if it takes ``**hp``).  For example::
 
             panel.add("mine", lambda surface, start, steps, lr, beta1:
                       ol.run(ol.SGD(lr=lr, momentum=beta1), surface, start, steps))
