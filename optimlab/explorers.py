@@ -515,7 +515,7 @@ def _live_entries(optimizers, knobs, catalogue, network=False):
                 continue
             entries.append(e)
             # (a race's catalogue starts at the chapter's first η, to compare at one rate; a
-            # network's at each rule's PyTorch default, where each trains: Lion at SGD's η does not)
+            # network's at each rule's own default (PyTorch's; Lion's optimlab's): Lion at SGD's η does not train)
             lrs[e["label"]] = e["hp"]["lr"] if network else entries[0]["hp"]["lr"]
     cols = style.colors([e["label"] for e in entries])
     for e in entries:
