@@ -64,15 +64,35 @@ def _scroll_until(page, selector: str) -> int:
     return 0
 
 
+def _cells_without_outputs(page, cells) -> list[int]:
+    """Those of `cells` (indices) that show no output once scrolled into view (JupyterLab attaches
+    only the cells near the window); the notebook is back at its top afterwards."""
+    missing = []
+    for i in sorted(cells):
+        page.evaluate("async i => { const nb = window.jupyterapp.shell.currentWidget.content;"
+                      " await nb.scrollToItem(i, 'start'); }", i)
+        try:
+            page.wait_for_selector(f".jp-NotebookPanel .jp-Cell[data-windowed-list-index='{i}'] .jp-OutputArea-output",
+                                   state="attached", timeout=10_000)
+        except PlaywrightTimeout:
+            missing.append(i)
+    page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.content.scrollToItem(0, 'start'); }")
+    return missing
+
+
 def test_chapter_opens_as_notebook_with_outputs_and_folded_solutions(browser, lab):
     context, page, external = _open(browser, lab, f"{CHAPTER}.ipynb")
     try:
         page.wait_for_selector(".jp-NotebookPanel .jp-OutputArea-output img", state="attached")
         assert page.locator(".jp-FileEditor").count() == 0, "opened in a text editor"
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-        assert page.locator(".jp-NotebookPanel .jp-OutputArea-output").count() >= 5
+        # Every cell that has outputs in the file shows them (cells render lazily: scroll through).
+        nb = json.loads((lab["root"] / f"{CHAPTER}.ipynb").read_text())
+        expected = {i for i, c in enumerate(nb["cells"]) if c.get("outputs")}
+        assert len(expected) >= 5
+        assert _cells_without_outputs(page, expected) == [], "cells whose outputs did not show"
         # The hidden install cell (and the other cells the book hides) start folded.
-        assert page.locator(".jp-Cell .jp-InputPlaceholder").count() >= 1
+        page.wait_for_selector(".jp-Cell .jp-InputPlaceholder", state="attached")
         # Exercises render (jupyterlab-myst), and their solutions are folded.
         assert _scroll_until(page, "details.myst-exercise") >= 1, "no folded solution rendered"
         assert page.evaluate("() => [...document.querySelectorAll('details.myst-exercise')].every(d => !d.open)")
