@@ -24,7 +24,7 @@ import numpy as np
 from . import registry, rules, style, surfaces
 
 __all__ = ["surface_spec", "optimizer_spec", "optimizer_from_spec", "supported", "DEFAULTS", "NETWORK_DEFAULTS",
-           "KNOBS", "ENGINE_PATH", "engine_source"]
+           "INTEGERS", "KNOBS", "ENGINE_PATH", "engine_source"]
 
 #: The engine's JavaScript file.
 ENGINE_PATH = Path(__file__).resolve().parent / "assets" / "engine.js"
@@ -56,6 +56,11 @@ DEFAULTS = {name: {f.name: _plain(f.default) for f in dataclasses.fields(cls)}
 #: The same for the rules only the network trainer runs (whole tensors).
 NETWORK_DEFAULTS = {name: {f.name: _plain(f.default) for f in dataclasses.fields(cls)}
                     for name, cls in _TENSOR_RULES.items()}
+#: The whole-number hyperparameters of each rule that has any (Muon's ``ns_steps``): JSON does not
+#: tell 5 from 5.0, and the explorer's copied code must write them as Python ints.
+INTEGERS = {name: [f.name for f in dataclasses.fields(cls) if type(f.default) is int]
+            for name, cls in {**_RULES, **_TENSOR_RULES}.items()
+            if any(type(f.default) is int for f in dataclasses.fields(cls))}
 
 #: The explorer's shared sliders (roles: β₁, β₂, ε, weight decay) and the hyperparameter each
 #: moves, per rule (``"betas.0"`` is ``betas[0]``), from :data:`optimlab.registry.RULES`.
@@ -78,10 +83,10 @@ def optimizer_from_spec(spec) -> rules.Optimizer:
     """The optimlab rule a spec describes (inverse of :func:`optimizer_spec`)."""
     hp = dict(spec["hp"])
     cls = _RULES.get(spec["rule"]) or _TENSOR_RULES[spec["rule"]]
-    for f in dataclasses.fields(cls):  # pairs as tuples, whole numbers as ints (Muon's ns_steps)
+    for f in dataclasses.fields(cls):  # pairs as tuples, whole numbers as ints (INTEGERS)
         if isinstance(hp.get(f.name), list):
             hp[f.name] = tuple(hp[f.name])
-        elif type(f.default) is int and isinstance(hp.get(f.name), float) and hp[f.name].is_integer():
+        elif f.name in INTEGERS.get(spec["rule"], ()) and isinstance(hp.get(f.name), float) and hp[f.name].is_integer():
             hp[f.name] = int(hp[f.name])
     return cls(**hp)
 

@@ -29,7 +29,7 @@ plot window spans ±8000 steps of 1/16000 of its width; losses: log10); combinat
 very same run share one stored row; each row stops where it stops changing.  :func:`decode` reads
 arrays back and :meth:`Explorer.series_data` a whole series.
 
-The spec (version 3): the contract between this module and explorer.js
+The spec (version 4): the contract between this module and explorer.js
 ------------------------------------------------------------------------
 An explorer is drawn from one JSON object, ``Explorer.spec``.  Its ``"v"`` is
 :data:`SPEC_VERSION`; explorer.js refuses a spec of a version it does not read, with a message in
@@ -44,8 +44,9 @@ Races also: ``style`` (:func:`spec_style`: ``contour`` fill colours low → high
 
 * live race: ``surfaces`` (display name → ``optimlab.engine.surface_spec``), ``optimizers``
   (``label``, ``rule``, ``hp``, ``bind``: knob → hyperparameter path, ``color``), ``defaults``
-  (``optimlab.engine.DEFAULTS``), ``knobs`` (``name``, ``label``, ``min``, ``max``, ``step``,
-  ``log``), ``limits`` (``lr``, ``steps``: [min, max]), ``state`` (the initial controls:
+  (``optimlab.engine.DEFAULTS``), ``integers`` (``optimlab.engine.INTEGERS``: the copied code
+  writes these hyperparameters as Python ints), ``knobs`` (``name``, ``label``, ``min``, ``max``,
+  ``step``, ``log``), ``limits`` (``lr``, ``steps``: [min, max]), ``state`` (the initial controls:
   ``surface``, ``active``, ``lrs``, ``linked``, one value per knob, ``steps``, ``start``,
   ``step``; the widget syncs these, :data:`optimlab.widgets.STATE_KEYS`), ``extra`` (label →
   :func:`python_run`).
@@ -60,8 +61,8 @@ Races also: ``style`` (:func:`spec_style`: ``contour`` fill colours low → high
 
 * network (:func:`network`, drawn by ``network_view.js``, trained by ``network.js``): ``data``
   (:func:`network_data`), ``scalings`` (:func:`network_scalings`), ``schedules`` (``name``,
-  ``label``), ``optimizers``, ``defaults``, ``knobs`` and ``limits`` as a live race (``limits``
-  also ``epochs``, ``batch_size``, ``hidden``, ``seed``, ``warmup``, ``clip``), ``state``
+  ``label``), ``optimizers``, ``defaults``, ``integers``, ``knobs`` and ``limits`` as a live race
+  (``limits`` also ``epochs``, ``batch_size``, ``hidden``, ``seed``, ``warmup``, ``clip``), ``state``
   (``active``, ``lrs``, ``linked``, one value per knob, ``epochs``, ``batch_size``, ``seed``,
   ``hidden``, ``schedule``, ``warmup`` (epochs), ``clipping`` (bool), ``clip``, ``scaling``),
   ``python_only`` (``label``, ``note``: the rules the page cannot train), ``style`` (as a
@@ -125,7 +126,7 @@ _KNOB_DEFAULTS = {k: r.default for k, r in registry.ROLES.items()}
 STEP_LIMITS = (1, 2000)
 
 #: The version of the spec format written here; explorer.js refuses a spec of any other version.
-SPEC_VERSION = 3
+SPEC_VERSION = 4
 
 
 def spec_style() -> dict:
@@ -568,7 +569,7 @@ def _live_race(surface, optimizers, x0, steps, loss_panel, title, knobs, catalog
     spec = {"v": SPEC_VERSION, "kind": "race", "live": True, "style": spec_style(),
             "animate": True, "loss_panel": bool(loss_panel),
             "title": surface.name if title is None else str(title), "surfaces": offered,
-            "optimizers": entries, "defaults": engine.DEFAULTS, "knobs": knob_specs,
+            "optimizers": entries, "defaults": engine.DEFAULTS, "integers": engine.INTEGERS, "knobs": knob_specs,
             "limits": {"lr": lr_range, "steps": list(STEP_LIMITS)}, "state": state,
             "extra": {str(k): python_run(surface, v, name, cols.get(str(k)) or style.color(k))
                       for k, v in (extra or {}).items()}}
@@ -961,7 +962,7 @@ def network(optimizers, *, hidden: int = 32, epochs: int = 20, batch_size: int =
             "title": "A network trained in this page" if title is None else str(title),
             "data": network_data(), "scalings": network_scalings(),
             "schedules": [{"name": k, "label": v} for k, v in NETWORK_SCHEDULES.items()], "optimizers": entries,
-            "defaults": {**engine.DEFAULTS, **engine.NETWORK_DEFAULTS},
+            "defaults": {**engine.DEFAULTS, **engine.NETWORK_DEFAULTS}, "integers": engine.INTEGERS,
             "knobs": knob_specs, "limits": limits, "state": state,
             "python_only": [{"label": k, "note": v} for k, v in PYTHON_ONLY.items()],
             "style": spec_style()}

@@ -4,7 +4,8 @@ As tests/test_engine.py holds the browser engine to optimlab.run, this holds wha
 to what the book's figures and optimlab compute, on random cases: ``decode`` to
 :func:`optimlab.explorers.encode`/``decode``, ``displayEnd`` to :func:`optimlab.style.display_path`,
 ``lossLimits`` to :func:`optimlab.style.loss_limits`, ``surfaceGrid`` (the live map's contour grid
-and levels) to :func:`optimlab.style.contour_data`, ``percentile`` to ``numpy.percentile``; the
+and levels) to :func:`optimlab.style.contour_data`, ``percentile`` to ``numpy.percentile``,
+``ruleCode`` (the copied code of an optimizer) to the optimizer it was made from; the
 axis ticks (no Python twin: matplotlib draws the book's) to their rule; ``specProblem`` to the spec
 contract (:data:`optimlab.explorers.SPEC_VERSION`).
 """
@@ -234,3 +235,22 @@ def test_drawing_constants_come_from_the_spec_not_a_copy():
     for value in [*style.CONTOUR_COLORS, style.CONTOUR_LINE, style.MINIMUM_COLOR]:
         assert value.lower() not in js, f"explorer.js copies {value} (take it from spec.style)"
     assert not re.search(r"1e-16|\brgba\(120", js)
+
+
+def test_copied_code_of_every_rule_makes_the_same_optimizer(tmp_path):
+    """The copied code's ``ol.Rule(...)``, run in Python, is the optimizer the page ran, for random
+    settings of every rule a page runs (a Muon with 3 Newton–Schulz steps writes ``ns_steps=3``,
+    not ``3.0``, which Muon refuses)."""
+    from test_engine import random_optimizer
+    from test_network_js import _tensor_cases
+
+    rng = np.random.default_rng(5)
+    opts = [random_optimizer(rng, name) for name in engine.DEFAULTS for _ in range(4)]
+    for c in _tensor_cases():
+        opts += c["opt"] if isinstance(c["opt"], list) else [c["opt"]]
+    assert {type(o).__name__ for o in opts} == set(engine.DEFAULTS) | set(engine.NETWORK_DEFAULTS)
+    assert any(isinstance(o, ol.Muon) and o.ns_steps != 5 for o in opts)
+    spec = explorers.network({"Adam": ol.Adam()}).spec
+    calls = [("ruleCode", [spec, s["rule"], s["hp"]]) for s in (engine.optimizer_spec(o, network=True) for o in opts)]
+    for opt, code in zip(opts, _js(calls, tmp_path)):
+        assert repr(eval(code, {"ol": ol})) == repr(opt), code  # (rules compare by identity: the reprs name every value)

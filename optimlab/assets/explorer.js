@@ -28,7 +28,7 @@
  */
 (function (root) {
   "use strict";
-  if (root.optimlabExplorer && root.optimlabExplorer.version >= 3) {
+  if (root.optimlabExplorer && root.optimlabExplorer.version >= 4) {
     if (root.document) root.optimlabExplorer.mountAll();
     return;
   }
@@ -1329,12 +1329,13 @@
 
   L.entryCode = function (o) { return this.ruleCode(o.rule, this.hp(o)); };
 
-  // `ol.Rule(...)` with the hyperparameters that differ from the rule's defaults (and lr).
+  // `ol.Rule(...)` with the hyperparameters that differ from the rule's defaults (and lr); whole-
+  // number ones (spec.integers) as Python ints, every other number as a float.
   L.ruleCode = function (rule, hp) {
-    var defaults = this.spec.defaults[rule], args = [];
+    var defaults = this.spec.defaults[rule], ints = this.spec.integers[rule] || [], args = [];
     Object.keys(hp).forEach(function (k) {
       if (k !== "lr" && JSON.stringify(hp[k]) === JSON.stringify(defaults[k])) return;
-      args.push(k + "=" + py(hp[k]));
+      args.push(k + "=" + (ints.indexOf(k) >= 0 ? String(hp[k]) : py(hp[k])));
     });
     return "ol." + rule + "(" + args.join(", ") + ")";
   };
@@ -1872,7 +1873,7 @@
   // ------------------------------------------------------------------ the spec contract
   // The spec versions this script reads (optimlab.explorers.SPEC_VERSION; the fields are listed in
   // optimlab/explorers.py's docstring).  Anything else is refused, visibly, rather than misdrawn.
-  var SPEC_VERSIONS = [3];
+  var SPEC_VERSIONS = [4];
 
   // Why this script cannot draw `spec` ("" when it can).
   function specProblem(spec) {
@@ -1939,7 +1940,7 @@
   }
 
   // The pure parts are exported for the tests under node (tests/test_explorer_js.py).
-  var api = { version: 3, SPEC_VERSIONS: SPEC_VERSIONS, create: create, mount: mount, mountAll: mountAll,
+  var api = { version: 4, SPEC_VERSIONS: SPEC_VERSIONS, create: create, mount: mount, mountAll: mountAll,
               specProblem: specProblem, decode: decode, displayEnd: displayEnd, lossLimits: lossLimits,
               surfaceGrid: surfaceGrid, percentile: percentile, linTicks: linTicks, ticksFor: ticksFor,
               raceLayout: raceLayout, SIDE_BY_SIDE: SIDE_BY_SIDE, Explorer: Explorer,

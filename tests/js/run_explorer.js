@@ -29,6 +29,8 @@ const CALLS = {
   percentile: (sorted, p) => ex.percentile(sorted, p),
   ticksFor: (range, log, n) => ex.ticksFor(range, log, n),
   specProblem: (spec) => ex.specProblem(spec),
+  // The copied code's `ol.Rule(...)` for a rule and its hyperparameters, with a spec's tables.
+  ruleCode: (spec, rule, hp) => ex.LiveExplorer.prototype.ruleCode.call({ spec: spec }, rule, hp),
 };
 
 const calls = JSON.parse(fs.readFileSync(process.argv[2], "utf8"), revive);
