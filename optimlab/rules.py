@@ -872,8 +872,8 @@ class Adafactor(Optimizer):
 
     .. math::
         \hat\beta_{2,t} = 1 - t^{c},\quad
-        R_t = \hat\beta_{2,t} R_{t-1} + (1-\hat\beta_{2,t})\,\mathrm{mean}_{\text{cols}}(G_t^2),\quad
-        C_t = \hat\beta_{2,t} C_{t-1} + (1-\hat\beta_{2,t})\,\mathrm{mean}_{\text{rows}}(G_t^2),
+        R_t = \hat\beta_{2,t} R_{t-1} + (1-\hat\beta_{2,t})\,\mathrm{mean}_j\, G_{t,ij}^2,\quad
+        C_t = \hat\beta_{2,t} C_{t-1} + (1-\hat\beta_{2,t})\,\mathrm{mean}_i\, G_{t,ij}^2,
 
         \hat V_t = \frac{R_t C_t}{\max(\mathrm{mean}(R_t), \varepsilon_1)},\qquad
         U_t = \frac{G_t}{\sqrt{\max(\hat V_t, \varepsilon_1^2)}},\qquad
