@@ -677,13 +677,31 @@
         var row = self.rows[r.label], e = r.test_accuracy.length - 1;
         if (!r.done) busy++;
         if (!row || e < 0) return;
-        var msg = (r.done ? "" : "training… ") + "test accuracy " + (100 * r.test_accuracy[e]).toFixed(1) +
-          " %, training loss " + fmt(r.train_loss_epoch[e]) + " after " + e + " / " + E + " epochs";
-        if (r.diverged_at >= 0) msg += " (✗ diverged at step " + r.diverged_at + ": parameters past ±10⁶)";
-        row.status.textContent = msg;
+        var f = self.statusFields(row, E);
+        f.acc.textContent = (100 * r.test_accuracy[e]).toFixed(1);
+        f.loss.textContent = fmt(r.train_loss_epoch[e]);
+        f.epoch.textContent = e + " / " + E;
+        f.note.textContent = r.diverged_at >= 0 ? " (✗ diverged at step " + r.diverged_at + ": parameters past ±10⁶)" : "";
       });
       this.progress.textContent = busy ? "Training " + busy + " network" + (busy > 1 ? "s" : "") + " in this page…"
         : (this.runs || []).length ? "Trained in this page" + (this.timing.race ? " in " + (this.timing.race / 1000).toFixed(1) + " s" : "") + "." : "";
+    };
+
+    // An optimizer's status line, "test accuracy A %, training loss L after e / E epochs", keeps
+    // its width while training: each number sits in a box as wide as its widest value (100.0,
+    // 0.00123, E / E), so the line never rewraps.  A rewrapped line moved the rest of the chapter
+    // page, and the browser then re-walked all of it (a 20 ms frame, 50 ms on a busy machine).
+    P.statusFields = function (row, E) {
+      var w = String(E).length;
+      if (row.fields && row.fields.w === w) return row.fields;
+      function box(ch) { return h("span", { "class": "ol-fixed", style: "min-width:" + ch + "ch" }); }
+      function text(t) { return h("span", { text: t }); }
+      var f = { w: w, acc: box(5), loss: box(7), epoch: box(2 * w + 3), note: h("span") };
+      row.status.textContent = "";
+      [text("test accuracy "), f.acc, text(" %, training loss "), f.loss, text(" after "), f.epoch,
+       text(" epochs"), f.note].forEach(function (c) { row.status.appendChild(c); });
+      row.fields = f;
+      return f;
     };
 
     // ---------------------------------------------------------------- the loss plane (Li et al. 2018)

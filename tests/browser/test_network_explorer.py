@@ -6,7 +6,8 @@ accuracy; every control changes the run (and only the runs it should), the sched
 and input scaling included; a bad typed value is refused, naming the parameter and its range;
 the curves drawn, and the weights and misclassified digits shown at a scrubbed epoch, are what
 the copied optimlab code computes in Python; the page has no long task (> 50 ms) while it
-trains; at 375, 1366 and 1920 px nothing overflows; the keyboard drives the settings, the
+trains; at 375, 1366 and 1920 px nothing overflows, and training does not change the
+explorer's height (which would move the rest of the page); the keyboard drives the settings, the
 selects and the epoch shown. Every wait is for a readiness signal (data-ready, data-done, the
 epoch shown), never a fixed time.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import new_context
+from conftest import new_context, next_frame
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning",
                                         "ignore::pytest.PytestUnraisableExceptionWarning")
@@ -325,6 +326,18 @@ def test_layout_fits_at_width(browser, site, width):
         assert abs(geo["acc"]["top"] - geo["loss"]["top"]) < 1 and geo["acc"]["left"] >= geo["loss"]["right"]
     else:
         assert geo["acc"]["top"] >= geo["loss"]["bottom"] - 1
+    # Training keeps the explorer's height: a status line that rewrapped as its numbers changed
+    # moved the rest of the chapter, which the browser then laid out and repainted again (frames
+    # of 20 ms on this long page, long tasks on a busy machine).
+    ex.evaluate("""el => { window.__heights = [];
+      new ResizeObserver(es => { for (const e of es) window.__heights.push(Math.round(e.contentRect.height)); })
+        .observe(el); }""")
+    _type(ex, "seed", 7)
+    _done(ex)
+    next_frame(page)
+    next_frame(page)  # (a resize is reported before the frame after it)
+    heights = page.evaluate("() => window.__heights")
+    assert len(heights) >= 1 and len(set(heights)) == 1, f"the explorer's height changed while training: {heights}"
     context.close()
 
 
