@@ -348,7 +348,8 @@
       var run = this.insideRun(), e = this.shownEpoch(run), d = this.spec.data, img = d.image;
       var avail = Math.max(120, Math.floor(parts.contentWidth(this.figure) || 640));
       var side = avail >= api.SIDE_BY_SIDE, W = side ? Math.floor((avail - 16) / 2) : avail;
-      text(this.stepOut, "epoch " + (this.view.epoch === null ? this.state.epochs : this.view.epoch) + " / " + this.state.epochs);
+      steady(this.stepOut, ["epoch ", [String(this.view.epoch === null ? this.state.epochs : this.view.epoch),
+                                       String(this.state.epochs).length], " / " + this.state.epochs]);
       this.stepInput.value = String(this.view.epoch === null ? this.state.epochs : this.view.epoch);
       if (!img) return;
       // Sizes that depend only on the width and the setting, not on the epoch: the page is not
@@ -372,10 +373,11 @@
       var c = sized(this.weightCanvas, cols * (C + 1) * px - px, rows * (R + 1) * px - px);
       var c2 = sized(this.wrongCanvas, Math.min(W, wc * cw), wr * ch);
       if (!run || e < 0) {
-        text(this.weightCaption, run ? "Training…" : "No optimizer on.");
-        text(this.wrongCaption, "");
+        steady(this.weightCaption, [run ? "Training…" : "No optimizer on."]);
+        steady(this.wrongCaption, []);
         return;
       }
+      var ed = String(this.state.epochs).length;
       var W1 = run.W1[e], bigs = [], k;
       for (var u = 0; u < units; u++) {
         var big = 0;
@@ -389,8 +391,8 @@
         return [Math.round(255 + (col[0] - 255) * a), Math.round(255 + (col[1] - 255) * a), Math.round(255 + (col[2] - 255) * a)];
       });
       var late = this.view.epoch !== null && e < this.view.epoch ? " (epoch " + this.view.epoch + " is still training)" : "";
-      text(this.weightCaption, run.label + ", epoch " + e + late + ": the first layer's weights, one " + R + "×" + C +
-        " image per hidden unit (" + units + "; red positive, blue negative, each unit to its own largest |w|).");
+      steady(this.weightCaption, [run.label + ", epoch ", [String(e), ed], late + ": the first layer's weights, one " + R +
+        "×" + C + " image per hidden unit (" + units + "; red positive, blue negative, each unit to its own largest |w|)."]);
       this.weightCanvas.setAttribute("aria-label", "First-layer weights of " + run.label + " after epoch " + e + ", " + units + " units");
       // The misclassified test digits: "label→predicted" under each.
       var wrong = run.wrong[e], n = wrong.length / 2, shown = Math.min(n, most), T = this.testImages();
@@ -411,13 +413,40 @@
         c2.fillStyle = "#333";
         c2.fillText(T.y[row] + "→" + wrong[2 * i + 1], xa + C * q / 2, ya + R * q + 3);
       }
-      text(this.wrongCaption, n + " of " + d.n_test + " test digits misclassified after epoch " + e +
-        (shown < n ? " (the first " + shown + " shown)" : "") + ": true label → " + run.label + "'s answer.");
+      steady(this.wrongCaption, [[String(n), String(d.n_test).length], " of " + d.n_test +
+        " test digits misclassified after epoch ", [String(e), ed], "; ", [String(shown), String(most).length],
+        " shown: true label → " + run.label + "'s answer."]);
       this.wrongCanvas.setAttribute("aria-label", n + " misclassified test digits after epoch " + e);
     };
 
     // Set an element's text only when it changes (a change lays the explorer out again).
-    function text(el, t) { if (el.textContent !== t) el.textContent = t; }
+    // Text that keeps its width while its numbers change: `parts` are words (strings) and numbers
+    // ([text, n]: a box at least n characters wide), so that a line does not rewrap as a run
+    // trains.  A rewrapped line changed the explorer's height and moved the rest of the chapter
+    // page, which the browser then walked again (frames of about 20 ms of CPU on chapter 9, long
+    // tasks on a busy machine).  The words are written once per shape, the numbers in place.
+    var SHAPES = new WeakMap();
+    function steady(el, parts) {
+      var shape = parts.map(function (p) { return typeof p === "string" ? p : "[" + p[1] + "]"; }).join("\u0000");
+      var known = SHAPES.get(el);
+      if (!known || known.shape !== shape) {
+        el.textContent = "";
+        known = { shape: shape, boxes: [] };
+        parts.forEach(function (p) {
+          var span = typeof p === "string" ? h("span", { text: p })
+            : h("span", { "class": "ol-fixed", style: "min-width:" + p[1] + "ch" });
+          if (typeof p !== "string") known.boxes.push(span);
+          el.appendChild(span);
+        });
+        SHAPES.set(el, known);
+      }
+      var i = 0;
+      parts.forEach(function (p) {
+        if (typeof p === "string") return;
+        var box = known.boxes[i++];
+        if (box.textContent !== p[0]) box.textContent = p[0];
+      });
+    }
 
     // A vertical line at the epoch shown, on a chart.
     function marker(chart, e) {
@@ -677,31 +706,13 @@
         var row = self.rows[r.label], e = r.test_accuracy.length - 1;
         if (!r.done) busy++;
         if (!row || e < 0) return;
-        var f = self.statusFields(row, E);
-        f.acc.textContent = (100 * r.test_accuracy[e]).toFixed(1);
-        f.loss.textContent = fmt(r.train_loss_epoch[e]);
-        f.epoch.textContent = e + " / " + E;
-        f.note.textContent = r.diverged_at >= 0 ? " (✗ diverged at step " + r.diverged_at + ": parameters past ±10⁶)" : "";
+        var w = String(E).length;
+        steady(row.status, ["test accuracy ", [(100 * r.test_accuracy[e]).toFixed(1), 5], " %, training loss ",
+                            [fmt(r.train_loss_epoch[e]), 7], " after ", [e + " / " + E, 2 * w + 3], " epochs",
+                            r.diverged_at >= 0 ? " (✗ diverged at step " + r.diverged_at + ": parameters past ±10⁶)" : ""]);
       });
       this.progress.textContent = busy ? "Training " + busy + " network" + (busy > 1 ? "s" : "") + " in this page…"
         : (this.runs || []).length ? "Trained in this page" + (this.timing.race ? " in " + (this.timing.race / 1000).toFixed(1) + " s" : "") + "." : "";
-    };
-
-    // An optimizer's status line, "test accuracy A %, training loss L after e / E epochs", keeps
-    // its width while training: each number sits in a box as wide as its widest value (100.0,
-    // 0.00123, E / E), so the line never rewraps.  A rewrapped line moved the rest of the chapter
-    // page, and the browser then re-walked all of it (a 20 ms frame, 50 ms on a busy machine).
-    P.statusFields = function (row, E) {
-      var w = String(E).length;
-      if (row.fields && row.fields.w === w) return row.fields;
-      function box(ch) { return h("span", { "class": "ol-fixed", style: "min-width:" + ch + "ch" }); }
-      function text(t) { return h("span", { text: t }); }
-      var f = { w: w, acc: box(5), loss: box(7), epoch: box(2 * w + 3), note: h("span") };
-      row.status.textContent = "";
-      [text("test accuracy "), f.acc, text(" %, training loss "), f.loss, text(" after "), f.epoch,
-       text(" epochs"), f.note].forEach(function (c) { row.status.appendChild(c); });
-      row.fields = f;
-      return f;
     };
 
     // ---------------------------------------------------------------- the loss plane (Li et al. 2018)
@@ -763,11 +774,11 @@
         if (st.seed !== set.seed) differ.push("seed " + st.seed + " (the plane's: " + set.seed + ")");
         if (st.hidden !== set.hidden) differ.push(st.hidden + " hidden units (the plane's: " + set.hidden + ")");
         if (st.scaling !== set.scaling) differ.push("other inputs (the plane's: " + this.scalingLabel(set.scaling) + ")");
-        text(this.planeCaption, "The loss plane is not drawn for this setting. It was computed for the chapter's setting " +
+        steady(this.planeCaption, ["The loss plane is not drawn for this setting. It was computed for the chapter's setting " +
           "(seed " + set.seed + ", " + set.hidden + " hidden units, " + this.scalingLabel(set.scaling) + "); with " +
           differ.join(", ") + " the network " + (st.seed !== set.seed || st.hidden !== set.hidden ? "starts from other weights" : "") +
           (st.scaling !== set.scaling ? (st.seed !== set.seed || st.hidden !== set.hidden ? " and " : "") + "has another loss" : "") +
-          ", so that picture would be wrong here. Set " + (differ.length > 1 ? "them" : "it") + " back, or ↺ Reset, to see the paths on it.");
+          ", so that picture would be wrong here. Set " + (differ.length > 1 ? "them" : "it") + " back, or ↺ Reset, to see the paths on it."]);
         this.planeCanvas.setAttribute("aria-label", "Loss plane not drawn: another setting");
         return;
       }
@@ -791,17 +802,18 @@
       var now = root.performance.now(), done = runs.every(function (r) { return r.done; });
       if (!done && this.planeCaption.textContent && now - this.planeCaptionAt < STATUS_EVERY) return;
       this.planeCaptionAt = now;
-      var held = runs.map(function (r) {
+      var held = [];  // (each share in a box of its widest, "100 %": the caption keeps its lines)
+      runs.forEach(function (r, i) {
         var f = captured(r);
-        return r.label + " " + (f === null ? "—" : (100 * f).toFixed(0) + " %");
+        held.push((i ? ", " : "") + r.label + " ", [f === null ? "—" : (100 * f).toFixed(0) + " %", 5]);
       });
-      text(this.planeCaption, "The paths on a plane through the weights (Li et al. 2018): the training loss (contours, " +
+      steady(this.planeCaption, ["The paths on a plane through the weights (Li et al. 2018): the training loss (contours, " +
         "log scale, darker higher) at θ₀ + a·d₁ + b·d₂, where θ₀ are the initial weights (○) and d₁, d₂ the two " +
         "directions that hold most of the chapter's runs (" + (100 * pl.explained).toFixed(0) + " % of them); dots: " +
-        "epochs, ● the epoch shown. Of each path the plane holds " + (held.length ? held.join(", ") : "—") +
+        "epochs, ● the epoch shown. Of each path the plane holds "].concat(held.length ? held : ["—"], [
         " (of its squared distance from θ₀, over the epochs); the rest leaves the plane into the other " +
         (dims - 2).toLocaleString("en") + " dimensions, and the contour under a dot is the loss of the dot, " +
-        "not of the network it stands for.");
+        "not of the network it stands for."]));
       this.planeCanvas.setAttribute("aria-label", "Training paths projected on a plane through the initial weights, " +
         "over the training loss on that plane; the plane holds " + (held.join(", ") || "nothing yet"));
     };

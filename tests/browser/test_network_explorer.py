@@ -326,14 +326,20 @@ def test_layout_fits_at_width(browser, site, width):
         assert abs(geo["acc"]["top"] - geo["loss"]["top"]) < 1 and geo["acc"]["left"] >= geo["loss"]["right"]
     else:
         assert geo["acc"]["top"] >= geo["loss"]["bottom"] - 1
-    # Training keeps the explorer's height: a status line that rewrapped as its numbers changed
-    # moved the rest of the chapter, which the browser then laid out and repainted again (frames
-    # of 20 ms on this long page, long tasks on a busy machine).
+    # Training keeps the explorer's height: a status line or caption that rewrapped as its numbers
+    # changed moved the rest of the chapter, which the browser then laid out and repainted again
+    # (frames of 20 ms on this long page, long tasks on a busy machine).
     ex.evaluate("""el => { window.__heights = [];
       new ResizeObserver(es => { for (const e of es) window.__heights.push(Math.round(e.contentRect.height)); })
         .observe(el); }""")
-    _type(ex, "seed", 7)
-    _done(ex)
+    for name, value, opt in [("seed", 7, None), ("lr", 0.3, "SGD"), ("seed", 8, None)]:
+        _type(ex, name, value, opt)
+        _done(ex)
+    # ... and so does going through the epochs (the captions of the weights and of the
+    # misclassified digits follow the epoch shown: 100 mistakes at the first, a handful at the last).
+    for e in range(_snap(ex)["state"]["epochs"] + 1):
+        ex.locator("input.ol-step").evaluate("(el, e) => { el.value = e; el.dispatchEvent(new Event('input', {bubbles: true})); }", e)
+        next_frame(page)
     next_frame(page)
     next_frame(page)  # (a resize is reported before the frame after it)
     heights = page.evaluate("() => window.__heights")
