@@ -1329,6 +1329,19 @@
 
   L.entryCode = function (o) { return this.ruleCode(o.rule, this.hp(o)); };
 
+  // For a caption: each optimizer on, "label η … knob …" (the knobs it is bound to).
+  L.optimizerSettings = function () {
+    var st = this.state, spec = this.spec, self = this, parts = [], knobs = {};
+    (spec.knobs || []).forEach(function (k) { knobs[k.name] = k.label.split(" (")[0]; });
+    spec.optimizers.forEach(function (o) {
+      if (!self.isOn(o.label)) return;
+      parts.push([o.label, "η " + fmt(st.lrs[o.label])].concat(Object.keys(o.bind || {}).map(function (k) {
+        return (knobs[k] || k) + " " + fmt(st[k]);
+      })).join(" "));
+    });
+    return parts;
+  };
+
   // `ol.Rule(...)` with the hyperparameters that differ from the rule's defaults (and lr); whole-
   // number ones (spec.integers) as Python ints, every other number as a float.
   L.ruleCode = function (rule, hp) {
@@ -1731,14 +1744,7 @@
   };
 
   LR.settings = function () {
-    var st = this.state, spec = this.spec, self = this, parts = [], knobs = {};
-    (spec.knobs || []).forEach(function (k) { knobs[k.name] = k.label.split(" (")[0]; });
-    spec.optimizers.forEach(function (o) {
-      if (!self.isOn(o.label)) return;
-      parts.push([o.label, "η " + fmt(st.lrs[o.label])].concat(Object.keys(o.bind || {}).map(function (k) {
-        return (knobs[k] || k) + " " + fmt(st[k]);
-      })).join(" "));
-    });
+    var self = this, parts = this.optimizerSettings();
     Object.keys(this.extra).forEach(function (l) { if (self.isOn(l)) parts.push(l + " (Python)"); });
     return parts;
   };

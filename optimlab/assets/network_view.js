@@ -617,15 +617,8 @@
 
     // One line of the setting shown (under a saved figure): each optimizer's η and knobs, the run.
     P.caption = function () {
-      var st = this.state, spec = this.spec, self = this, d = spec.data, out = [], knobs = {};
-      out.push("digits, MLP " + d.features + "–" + st.hidden + "–" + d.classes);
-      (spec.knobs || []).forEach(function (k) { knobs[k.name] = k.label.split(" (")[0]; });
-      spec.optimizers.forEach(function (o) {
-        if (!self.isOn(o.label)) return;
-        out.push([o.label, "η " + fmt(st.lrs[o.label])].concat(Object.keys(o.bind || {}).map(function (k) {
-          return (knobs[k] || k) + " " + fmt(st[k]);
-        })).join(" "));
-      });
+      var st = this.state, spec = this.spec, d = spec.data;
+      var out = ["digits, MLP " + d.features + "–" + st.hidden + "–" + d.classes].concat(this.optimizerSettings());
       var sched = spec.schedules.filter(function (x) { return x.name === st.schedule; })[0];
       out.push("batch " + st.batch_size, st.epochs + " epochs", "seed " + st.seed,
                sched.label + (st.schedule === "warmup_cosine" ? " (" + st.warmup + " warming up)" : ""),
