@@ -881,10 +881,11 @@ class Adafactor(Optimizer):
         - \frac{\alpha_t}{\max(1, \mathrm{RMS}(U_t)/d)}\, U_t
 
     with the step size :math:`\alpha_t = \max(\varepsilon_2, \mathrm{RMS}(\theta_{t-1}))
-    \cdot \min(\eta, 1/\sqrt t)` (the weights' scale times the relative step) and :math:`c` = ``beta2_decay``.  Vectors keep an unfactored
-    :math:`V_t` (same EMA).  There is no first moment.  Tensors with more than two axes are
-    factored over their last two.  ``eps=(None, …)`` takes ε₁ as the machine epsilon of θ's
-    dtype.  The RMS norms span the whole parameter, so the hyperparameters are single numbers.
+    \cdot \min(\eta, 1/\sqrt t)` (the weights' scale times the relative step) and
+    :math:`c` = ``beta2_decay``.  Vectors keep an unfactored :math:`V_t` (same EMA).  There is no
+    first moment.  Tensors with more than two axes are factored over their last two.
+    ``eps=(None, …)`` takes ε₁ as the machine epsilon of θ's dtype.  The RMS norms span the whole
+    parameter, so the hyperparameters are single numbers.
     """
 
     lr: Any = 1e-2
